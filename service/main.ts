@@ -1,0 +1,65 @@
+/**
+ * Starts one instance: loads the configuration (refusing to start on a bad value), serves HTTP at once
+ * so liveness and readiness answer while dependencies come up, and stops gracefully on SIGTERM.
+ */
+import { buildApp } from '../api/app.ts'
+import { type Config, loadConfig } from './config.ts'
+import { isCommerceError } from './errors.ts'
+import { openInfrastructure } from './infrastructure.ts'
+import { createLogger } from './logger.ts'
+import { createMetrics } from './metrics.ts'
+
+/** The contract gives SIGTERM 10 s; we force our way out a little before that. */
+const SHUTDOWN_DEADLINE_MS = 9_000
+
+function configOrExit(): Config {
+  try {
+    return loadConfig()
+  } catch (error) {
+    if (!isCommerceError(error, 'CONFIG_INVALID')) throw error
+    process.stderr.write(`commerce-streams: ${error.message}\n`)
+    // 78 is EX_CONFIG: supervisors can tell a configuration error from a crash.
+    process.exit(78)
+  }
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit()
+  const log = createLogger(config.logLevel)
+  const metrics = createMetrics()
+  const infra = openInfrastructure(config, metrics, log)
+  const app = await buildApp({ logger: log, health: infra.health, metrics })
+  app.addHook('onClose', () => infra.close())
+
+  let stopping = false
+  const shutdown = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'shutting down')
+    const deadline = setTimeout(() => {
+      log.error({ signal }, `shutdown took longer than ${SHUTDOWN_DEADLINE_MS} ms, exiting`)
+      process.exit(1)
+    }, SHUTDOWN_DEADLINE_MS)
+    deadline.unref()
+    app.close().then(
+      () => process.exit(0),
+      (error) => {
+        log.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+
+  await app.listen({ port: config.port, host: config.host })
+  infra.started.then(
+    () => log.info({ role: config.role }, 'dependencies ready'),
+    () => {},
+  )
+}
+
+main().catch((error) => {
+  process.stderr.write(`commerce-streams: failed to start: ${error instanceof Error ? error.stack : error}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,50 @@
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import type { Database } from './schema.ts'
+
+// pg returns int8 as a string by default, which is right for offsets; COUNT(*) and ids stay strings
+// too, and the repositories convert where a number is safe.
+
+export interface DbOptions {
+  url: string
+  maxConnections?: number
+}
+
+export function createDb({ url, maxConnections = 10 }: DbOptions): Kysely<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: maxConnections, connectionTimeoutMillis: 5_000 })
+  // An idle client that loses its server (PostgreSQL restarted) emits 'error' on the pool; without a
+  // listener that would crash the process. The next query gets a fresh connection instead.
+  pool.on('error', () => {})
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+}
+
+/**
+ * Creates the database named in `url` when it does not exist yet, so a fresh machine needs no manual
+ * `createdb`. Connects to the server's `postgres` database to do it.
+ */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url)
+  const name = decodeURIComponent(target.pathname.slice(1))
+  if (!name) return
+  const probe = new pg.Client({ connectionString: url })
+  try {
+    await probe.connect()
+    return
+  } catch (error) {
+    if ((error as { code?: string }).code !== '3D000') throw error // 3D000: invalid_catalog_name
+  } finally {
+    await probe.end().catch(() => {})
+  }
+  const admin = new URL(url)
+  admin.pathname = '/postgres'
+  const client = new pg.Client({ connectionString: admin.toString() })
+  await client.connect()
+  try {
+    await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`)
+  } catch (error) {
+    // 42P04: duplicate_database — another instance created it first.
+    if ((error as { code?: string }).code !== '42P04') throw error
+  } finally {
+    await client.end()
+  }
+}

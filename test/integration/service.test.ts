@@ -1,0 +1,91 @@
+import { spawnSync } from 'node:child_process'
+import pg from 'pg'
+import { afterAll, describe, expect, it } from 'vitest'
+import { allTopics } from '../../topology/topics.ts'
+import { useInfra } from '../support/infra.ts'
+import { type ServiceProcess, startService, waitForHttp } from '../support/service-process.ts'
+
+const infra = useInfra()
+const running: ServiceProcess[] = []
+afterAll(async () => {
+  for (const service of running) await service.stop('SIGKILL')
+})
+
+async function start(env: Record<string, string> = {}) {
+  const service = await startService({
+    KAFKA_BROKERS: infra.brokers.join(','),
+    DATABASE_URL: infra.databaseUrl,
+    REDIS_URL: infra.redisUrl,
+    ...env,
+  })
+  running.push(service)
+  return service
+}
+
+describe('service skeleton', () => {
+  it('should become ready with PostgreSQL, Redis and Kafka checked, migrate, create topics and stop on SIGTERM', async () => {
+    const service = await start()
+    const { body } = await waitForHttp(`${service.url}/health/ready`, (status) => status === 200)
+    expect(body).toMatchObject({
+      status: 'ready',
+      components: { postgres: { ok: true }, redis: { ok: true }, kafka: { ok: true } },
+    })
+    await expect(fetch(`${service.url}/health/live`).then((r) => r.json())).resolves.toEqual({ status: 'live' })
+
+    const metrics = await fetch(`${service.url}/metrics`).then((r) => r.text())
+    expect(metrics).toContain('process_resident_memory_bytes')
+    expect(metrics).toContain('nodejs_eventloop_lag_p99_seconds')
+    expect(metrics).toContain('commerce_ready{component="kafka"} 1')
+
+    // The migrations ran on the file's own database, and every contract topic exists.
+    await waitForHttp(`${service.url}/health/ready`, () => true)
+    const client = new pg.Client({ connectionString: infra.databaseUrl })
+    await client.connect()
+    const { rows } = await client.query(
+      `select table_name from information_schema.tables where table_schema = 'public' order by 1`,
+    )
+    await client.end()
+    expect(rows.map((r) => r.table_name)).toEqual(
+      expect.arrayContaining(['kysely_migration', 'outbox', 'stream_offsets']),
+    )
+    const topics = await infra.admin.listTopics()
+    expect(topics).toEqual(expect.arrayContaining(allTopics()))
+
+    const openapi = await fetch(`${service.url}/docs/json`).then((r) => r.json())
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/health/ready', '/metrics']))
+
+    const { code, ms } = await service.stop('SIGTERM')
+    expect(code).toBe(0)
+    expect(ms).toBeLessThan(10_000)
+  })
+
+  it('should report not ready with the failing part named while Redis is unreachable', async () => {
+    const service = await start({ REDIS_URL: 'redis://127.0.0.1:1' })
+    const { body } = await waitForHttp(
+      `${service.url}/health/ready`,
+      (status, b) => status === 503 && (b as { components?: object }).components !== undefined,
+    )
+    expect(body).toMatchObject({
+      status: 'not_ready',
+      code: 'DEPENDENCY_UNAVAILABLE',
+      failing: ['redis'],
+      components: { postgres: { ok: true }, kafka: { ok: true }, redis: { ok: false } },
+    })
+    expect((body as { message: string }).message).toMatch(/^redis: /)
+    const metrics = await fetch(`${service.url}/metrics`).then((r) => r.text())
+    expect(metrics).toContain('commerce_ready{component="redis"} 0')
+  })
+
+  it('should refuse to start on bad configuration, naming each variable', () => {
+    const result = spawnSync(process.execPath, ['service/main.ts'], {
+      cwd: new URL('../../', import.meta.url).pathname,
+      env: { ...process.env, PORT: 'eighty', KAFKA_BROKERS: 'nowhere', ROLE: 'everything' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
+    expect(result.status).toBe(78)
+    expect(result.stderr).toContain('PORT: expected an integer')
+    expect(result.stderr).toContain('KAFKA_BROKERS: expected host:port')
+    expect(result.stderr).toContain('ROLE: expected one of api, processors, all')
+  })
+})

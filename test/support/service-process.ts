@@ -1,0 +1,72 @@
+/** Runs the real service (`node service/main.ts`) as a child process, the way operators run it. */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+
+export interface ServiceProcess {
+  readonly url: string
+  readonly child: ChildProcess
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string
+  /** Sends `signal` and resolves with the exit code and how long the exit took. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; ms: number }>
+}
+
+const root = new URL('../../', import.meta.url).pathname
+
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  return port
+}
+
+export async function startService(env: Record<string, string>): Promise<ServiceProcess> {
+  const port = env.PORT ? Number(env.PORT) : await freePort()
+  const child = spawn(process.execPath, ['service/main.ts'], {
+    cwd: root,
+    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout?.on('data', (d) => (output += d))
+  child.stderr?.on('data', (d) => (output += d))
+  return {
+    url: `http://127.0.0.1:${port}`,
+    child,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return { code: child.exitCode, ms: 0 }
+      const started = performance.now()
+      const exited = once(child, 'exit')
+      child.kill(signal)
+      const [code] = await exited
+      return { code, ms: performance.now() - started }
+    },
+  }
+}
+
+/** Polls `url` until `accept(status, body)` holds, or fails after `timeoutMs` with the last answer. */
+export async function waitForHttp(
+  url: string,
+  accept: (status: number, body: unknown) => boolean,
+  timeoutMs = 30_000,
+): Promise<{ status: number; body: unknown }> {
+  const deadline = Date.now() + timeoutMs
+  let last: { status: number; body: unknown } | string = 'no answer'
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url)
+      const text = await response.text()
+      const body = text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text
+      last = { status: response.status, body }
+      if (accept(response.status, body)) return last
+    } catch (error) {
+      last = String(error)
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`${url} not as expected after ${timeoutMs} ms; last answer: ${JSON.stringify(last)}`)
+}

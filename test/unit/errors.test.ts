@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest'
+import { CommerceError, describeError, ErrorCodes, isCommerceError } from '../../service/errors.ts'
+
+describe('error catalogue', () => {
+  it('should document every code with a summary', () => {
+    for (const [code, entry] of Object.entries(ErrorCodes)) {
+      expect(code).toMatch(/^[A-Z_]+$/)
+      expect(entry.summary.length, code).toBeGreaterThan(10)
+    }
+  })
+
+  it('should carry the code, retriability and cause', () => {
+    const cause = new Error('ECONNREFUSED')
+    const error = new CommerceError('DEPENDENCY_UNAVAILABLE', 'postgres down', { cause })
+    expect(error.retriable).toBe(true)
+    expect(error.cause).toBe(cause)
+    expect(isCommerceError(error, 'DEPENDENCY_UNAVAILABLE')).toBe(true)
+    expect(isCommerceError(error, 'CONFIG_INVALID')).toBe(false)
+    expect(new CommerceError('CONFIG_INVALID', 'x').retriable).toBe(false)
+  })
+
+  it('describeError should follow causes so library errors keep their reason', () => {
+    const inner = new Error('Connection to 127.0.0.1:9092 failed.')
+    const outer = new Error('Listing topics failed.', { cause: new Error('Cannot connect to any broker.', { cause: inner }) })
+    expect(describeError(outer)).toBe(
+      'Listing topics failed.: Cannot connect to any broker.: Connection to 127.0.0.1:9092 failed.',
+    )
+    expect(describeError('plain')).toBe('plain')
+  })
+})

@@ -1,0 +1,49 @@
+/** The contract's topic names (CONTRACT.md section 1), exactly the seed's. */
+import type { Admin } from '@platformatic/kafka'
+
+export const Topics = {
+  COUPON_ISSUE: 'coupon-issue-topic',
+  COUPON_ISSUE_RESULT: 'coupon-issue-result-topic',
+  ORDER_CREATED: 'order-created-topic',
+  ORDER_STATUS: 'order-status-topic',
+  STOCK_RESTORE: 'stock-restore-topic',
+  POINT_RESTORE: 'point-restore-topic',
+  COUPON_RESTORE: 'coupon-restore-topic',
+} as const
+
+export type TopicName = (typeof Topics)[keyof typeof Topics]
+
+/** Topics a processor reads; each has a `<topic>.dlq` beside it for records it cannot read. */
+export const inputTopics: readonly TopicName[] = [
+  Topics.COUPON_ISSUE,
+  Topics.ORDER_CREATED,
+  Topics.STOCK_RESTORE,
+  Topics.POINT_RESTORE,
+  Topics.COUPON_RESTORE,
+]
+
+export const dlqTopic = (topic: string): string => `${topic}.dlq`
+
+export const allTopics = (): string[] => [...Object.values(Topics), ...inputTopics.map(dlqTopic)]
+
+/**
+ * Creates every missing topic with `partitions` partitions. Existing topics are left as they are: a
+ * partition count cannot shrink, and growing it would move keys, which breaks per-key order.
+ */
+export async function ensureTopics(
+  admin: Admin,
+  topics: readonly string[],
+  partitions: number,
+): Promise<string[]> {
+  const existing = new Set(await admin.listTopics())
+  const missing = topics.filter((t) => !existing.has(t))
+  if (missing.length === 0) return []
+  try {
+    await admin.createTopics({ topics: missing, partitions, replicas: 1 })
+  } catch (error) {
+    // Another instance may have created some of them between our list and create: check again.
+    const now = new Set(await admin.listTopics())
+    if (missing.some((t) => !now.has(t))) throw error
+  }
+  return missing
+}
