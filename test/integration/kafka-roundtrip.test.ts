@@ -48,7 +48,10 @@ async function consumeFrom(topic: string, startAt: bigint, count: number): Promi
       offsets: [0, 1, 2].map((partition) => ({ topic, partition, offset: startAt })),
       maxWaitTime: 200,
     })
-    const deadline = setTimeout(() => stream.destroy(new Error(`only ${received.length}/${count} arrived`)), 30_000)
+    const deadline = setTimeout(
+      () => stream.destroy(new Error(`only ${received.length}/${count} arrived`)),
+      30_000,
+    )
     for await (const message of stream) {
       received.push({
         key: message.key,

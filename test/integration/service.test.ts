@@ -30,7 +30,9 @@ describe('service skeleton', () => {
       status: 'ready',
       components: { postgres: { ok: true }, redis: { ok: true }, kafka: { ok: true } },
     })
-    await expect(fetch(`${service.url}/health/live`).then((r) => r.json())).resolves.toEqual({ status: 'live' })
+    await expect(fetch(`${service.url}/health/live`).then((r) => r.json())).resolves.toEqual({
+      status: 'live',
+    })
 
     const metrics = await fetch(`${service.url}/metrics`).then((r) => r.text())
     expect(metrics).toContain('process_resident_memory_bytes')
@@ -51,7 +53,7 @@ describe('service skeleton', () => {
     const topics = await infra.admin.listTopics()
     expect(topics).toEqual(expect.arrayContaining(allTopics()))
 
-    const openapi = await fetch(`${service.url}/docs/json`).then((r) => r.json())
+    const openapi = (await fetch(`${service.url}/docs/json`).then((r) => r.json())) as { paths: object }
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/health/ready', '/metrics']))
 
     const { code, ms } = await service.stop('SIGTERM')

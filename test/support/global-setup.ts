@@ -15,7 +15,10 @@ const root = new URL('../../', import.meta.url).pathname
 const teardowns: Array<() => Promise<unknown>> = []
 
 function script(name: string, ...args: string[]): string {
-  return execFileSync('bash', [`${root}scripts/${name}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+  return execFileSync('bash', [`${root}scripts/${name}`, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
 }
 
 async function dockerAnswers(): Promise<boolean> {

@@ -8,9 +8,23 @@ const run = promisify(execFile)
  * Produces `key<TAB>value` lines, keyed, with librdkafka's `murmur2_random` partitioner — the same
  * hash as the Java client's default partitioner.
  */
-export async function kcatProduce(brokers: string[], topic: string, records: Array<{ key: string; value: string }>) {
+export async function kcatProduce(
+  brokers: string[],
+  topic: string,
+  records: Array<{ key: string; value: string }>,
+) {
   const input = records.map((r) => `${r.key}\t${r.value}`).join('\n')
-  const child = run('kcat', ['-P', '-b', brokers.join(','), '-t', topic, '-K', '\t', '-X', 'partitioner=murmur2_random'])
+  const child = run('kcat', [
+    '-P',
+    '-b',
+    brokers.join(','),
+    '-t',
+    topic,
+    '-K',
+    '\t',
+    '-X',
+    'partitioner=murmur2_random',
+  ])
   child.child.stdin?.end(`${input}\n`)
   await child
 }

@@ -21,7 +21,9 @@ describe('error catalogue', () => {
 
   it('describeError should follow causes so library errors keep their reason', () => {
     const inner = new Error('Connection to 127.0.0.1:9092 failed.')
-    const outer = new Error('Listing topics failed.', { cause: new Error('Cannot connect to any broker.', { cause: inner }) })
+    const outer = new Error('Listing topics failed.', {
+      cause: new Error('Cannot connect to any broker.', { cause: inner }),
+    })
     expect(describeError(outer)).toBe(
       'Listing topics failed.: Cannot connect to any broker.: Connection to 127.0.0.1:9092 failed.',
     )

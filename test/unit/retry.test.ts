@@ -4,7 +4,9 @@ import { backoffDelay, retryForever, withTimeout } from '../../service/retry.ts'
 describe('backoffDelay', () => {
   it('should double from the initial delay and stop at the cap', () => {
     const fixed = { initialMs: 100, maxMs: 1_000, jitter: 0 }
-    expect([0, 1, 2, 3, 4, 10, 100].map((a) => backoffDelay(a, fixed))).toEqual([100, 200, 400, 800, 1000, 1000, 1000])
+    expect([0, 1, 2, 3, 4, 10, 100].map((a) => backoffDelay(a, fixed))).toEqual([
+      100, 200, 400, 800, 1000, 1000, 1000,
+    ])
   })
 
   it('should keep jittered delays within the jitter band', () => {
@@ -44,7 +46,9 @@ describe('retryForever', () => {
 
 describe('withTimeout', () => {
   it('should reject a promise that does not settle in time, naming what it waited for', async () => {
-    await expect(withTimeout(new Promise(() => {}), 5, 'redis')).rejects.toThrow('redis did not answer within 5 ms')
+    await expect(withTimeout(new Promise(() => {}), 5, 'redis')).rejects.toThrow(
+      'redis did not answer within 5 ms',
+    )
     await expect(withTimeout(Promise.resolve(7), 50, 'x')).resolves.toBe(7)
   })
 })
