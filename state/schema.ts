@@ -13,6 +13,25 @@ export interface StreamOffsetsTable {
   updated_at: Timestamp
 }
 
+/** Who owns each task (processor × partition), and the epoch that fences earlier owners. */
+export interface StreamTasksTable {
+  application_id: string
+  processor: string
+  partition: number
+  epoch: number
+  owner: string
+  claimed_at: Timestamp
+}
+
+/** Partition-local key-value stores. */
+export interface StoreEntriesTable {
+  application_id: string
+  store: string
+  partition: number
+  key: string
+  value: ColumnType<unknown, string, string>
+}
+
 /** Records emitted by a committed batch, waiting for the relay to publish them to Kafka. */
 export interface OutboxTable {
   id: Generated<string>
@@ -25,5 +44,7 @@ export interface OutboxTable {
 
 export interface Database {
   stream_offsets: StreamOffsetsTable
+  stream_tasks: StreamTasksTable
+  store_entries: StoreEntriesTable
   outbox: OutboxTable
 }

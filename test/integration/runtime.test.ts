@@ -1,0 +1,106 @@
+import { sql } from 'kysely'
+import { afterAll, describe, expect, it } from 'vitest'
+import { OutboxRelay } from '../../state/outbox-relay.ts'
+import { PostgresStateBackend } from '../../state/stream-backend.ts'
+import { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
+import { Headers } from '../../topology/runtime/task.ts'
+import { countingTopology } from '../support/counting-topology.ts'
+import { useInfra } from '../support/infra.ts'
+import { kcatConsume } from '../support/kcat.ts'
+import {
+  committedTotal,
+  migratedDb,
+  produce,
+  quietLog,
+  testMetrics,
+  waitUntil,
+} from '../support/runtime-fixtures.ts'
+
+const infra = useInfra()
+const cleanups: Array<() => Promise<unknown>> = []
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup()
+})
+
+describe('StreamsRuntime on the real broker and PostgreSQL', () => {
+  it('should count every record once, publish every output, and send poison records to the DLQ', async () => {
+    const input = await infra.createTopic('events')
+    const output = await infra.createTopic('counted')
+    const dlq = `${input}.dlq`
+    await infra.admin.createTopics({ topics: [dlq], partitions: 3, replicas: 1 })
+    const applicationId = infra.name('app')
+    const db = await migratedDb(infra.databaseUrl)
+    cleanups.push(() => db.destroy())
+
+    const keys = 30
+    const perKey = 40
+    const messages = []
+    for (let n = 0; n < perKey; n++) {
+      for (let k = 0; k < keys; k++)
+        messages.push({ topic: input, key: `k${k}`, value: JSON.stringify({ key: `k${k}`, n }) })
+    }
+    const poison = [
+      { topic: input, key: 'k1', value: '{not json' },
+      { topic: input, key: 'k2', value: JSON.stringify({ key: 'k2', n: 'x' }) },
+      { topic: input, key: 'k3', value: JSON.stringify({ key: 'other', n: 1 }) },
+    ]
+    await produce(infra.brokers, [...messages.slice(0, 500), ...poison, ...messages.slice(500)])
+
+    const { registry, metrics } = testMetrics()
+    const relay = new OutboxRelay({ db, brokers: infra.brokers, clientId: infra.name('relay'), metrics })
+    const runtime = new StreamsRuntime({
+      topology: countingTopology({ applicationId, input, output }),
+      brokers: infra.brokers,
+      backend: new PostgresStateBackend(db),
+      metrics,
+      log: quietLog,
+      onCommitted: () => relay.nudge(),
+      sessionTimeoutMs: 6_000,
+    })
+    relay.start()
+    await runtime.start()
+    cleanups.push(() => relay.stop())
+    const total = messages.length + poison.length
+    await waitUntil(
+      'all records committed',
+      async () => (await committedTotal(db, applicationId, input)) === total,
+    )
+    await waitUntil('outbox drained', async () => (await relay.backlog()) === 0)
+
+    const { rows } = await sql<{ key: string; value: number }>`
+      select key, value from store_entries where application_id = ${applicationId} and store = 'counts'`.execute(
+      db,
+    )
+    expect(rows).toHaveLength(keys)
+    for (const row of rows) expect(row.value, row.key).toBe(perKey)
+
+    const published = await kcatConsume(infra.brokers, output)
+    expect(published).toHaveLength(keys * perKey)
+    // Per key, the counts arrive in order 1..perKey.
+    const seen = new Map<string, number[]>()
+    for (const r of published) {
+      const { key, count } = JSON.parse(r.value) as { key: string; count: number }
+      seen.set(key, [...(seen.get(key) ?? []), count])
+    }
+    for (const counts of seen.values())
+      expect(counts).toEqual(Array.from({ length: perKey }, (_, i) => i + 1))
+
+    const dead = await kcatConsume(infra.brokers, dlq)
+    expect(dead.map((d) => d.value).sort()).toEqual(poison.map((p) => p.value).sort())
+
+    const text = await registry.metrics()
+    expect(text).toMatch(
+      new RegExp(`commerce_records_dlq_total\\{topic="${input}",code="DESERIALIZATION_FAILED"\\} 1`),
+    )
+    expect(text).toMatch(new RegExp(`commerce_records_dlq_total\\{topic="${input}",code="KEY_MISMATCH"\\} 1`))
+    expect(runtime.problem()).toBeUndefined()
+    expect(
+      runtime
+        .status()
+        .tasks.map((t) => t.task)
+        .sort(),
+    ).toEqual(['counter/0', 'counter/1', 'counter/2'])
+    await runtime.stop()
+    expect(Headers.ERROR_CODE).toBe('error.code')
+  })
+})

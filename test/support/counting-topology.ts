@@ -1,0 +1,50 @@
+/**
+ * A small stateful topology used by the runtime's integration tests, chaos runs and benchmark:
+ * it counts records per key in a partition-local store and emits each new count.
+ */
+import type { KeyValueStore, Processor } from '../../topology/api.ts'
+import { TopologyBuilder } from '../../topology/builder.ts'
+import { RecordError } from '../../topology/errors.ts'
+
+export interface CountEvent {
+  key: string
+  n: number
+}
+
+function parseCountEvent(value: Buffer | null, key: string | null): CountEvent {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(value?.toString('utf8') ?? '')
+  } catch (error) {
+    throw new RecordError('DESERIALIZATION_FAILED', `not JSON: ${(error as Error).message}`)
+  }
+  const event = parsed as Partial<CountEvent>
+  if (typeof event?.key !== 'string') throw new RecordError('VALIDATION_FAILED', 'key: must be a string')
+  if (event.key !== key)
+    throw new RecordError('KEY_MISMATCH', `key: record key ${key} != value key ${event.key}`)
+  if (!Number.isInteger(event.n)) throw new RecordError('VALIDATION_FAILED', 'n: must be an integer')
+  return event as CountEvent
+}
+
+class Counter implements Processor<CountEvent> {
+  process(record: { value: CountEvent }, ctx: Parameters<Processor['process']>[1]): void {
+    const counts = ctx.store<KeyValueStore<number>>('counts')
+    const count = (counts.get(record.value.key) ?? 0) + 1
+    counts.put(record.value.key, count)
+    ctx.emit('counted', { key: record.value.key, value: { key: record.value.key, count } })
+  }
+}
+
+export function countingTopology(options: { applicationId: string; input: string; output: string }) {
+  return new TopologyBuilder(options.applicationId)
+    .source('events', { topic: options.input, parse: parseCountEvent })
+    .store('counts')
+    .sink('counted', { topic: options.output })
+    .processor('counter', {
+      sources: ['events'],
+      stores: ['counts'],
+      sinks: ['counted'],
+      supplier: () => new Counter(),
+    })
+    .build()
+}

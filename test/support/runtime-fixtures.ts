@@ -1,0 +1,72 @@
+/** Helpers shared by the runtime's integration tests: a migrated database, producing, polling. */
+import { compatibilityPartitioner, Producer, stringSerializers } from '@platformatic/kafka'
+import { type Kysely, sql } from 'kysely'
+import { Registry } from 'prom-client'
+import { createDb } from '../../state/db.ts'
+import { migrateToLatest } from '../../state/migrate.ts'
+import type { Database } from '../../state/schema.ts'
+import { createRuntimeMetrics } from '../../topology/runtime/metrics.ts'
+
+export async function migratedDb(url: string): Promise<Kysely<Database>> {
+  const db = createDb({ url })
+  await migrateToLatest(db as Kysely<unknown>)
+  return db
+}
+
+export async function produce(
+  brokers: string[],
+  messages: Array<{ topic: string; key: string; value: string }>,
+  chunk = 1_000,
+): Promise<void> {
+  const producer = new Producer({
+    clientId: `test-producer-${process.pid}`,
+    bootstrapBrokers: brokers,
+    serializers: stringSerializers,
+    partitioner: compatibilityPartitioner,
+    idempotent: true,
+  })
+  try {
+    for (let i = 0; i < messages.length; i += chunk)
+      await producer.send({ messages: messages.slice(i, i + chunk) })
+  } finally {
+    await producer.close()
+  }
+}
+
+/** Sum of the committed next offsets of a topic: the number of records consumed when it started at 0. */
+export async function committedTotal(
+  db: Kysely<Database>,
+  applicationId: string,
+  topic: string,
+): Promise<number> {
+  const { rows } = await sql<{ total: string | null }>`
+    select sum(next_offset)::text as total from stream_offsets
+    where application_id = ${applicationId} and topic = ${topic}`.execute(db)
+  return Number(rows[0]?.total ?? 0)
+}
+
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+}
+
+export function testMetrics() {
+  const registry = new Registry()
+  return { registry, metrics: createRuntimeMetrics(registry) }
+}
+
+export const quietLog = {
+  info() {},
+  warn() {},
+  error(obj: object, msg: string) {
+    console.error(msg, obj)
+  },
+}

@@ -1,0 +1,225 @@
+/**
+ * The declarative topology: sources, processors, stores and sinks as frozen data with a `kind`
+ * discriminant. `build()` validates it before anything runs and returns an immutable Topology that
+ * can be printed (JSON, Mermaid), checked against the broker, and run by the runtime or the driver.
+ */
+import type { ErrorPolicy, ProcessorSupplier, ValueParser } from './api.ts'
+import { TopologyError } from './errors.ts'
+
+export interface SourceNode {
+  readonly kind: 'source'
+  readonly name: string
+  readonly topic: string
+  /** Partitions the topic must have, when the topology insists; otherwise whatever the broker says. */
+  readonly partitions?: number
+  readonly parse: ValueParser<unknown>
+}
+
+export interface StoreNode {
+  readonly kind: 'store'
+  readonly name: string
+  readonly type: 'key-value'
+}
+
+export interface SinkNode {
+  readonly kind: 'sink'
+  readonly name: string
+  readonly topic: string
+}
+
+export interface ProcessorNode {
+  readonly kind: 'processor'
+  readonly name: string
+  readonly sources: readonly string[]
+  readonly stores: readonly string[]
+  readonly sinks: readonly string[]
+  readonly supplier: ProcessorSupplier<unknown>
+  readonly onError: ErrorPolicy
+  /** Attempts for a record whose processing throws, before the error policy applies. */
+  readonly maxAttempts: number
+}
+
+export type TopologyNode = SourceNode | StoreNode | SinkNode | ProcessorNode
+
+export interface ProcessorOptions<V> {
+  sources: string[]
+  stores?: string[]
+  sinks?: string[]
+  supplier: ProcessorSupplier<V>
+  onError?: ErrorPolicy
+  maxAttempts?: number
+}
+
+export class TopologyBuilder {
+  readonly #nodes: TopologyNode[] = []
+  readonly applicationId: string
+
+  constructor(applicationId: string) {
+    this.applicationId = applicationId
+  }
+
+  source<V>(name: string, options: { topic: string; parse: ValueParser<V>; partitions?: number }): this {
+    return this.#add({ kind: 'source', name, ...options })
+  }
+
+  store(name: string, options: { type?: 'key-value' } = {}): this {
+    return this.#add({ kind: 'store', name, type: options.type ?? 'key-value' })
+  }
+
+  sink(name: string, options: { topic: string }): this {
+    return this.#add({ kind: 'sink', name, topic: options.topic })
+  }
+
+  processor<V>(name: string, options: ProcessorOptions<V>): this {
+    return this.#add({
+      kind: 'processor',
+      name,
+      sources: [...options.sources],
+      stores: [...(options.stores ?? [])],
+      sinks: [...(options.sinks ?? [])],
+      supplier: options.supplier as ProcessorSupplier<unknown>,
+      onError: options.onError ?? 'dlq',
+      maxAttempts: options.maxAttempts ?? 3,
+    })
+  }
+
+  build(): Topology {
+    return new Topology(this.applicationId, this.#nodes)
+  }
+
+  #add(node: TopologyNode): this {
+    this.#nodes.push(deepFreeze(node))
+    return this
+  }
+}
+
+export class Topology {
+  readonly nodes: readonly TopologyNode[]
+  readonly applicationId: string
+
+  constructor(applicationId: string, nodes: TopologyNode[]) {
+    this.applicationId = applicationId
+    const problems = validate(nodes)
+    if (problems.length > 0) throw new TopologyError(problems)
+    this.nodes = Object.freeze([...nodes])
+    Object.freeze(this)
+  }
+
+  get processors(): ProcessorNode[] {
+    return this.nodes.filter((n): n is ProcessorNode => n.kind === 'processor')
+  }
+
+  node<K extends TopologyNode['kind']>(kind: K, name: string): Extract<TopologyNode, { kind: K }> {
+    const found = this.nodes.find((n) => n.kind === kind && n.name === name)
+    if (!found) throw new TopologyError([`no ${kind} named "${name}"`])
+    return found as Extract<TopologyNode, { kind: K }>
+  }
+
+  /** Source topics of a processor: a task of it owns the same partition number of each. */
+  sourceTopics(processor: ProcessorNode): string[] {
+    return processor.sources.map((s) => this.node('source', s).topic)
+  }
+
+  /** Every topic the topology reads, and every topic it writes (sinks and DLQs). */
+  topics(): { inputs: string[]; outputs: string[] } {
+    const inputs = this.nodes.filter((n) => n.kind === 'source').map((n) => n.topic)
+    const sinks = this.nodes.filter((n) => n.kind === 'sink').map((n) => n.topic)
+    return { inputs: unique(inputs), outputs: unique([...sinks, ...inputs.map((t) => `${t}.dlq`)]) }
+  }
+
+  /**
+   * Checks the broker's partition counts: the topics a processor reads share its stores, so they must
+   * be co-partitioned (same count), and match any count the topology declares. Returns the problems.
+   */
+  checkPartitions(partitionCounts: ReadonlyMap<string, number>): string[] {
+    const problems: string[] = []
+    for (const node of this.nodes) {
+      if (node.kind !== 'source') continue
+      const count = partitionCounts.get(node.topic)
+      if (count === undefined) problems.push(`source "${node.name}": topic "${node.topic}" does not exist`)
+      else if (node.partitions !== undefined && count !== node.partitions) {
+        problems.push(
+          `source "${node.name}": topic "${node.topic}" has ${count} partitions, expected ${node.partitions}`,
+        )
+      }
+    }
+    for (const p of this.processors) {
+      const counts = new Set(this.sourceTopics(p).map((t) => partitionCounts.get(t)))
+      if (counts.size > 1) {
+        problems.push(
+          `processor "${p.name}": topics ${this.sourceTopics(p).join(', ')} are not co-partitioned ` +
+            `(${this.sourceTopics(p)
+              .map((t) => `${t}=${partitionCounts.get(t)}`)
+              .join(', ')}), but share its stores`,
+        )
+      }
+    }
+    return problems
+  }
+}
+
+function validate(nodes: TopologyNode[]): string[] {
+  const problems: string[] = []
+  const names = new Map<string, TopologyNode>()
+  for (const node of nodes) {
+    if (!/^[a-z0-9][a-z0-9._-]*$/i.test(node.name)) problems.push(`${node.kind} "${node.name}": bad name`)
+    if (names.has(node.name)) problems.push(`${node.kind} "${node.name}": name already used`)
+    names.set(node.name, node)
+  }
+  const has = (kind: TopologyNode['kind'], name: string) => names.get(name)?.kind === kind
+  const readers = new Map<string, string>()
+  const owners = new Map<string, string>()
+  for (const node of nodes) {
+    if (node.kind !== 'processor') continue
+    if (node.sources.length === 0) problems.push(`processor "${node.name}": reads no source`)
+    for (const source of node.sources) {
+      if (!has('source', source)) problems.push(`processor "${node.name}": unknown source "${source}"`)
+      else if (readers.has(source)) {
+        problems.push(
+          `processor "${node.name}": source "${source}" is already read by "${readers.get(source)}"`,
+        )
+      } else readers.set(source, node.name)
+    }
+    for (const store of node.stores) {
+      if (!has('store', store)) problems.push(`processor "${node.name}": unknown store "${store}"`)
+      // A store is partition-local state of one task; two processors sharing it would need one task.
+      else if (owners.has(store)) {
+        problems.push(`processor "${node.name}": store "${store}" already belongs to "${owners.get(store)}"`)
+      } else owners.set(store, node.name)
+    }
+    for (const sink of node.sinks) {
+      if (!has('sink', sink)) problems.push(`processor "${node.name}": unknown sink "${sink}"`)
+    }
+    if (!Number.isInteger(node.maxAttempts) || node.maxAttempts < 1) {
+      problems.push(`processor "${node.name}": maxAttempts must be a positive integer`)
+    }
+    const declared = new Set(
+      node.sources.map((s) => names.get(s)).flatMap((s) => (s?.kind === 'source' ? [s.partitions] : [])),
+    )
+    declared.delete(undefined)
+    if (declared.size > 1) {
+      problems.push(
+        `processor "${node.name}": its sources declare different partition counts, so are not co-partitioned`,
+      )
+    }
+  }
+  for (const node of nodes) {
+    if (node.kind === 'source' && !readers.has(node.name))
+      problems.push(`source "${node.name}": no processor reads it`)
+    if (node.kind === 'store' && !owners.has(node.name))
+      problems.push(`store "${node.name}": no processor uses it`)
+  }
+  const sourceTopics = nodes.filter((n) => n.kind === 'source').map((n) => n.topic)
+  if (new Set(sourceTopics).size !== sourceTopics.length) problems.push('a topic is declared by two sources')
+  return problems
+}
+
+const unique = (xs: string[]) => [...new Set(xs)]
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v)
+    Object.freeze(value)
+  }
+  return value
+}

@@ -1,0 +1,57 @@
+/**
+ * Where a task's durable state lives. The runtime uses PostgreSQL (state/stream-backend.ts); the
+ * TopologyTestDriver uses memory. Either way one `commit` is atomic: store changes, emitted records and
+ * the next offsets all land, or none do.
+ */
+import type { RecordHeaders } from '../record.ts'
+import type { StoreChanges } from '../stores/key-value.ts'
+
+export interface TaskId {
+  readonly applicationId: string
+  readonly processor: string
+  readonly partition: number
+}
+
+export const taskName = (t: TaskId) => `${t.processor}/${t.partition}`
+
+export interface Claim {
+  /** Fencing token: a commit made with an older epoch is refused. */
+  readonly epoch: number
+  /** Next offset to read, per source topic. */
+  readonly offsets: ReadonlyMap<string, bigint>
+}
+
+/** A record ready to publish: bytes, exactly as they will be sent. */
+export interface OutboxRecord {
+  readonly topic: string
+  readonly key: string | null
+  readonly value: Buffer
+  readonly headers: RecordHeaders
+}
+
+export interface BatchCommit {
+  readonly task: TaskId
+  readonly epoch: number
+  /** Per source topic: the offset the batch started from (compare-and-set) and the next one. */
+  readonly offsets: ReadonlyArray<{ topic: string; expected: bigint; next: bigint }>
+  readonly stores: ReadonlyArray<{ store: string; changes: StoreChanges }>
+  readonly outputs: readonly OutboxRecord[]
+}
+
+export interface StateBackend {
+  /**
+   * Takes ownership of a task: bumps its epoch (fencing every earlier owner) and returns its stored
+   * offsets, creating them from `fallback` (e.g. the earliest offset) where none are stored.
+   */
+  claim(task: TaskId, owner: string, fallback: ReadonlyMap<string, bigint>): Promise<Claim>
+  loadStore(task: TaskId, store: string): Promise<Array<[string, unknown]>>
+  /** Throws `FencedError` when the epoch or an offset moved: another owner took the task. */
+  commit(batch: BatchCommit): Promise<void>
+}
+
+export class FencedError extends Error {
+  constructor(task: TaskId, detail: string) {
+    super(`task ${taskName(task)} was taken over by another owner (${detail}); it can no longer commit here`)
+    this.name = 'FencedError'
+  }
+}

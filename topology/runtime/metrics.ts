@@ -1,0 +1,106 @@
+/**
+ * The runtime's Prometheus metrics, in one place: base units, `_total` counters, and labels limited to
+ * topic, partition, processor and error code (never a user or record id).
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+export function createRuntimeMetrics(registry: Registry) {
+  const registers = [registry]
+  return {
+    consumed: new Counter({
+      name: 'commerce_records_consumed_total',
+      help: 'Records fetched from Kafka and handed to a task',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
+    processed: new Counter({
+      name: 'commerce_records_processed_total',
+      help: 'Records whose effects committed (state change or business rejection), excluding DLQ records',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
+    dlq: new Counter({
+      name: 'commerce_records_dlq_total',
+      help: 'Records sent to <topic>.dlq, by cause',
+      labelNames: ['topic', 'code'],
+      registers,
+    }),
+    retries: new Counter({
+      name: 'commerce_processing_retries_total',
+      help: 'Attempts of a record whose processing threw, that were retried',
+      labelNames: ['topic'],
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'commerce_batch_size_records',
+      help: 'Records per committed batch',
+      labelNames: ['processor'],
+      buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
+      registers,
+    }),
+    commitDuration: new Histogram({
+      name: 'commerce_commit_duration_seconds',
+      help: 'Duration of the PostgreSQL transaction committing a batch',
+      labelNames: ['processor'],
+      buckets: latencyBuckets,
+      registers,
+    }),
+    commitFailures: new Counter({
+      name: 'commerce_commit_failures_total',
+      help: 'Batch commits that failed: fenced (another owner) or error (will be retried)',
+      labelNames: ['processor', 'reason'],
+      registers,
+    }),
+    endToEnd: new Histogram({
+      name: 'commerce_end_to_end_latency_seconds',
+      help: 'From a record timestamp to the commit of its effects',
+      labelNames: ['topic'],
+      buckets: latencyBuckets,
+      registers,
+    }),
+    lagRecords: new Gauge({
+      name: 'commerce_partition_lag_records',
+      help: 'High watermark minus the committed next offset (PostgreSQL), per owned partition',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
+    lagSeconds: new Gauge({
+      name: 'commerce_partition_lag_seconds',
+      help: 'Age of the oldest fetched but uncommitted record, per owned partition (0 when caught up)',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
+    rebalances: new Counter({
+      name: 'commerce_rebalances_total',
+      help: 'Group (re)joins that changed or confirmed this instance assignment',
+      registers,
+    }),
+    ownedPartitions: new Gauge({
+      name: 'commerce_owned_partitions',
+      help: 'Tasks (processor x partition) this instance owns',
+      labelNames: ['processor'],
+      registers,
+    }),
+    outboxBacklog: new Gauge({
+      name: 'commerce_outbox_backlog_records',
+      help: 'Committed output records not yet published to Kafka',
+      registers,
+    }),
+    outboxPublished: new Counter({
+      name: 'commerce_outbox_published_total',
+      help: 'Output records published to Kafka by the relay',
+      labelNames: ['topic'],
+      registers,
+    }),
+    publishLatency: new Histogram({
+      name: 'commerce_outbox_publish_latency_seconds',
+      help: 'From a batch commit to the publication of its outputs',
+      buckets: latencyBuckets,
+      registers,
+    }),
+  }
+}
+
+export type RuntimeMetrics = ReturnType<typeof createRuntimeMetrics>

@@ -1,0 +1,283 @@
+/**
+ * Binds a Topology to Kafka: one consumer group per application, a task (processor × partition) per
+ * assigned partition, each committing its batches through the StateBackend (PostgreSQL). Offsets come
+ * from the backend, never from Kafka; Kafka's group offsets are only mirrored for lag tooling.
+ */
+import { randomUUID } from 'node:crypto'
+import { Consumer, type GroupAssignment } from '@platformatic/kafka'
+import { describeError } from '../../service/errors.ts'
+import { backoffDelay, retryForever, sleep } from '../../service/retry.ts'
+import type { Topology } from '../builder.ts'
+import { TopologyError } from '../errors.ts'
+import { copartitionedAssigner } from './assignor.ts'
+import { type StateBackend, taskName } from './backend.ts'
+import { Fetcher, KafkaErrors } from './fetcher.ts'
+import type { RuntimeMetrics } from './metrics.ts'
+import { PartitionTask } from './task.ts'
+import { TaskRunner } from './task-runner.ts'
+
+export interface RuntimeLogger {
+  info(obj: object, msg: string): void
+  warn(obj: object, msg: string): void
+  error(obj: object, msg: string): void
+}
+
+export interface RuntimeOptions {
+  topology: Topology
+  brokers: readonly string[]
+  backend: StateBackend
+  metrics: RuntimeMetrics
+  log: RuntimeLogger
+  /** Called after a batch with outputs commits (the outbox relay's nudge). */
+  onCommitted?: () => void
+  instanceId?: string
+  maxBatch?: number
+  lingerMs?: number
+  maxQueue?: number
+  sessionTimeoutMs?: number
+  heartbeatIntervalMs?: number
+  clock?: () => number
+}
+
+export interface RuntimeStatus {
+  instanceId: string
+  memberId: string | null
+  tasks: Array<{ task: string; status: string; problem?: string; positions: Record<string, string> }>
+}
+
+export class StreamsRuntime {
+  readonly instanceId: string
+  readonly #o: RuntimeOptions
+  readonly #consumer: Consumer
+  readonly #fetcher: Fetcher
+  readonly #runners = new Map<string, TaskRunner>()
+  readonly #stop = new AbortController()
+  #assignments: GroupAssignment[] = []
+  #fetching: Promise<void> = Promise.resolve()
+  #timer: NodeJS.Timeout | undefined
+  #kafkaError: string | undefined
+  #joined = false
+  #rejoining = false
+
+  constructor(options: RuntimeOptions) {
+    this.#o = options
+    this.instanceId = options.instanceId ?? `${options.topology.applicationId}-${randomUUID().slice(0, 8)}`
+    const session = options.sessionTimeoutMs ?? 10_000
+    this.#consumer = new Consumer({
+      clientId: this.instanceId,
+      groupId: options.topology.applicationId,
+      bootstrapBrokers: [...options.brokers],
+      autocommit: false,
+      sessionTimeout: session,
+      rebalanceTimeout: Math.max(session, 10_000),
+      heartbeatInterval: options.heartbeatIntervalMs ?? Math.max(100, Math.floor(session / 4)),
+      partitionAssigner: copartitionedAssigner,
+      retries: 3,
+    })
+    this.#fetcher = new Fetcher(this.#consumer)
+  }
+
+  /** Checks the topics, joins the group (waiting for Kafka if it is down) and starts fetching. */
+  async start(): Promise<void> {
+    const { topology, log } = this.#o
+    const inputs = topology.topics().inputs
+    const metadata = await retryForever(() => this.#fetcher.metadata(inputs), this.#retry('metadata'))
+    const problems = topology.checkPartitions(
+      new Map([...metadata.topics].map(([t, m]) => [t, m.partitionsCount])),
+    )
+    if (problems.length > 0) throw new TopologyError(problems)
+
+    this.#consumer.on('consumer:group:join', ({ assignments }) => this.#reconcile(assignments ?? []))
+    this.#consumer.on('consumer:heartbeat:error', ({ error }) => (this.#kafkaError = describeError(error)))
+    this.#consumer.on('consumer:heartbeat:end', () => (this.#kafkaError = undefined))
+    // A rejoin that failed (broker down past the client's retries) ends membership: join again.
+    this.#consumer.on('error', (error: Error) => this.#rejoin(error))
+    this.#consumer.on('consumer:heartbeat:stalled', () => this.#rejoin(new Error('heartbeat stalled')))
+    this.#consumer.topics.trackAll(...inputs)
+    await retryForever(() => this.#consumer.joinGroup({}), this.#retry('join group'))
+    this.#joined = true
+    log.info({ instance: this.instanceId, tasks: [...this.#runners.keys()] }, 'joined group')
+    this.#fetching = this.#fetchLoop()
+    this.#timer = setInterval(() => this.#housekeeping(), 1_000)
+  }
+
+  /** Finishes in-flight batches, commits, mirrors offsets and leaves the group. */
+  async stop(): Promise<void> {
+    this.#stop.abort(new Error('runtime stopping'))
+    clearInterval(this.#timer)
+    await this.#fetching
+    await Promise.all([...this.#runners.values()].map((r) => r.stop()))
+    await this.#mirrorOffsets().catch(() => {})
+    this.#runners.clear()
+    // close() leaves the group first, so the partitions move to other instances at once.
+    await this.#consumer.close().catch(() => this.#consumer.close(true).catch(() => {}))
+  }
+
+  /** Why processing is not healthy, or undefined when it is. */
+  problem(): string | undefined {
+    if (!this.#joined) return 'not in the consumer group yet'
+    if (this.#kafkaError) return `kafka: ${this.#kafkaError}`
+    for (const [name, runner] of this.#runners) if (runner.problem) return `${name}: ${runner.problem}`
+    return undefined
+  }
+
+  status(): RuntimeStatus {
+    return {
+      instanceId: this.instanceId,
+      memberId: this.#consumer.memberId,
+      tasks: [...this.#runners].map(([task, r]) => ({
+        task,
+        status: r.status,
+        ...(r.problem ? { problem: r.problem } : {}),
+        positions: Object.fromEntries([...r.task.positions].map(([t, o]) => [t, String(o)])),
+      })),
+    }
+  }
+
+  #retry(what: string) {
+    return {
+      signal: this.#stop.signal,
+      maxMs: 5_000,
+      onRetry: (error: unknown, attempt: number) => {
+        this.#kafkaError = describeError(error)
+        this.#o.log.warn({ what, attempt, error: this.#kafkaError }, `${what} failed, retrying`)
+      },
+    }
+  }
+
+  #rejoin(error: Error): void {
+    this.#kafkaError = describeError(error)
+    if (this.#rejoining || this.#stop.signal.aborted) return
+    this.#rejoining = true
+    this.#o.log.warn({ error: this.#kafkaError }, 'consumer lost the group, rejoining')
+    retryForever(() => this.#consumer.joinGroup({}), this.#retry('rejoin group'))
+      .catch(() => {})
+      .finally(() => (this.#rejoining = false))
+  }
+
+  /** Starts tasks for newly assigned partitions and stops those no longer assigned. */
+  #reconcile(assignments: GroupAssignment[]): void {
+    const { topology, metrics } = this.#o
+    this.#assignments = assignments
+    metrics.rebalances.inc()
+    const owned = new Map(assignments.map((a) => [a.topic, new Set(a.partitions)]))
+    const wanted = new Map<string, { processor: (typeof topology.processors)[number]; partition: number }>()
+    for (const processor of topology.processors) {
+      const topics = topology.sourceTopics(processor)
+      const partitions = owned.get(topics[0]!) ?? new Set<number>()
+      for (const partition of partitions) {
+        if (topics.every((t) => owned.get(t)?.has(partition))) {
+          wanted.set(`${processor.name}/${partition}`, { processor, partition })
+        }
+      }
+    }
+    for (const [name, runner] of this.#runners) {
+      if (!wanted.has(name) || runner.status === 'fenced') {
+        this.#runners.delete(name)
+        void runner.stop()
+      }
+    }
+    for (const [name, { processor, partition }] of wanted) {
+      if (this.#runners.has(name)) continue
+      const task = new PartitionTask({
+        topology,
+        processor,
+        partition,
+        backend: this.#o.backend,
+        owner: this.instanceId,
+        clock: this.#o.clock ?? Date.now,
+        pause: (attempt) => sleep(backoffDelay(attempt, { initialMs: 50, maxMs: 1_000 })),
+        observer: { retried: (topic) => metrics.retries.inc({ topic }) },
+      })
+      const runner = new TaskRunner(task, {
+        maxBatch: this.#o.maxBatch ?? 500,
+        lingerMs: this.#o.lingerMs ?? 5,
+        maxQueue: this.#o.maxQueue ?? 5_000,
+        metrics,
+        log: this.#o.log,
+        clock: this.#o.clock ?? Date.now,
+        onCommitted: () => this.#o.onCommitted?.(),
+        onFenced: (r) => {
+          if (this.#runners.get(taskName(r.task.id)) === r) this.#runners.delete(taskName(r.task.id))
+        },
+      })
+      this.#runners.set(name, runner)
+      void this.#earliest(topology.sourceTopics(processor), partition)
+        .then((fallback) => runner.open(fallback, this.#stop.signal))
+        .catch((error) =>
+          this.#o.log.error({ task: name, error: describeError(error) }, 'task failed to open'),
+        )
+    }
+    this.#o.log.info({ tasks: [...wanted.keys()] }, 'assignment')
+  }
+
+  /** Where a partition with no stored offset starts: the earliest record still in the log. */
+  async #earliest(topics: string[], partition: number): Promise<Map<string, bigint>> {
+    const offsets = await retryForever(
+      () => this.#consumer.listOffsets({ topics, timestamp: -2n }),
+      this.#retry('list offsets'),
+    )
+    return new Map(topics.map((t) => [t, offsets.get(t)?.[partition] ?? 0n]))
+  }
+
+  async #fetchLoop(): Promise<void> {
+    const signal = this.#stop.signal
+    let failures = 0
+    while (!signal.aborted) {
+      const byPartition = new Map<string, TaskRunner>()
+      for (const runner of this.#runners.values()) {
+        if (!runner.wantsFetch()) continue
+        for (const t of runner.fetchTargets()) byPartition.set(`${t.topic}:${t.partition}`, runner)
+      }
+      if (byPartition.size === 0) {
+        await sleep(20, signal).catch(() => {})
+        continue
+      }
+      const targets = [...this.#runners.values()]
+        .filter((r) => r.wantsFetch())
+        .flatMap((r) => r.fetchTargets())
+      try {
+        const fetched = await this.#fetcher.fetch(targets)
+        failures = 0
+        for (const f of fetched) {
+          const runner = byPartition.get(`${f.topic}:${f.partition}`)
+          if (!runner) continue
+          if (f.errorCode === KafkaErrors.OFFSET_OUT_OF_RANGE) runner.resetFetch(f.topic, f.logStartOffset)
+          else runner.deliver(f)
+        }
+      } catch (error) {
+        this.#kafkaError = describeError(error)
+        this.#fetcher.invalidate()
+        const delay = backoffDelay(failures++, { maxMs: 5_000 })
+        this.#o.log.warn({ error: this.#kafkaError, delay }, 'fetch failed, retrying')
+        await sleep(delay, signal).catch(() => {})
+      }
+    }
+  }
+
+  #housekeeping(): void {
+    const counts = new Map<string, number>()
+    for (const p of this.#o.topology.processors) counts.set(p.name, 0)
+    for (const runner of this.#runners.values()) {
+      runner.reportLag()
+      counts.set(runner.task.id.processor, (counts.get(runner.task.id.processor) ?? 0) + 1)
+    }
+    for (const [processor, n] of counts) this.#o.metrics.ownedPartitions.set({ processor }, n)
+    if (Date.now() % 5_000 < 1_000) void this.#mirrorOffsets().catch(() => {})
+  }
+
+  /** Mirrors the PostgreSQL offsets into Kafka's group offsets, so standard lag tools see them. */
+  async #mirrorOffsets(): Promise<void> {
+    const offsets = [...this.#runners.values()]
+      .filter((r) => r.status === 'running')
+      .flatMap((r) =>
+        [...r.task.positions].map(([topic, offset]) => ({
+          topic,
+          partition: r.task.id.partition,
+          offset,
+          leaderEpoch: -1,
+        })),
+      )
+    if (offsets.length > 0 && this.#assignments.length > 0) await this.#consumer.commit({ offsets })
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * Drives one PartitionTask on the Kafka runtime: a bounded queue fed by the fetcher, and a loop that
+ * takes batches (by count, or after a short linger) and commits each, retrying a failed commit with
+ * capped back-off — the batch is re-run from the same records, so nothing is skipped or applied twice.
+ */
+import { describeError } from '../../service/errors.ts'
+import { backoffDelay, sleep } from '../../service/retry.ts'
+import type { RawRecord } from '../record.ts'
+import { FencedError } from './backend.ts'
+import type { FetchedPartition, FetchTarget } from './fetcher.ts'
+import type { RuntimeMetrics } from './metrics.ts'
+import type { PartitionTask } from './task.ts'
+
+export interface RunnerOptions {
+  maxBatch: number
+  lingerMs: number
+  /** Records held in memory per task; the fetcher skips a task whose queue is full (flat memory). */
+  maxQueue: number
+  metrics: RuntimeMetrics
+  log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void }
+  clock: () => number
+  onCommitted: () => void
+  onFenced: (runner: TaskRunner) => void
+}
+
+export type RunnerStatus = 'opening' | 'running' | 'stopped' | 'fenced' | 'closed'
+
+export class TaskRunner {
+  readonly task: PartitionTask
+  #status: RunnerStatus = 'opening'
+  #queue: RawRecord[] = []
+  readonly #fetchFrom = new Map<string, bigint>()
+  readonly #highWatermarks = new Map<string, bigint>()
+  readonly #options: RunnerOptions
+  #stopping = false
+  #wake: (() => void) | undefined
+  #loop: Promise<void> = Promise.resolve()
+  #commitError: string | undefined
+
+  constructor(task: PartitionTask, options: RunnerOptions) {
+    this.task = task
+    this.#options = options
+  }
+
+  get status(): RunnerStatus {
+    return this.#status
+  }
+
+  /** Why the task cannot make progress, if it cannot. */
+  get problem(): string | undefined {
+    if (this.#status === 'stopped') return this.task.stopReason
+    return this.#commitError
+  }
+
+  /** Claims and loads the task (retrying while PostgreSQL is down), then starts the batch loop. */
+  async open(fallback: ReadonlyMap<string, bigint>, signal: AbortSignal): Promise<void> {
+    for (let attempt = 0; !this.#stopping; attempt++) {
+      try {
+        await this.task.open(fallback)
+        break
+      } catch (error) {
+        this.#commitError = describeError(error)
+        this.#options.log.warn({ task: this.#name, error: this.#commitError }, 'task claim failed, retrying')
+        await sleep(backoffDelay(attempt, { maxMs: 5_000 }), signal).catch(() => {})
+      }
+    }
+    if (this.#stopping) return
+    this.#commitError = undefined
+    for (const [topic, offset] of this.task.positions) this.#fetchFrom.set(topic, offset)
+    this.#status = 'running'
+    this.#loop = this.#run()
+  }
+
+  wantsFetch(): boolean {
+    return this.#status === 'running' && !this.#stopping && this.#queue.length < this.#options.maxQueue
+  }
+
+  fetchTargets(): FetchTarget[] {
+    return [...this.#fetchFrom].map(([topic, offset]) => ({
+      topic,
+      partition: this.task.id.partition,
+      offset,
+    }))
+  }
+
+  /** Takes fetched records; ones already queued or committed (a re-fetch) are dropped. */
+  deliver(fetched: FetchedPartition): void {
+    this.#highWatermarks.set(fetched.topic, fetched.highWatermark)
+    let from = this.#fetchFrom.get(fetched.topic)
+    if (from === undefined) return
+    for (const record of fetched.records) {
+      if (record.offset < from) continue
+      this.#queue.push(record)
+      from = record.offset + 1n
+    }
+    this.#fetchFrom.set(fetched.topic, from)
+    this.#options.metrics.consumed.inc(
+      { topic: fetched.topic, partition: fetched.partition },
+      fetched.records.length,
+    )
+    this.#wake?.()
+  }
+
+  /** The stored offset is gone from the log (retention): continue from the log's start. */
+  resetFetch(topic: string, offset: bigint): void {
+    this.#options.log.warn(
+      { task: this.#name, topic, offset: String(offset) },
+      'offset out of range, resetting',
+    )
+    this.#fetchFrom.set(topic, offset)
+  }
+
+  /** Updates the lag gauges: records behind the high watermark, and the age of the oldest waiting one. */
+  reportLag(): void {
+    const { metrics, clock } = this.#options
+    for (const [topic, position] of this.task.positions) {
+      const labels = { topic, partition: this.task.id.partition }
+      const hw = this.#highWatermarks.get(topic)
+      if (hw !== undefined) metrics.lagRecords.set(labels, Math.max(0, Number(hw - position)))
+      const oldest = this.#queue.find((r) => r.topic === topic)
+      metrics.lagSeconds.set(labels, oldest ? Math.max(0, (clock() - oldest.timestamp) / 1000) : 0)
+    }
+  }
+
+  /** Finishes the batch in flight (committing it if it can), then closes the task. */
+  async stop(): Promise<void> {
+    this.#stopping = true
+    this.#wake?.()
+    await this.#loop
+    this.task.close()
+    if (this.#status !== 'fenced') this.#status = 'closed'
+    for (const topic of this.task.topics) {
+      const labels = { topic, partition: this.task.id.partition }
+      this.#options.metrics.lagRecords.remove(labels)
+      this.#options.metrics.lagSeconds.remove(labels)
+    }
+  }
+
+  get #name(): string {
+    return `${this.task.id.processor}/${this.task.id.partition}`
+  }
+
+  async #run(): Promise<void> {
+    const { maxBatch, lingerMs } = this.#options
+    while (!this.#stopping) {
+      if (this.#queue.length === 0) await this.#waitForRecords(1_000)
+      else if (this.#queue.length < maxBatch) await this.#waitForRecords(lingerMs)
+      if (this.#stopping || this.#queue.length === 0) continue
+      const batch = this.#queue.slice(0, maxBatch)
+      const done = await this.#commit(batch)
+      if (!done) return
+      this.#queue.splice(0, batch.length)
+    }
+  }
+
+  /** Commits a batch, retrying on errors; false when the runner must stop (fenced, stopped, stopping). */
+  async #commit(batch: RawRecord[]): Promise<boolean> {
+    const { metrics, log, clock } = this.#options
+    const processor = this.task.id.processor
+    for (let attempt = 0; ; attempt++) {
+      const started = performance.now()
+      try {
+        const result = await this.task.runBatch(batch)
+        metrics.commitDuration.observe({ processor }, (performance.now() - started) / 1000)
+        metrics.batchSize.observe({ processor }, result.consumed)
+        const now = clock()
+        for (const r of result.committed) {
+          metrics.processed.inc({ topic: r.topic, partition: this.task.id.partition })
+          metrics.endToEnd.observe({ topic: r.topic }, Math.max(0, now - r.timestamp) / 1000)
+        }
+        for (const d of result.dead) metrics.dlq.inc({ topic: d.topic, code: d.code })
+        this.#commitError = undefined
+        if (result.outputs + result.dlq > 0) this.#options.onCommitted()
+        if (result.stoppedAt) {
+          this.#status = 'stopped'
+          log.warn({ task: this.#name, reason: this.task.stopReason }, 'task stopped by its error policy')
+          return false
+        }
+        return true
+      } catch (error) {
+        if (error instanceof FencedError) {
+          metrics.commitFailures.inc({ processor, reason: 'fenced' })
+          this.#status = 'fenced'
+          log.warn({ task: this.#name, error: error.message }, 'task fenced, dropping it')
+          this.#options.onFenced(this)
+          return false
+        }
+        metrics.commitFailures.inc({ processor, reason: 'error' })
+        this.#commitError = describeError(error)
+        const delay = backoffDelay(attempt, { maxMs: 5_000 })
+        log.warn(
+          { task: this.#name, attempt, delay, error: this.#commitError },
+          'batch commit failed, retrying',
+        )
+        if (this.#stopping) return false
+        await sleep(delay)
+      }
+    }
+  }
+
+  #waitForRecords(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms)
+      const queued = this.#queue.length
+      const { maxBatch } = this.#options
+      const self = this
+      function done() {
+        clearTimeout(timer)
+        self.#wake = undefined
+        resolve()
+      }
+      // Wake early when the batch is full, or on the first record when the queue was empty.
+      this.#wake = () => {
+        if (this.#stopping || this.#queue.length >= maxBatch || (queued === 0 && ms >= 1_000)) done()
+      }
+    })
+  }
+}
