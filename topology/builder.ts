@@ -144,7 +144,8 @@ export class Topology {
       }
     }
     for (const p of this.processors) {
-      const counts = new Set(this.sourceTopics(p).map((t) => partitionCounts.get(t)))
+      // A missing topic is reported above; co-partitioning is judged on the topics that exist.
+      const counts = new Set(this.sourceTopics(p).flatMap((t) => partitionCounts.get(t) ?? []))
       if (counts.size > 1) {
         problems.push(
           `processor "${p.name}": topics ${this.sourceTopics(p).join(', ')} are not co-partitioned ` +
@@ -164,7 +165,7 @@ function validate(nodes: TopologyNode[]): string[] {
   for (const node of nodes) {
     if (!/^[a-z0-9][a-z0-9._-]*$/i.test(node.name)) problems.push(`${node.kind} "${node.name}": bad name`)
     if (names.has(node.name)) problems.push(`${node.kind} "${node.name}": name already used`)
-    names.set(node.name, node)
+    else names.set(node.name, node)
   }
   const has = (kind: TopologyNode['kind'], name: string) => names.get(name)?.kind === kind
   const readers = new Map<string, string>()

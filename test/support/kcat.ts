@@ -29,18 +29,32 @@ export async function kcatProduce(
   await child
 }
 
-/** Reads a whole topic from the beginning and returns every record's key, partition and offset. */
+/** Reads a whole topic from the beginning: every record's key, partition, offset, headers and value. */
 export async function kcatConsume(brokers: string[], topic: string) {
   const { stdout } = await run(
     'kcat',
-    ['-C', '-b', brokers.join(','), '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\t%p\t%o\t%s\n'],
+    ['-C', '-b', brokers.join(','), '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\t%p\t%o\t%h\t%s\n'],
     { maxBuffer: 256 * 1024 * 1024 },
   )
   return stdout
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [key, partition, offset, value] = line.split('\t')
-      return { key: key!, partition: Number(partition), offset: Number(offset), value: value! }
+      const [key, partition, offset, headers, value] = line.split('\t')
+      return {
+        key: key!,
+        partition: Number(partition),
+        offset: Number(offset),
+        headers: headers!,
+        value: value!,
+      }
     })
+}
+
+/** One header's value from kcat's `%h` rendering (`name=value,name=value`). */
+export function headerValue(headers: string, name: string): string | undefined {
+  const start = headers.indexOf(`${name}=`)
+  if (start < 0) return undefined
+  const end = headers.indexOf(',', start)
+  return headers.slice(start + name.length + 1, end < 0 ? undefined : end)
 }

@@ -144,21 +144,28 @@ export class PartitionTask {
     const next = new Map(this.#positions)
     const result: BatchResult = { consumed: 0, dlq: 0, outputs: 0, committed: [], dead: [] }
     this.#outputs = []
-    for (const raw of records) {
-      const position = next.get(raw.topic)
-      if (position === undefined) throw new Error(`task ${this.id.processor} does not read ${raw.topic}`)
-      if (raw.offset < position) continue
-      const failure = await this.#handle(raw)
-      if (failure?.policy === 'stop') {
-        result.stoppedAt = { topic: raw.topic, offset: raw.offset, error: failure.message }
-        break
+    try {
+      for (const raw of records) {
+        const position = next.get(raw.topic)
+        if (position === undefined) throw new Error(`task ${this.id.processor} does not read ${raw.topic}`)
+        if (raw.offset < position) continue
+        const failure = await this.#handle(raw)
+        if (failure?.policy === 'stop') {
+          result.stoppedAt = { topic: raw.topic, offset: raw.offset, error: failure.message }
+          break
+        }
+        if (failure) {
+          result.dlq++
+          result.dead.push({ topic: raw.topic, code: failure.code })
+        } else result.committed.push({ topic: raw.topic, timestamp: raw.timestamp })
+        next.set(raw.topic, raw.offset + 1n)
+        result.consumed++
       }
-      if (failure) {
-        result.dlq++
-        result.dead.push({ topic: raw.topic, code: failure.code })
-      } else result.committed.push({ topic: raw.topic, timestamp: raw.timestamp })
-      next.set(raw.topic, raw.offset + 1n)
-      result.consumed++
+    } catch (error) {
+      // Nothing of a batch that did not reach its commit may survive it, or a retry would apply it twice.
+      for (const store of this.#stores.values()) store.rollback()
+      this.#outputs = []
+      throw error
     }
     result.outputs = this.#outputs.length - result.dlq
     const batch: BatchCommit = {
@@ -211,8 +218,6 @@ export class PartitionTask {
       this.#emitted = 0
       try {
         await this.#processor.process(record, this.#context)
-        observer?.processed?.(raw.topic, 1)
-        return undefined
       } catch (error) {
         // Undo the failed attempt's writes and emits: a record applies wholly or not at all.
         for (const [store, mark] of marks) store.undoTo(mark)
@@ -230,6 +235,8 @@ export class PartitionTask {
       } finally {
         this.#current = undefined
       }
+      observer?.processed?.(raw.topic, 1)
+      return undefined
     }
   }
 

@@ -28,7 +28,7 @@ export class InMemoryKeyValueStore<V> implements KeyValueStore<V> {
   load(entries: Iterable<[string, V]>): void {
     this.#committed.clear()
     this.rollback()
-    for (const [key, value] of entries) this.#committed.set(key, value)
+    for (const [key, value] of entries) this.#committed.set(key, deepFreeze(value))
   }
 
   get(key: string): V | undefined {
@@ -44,7 +44,9 @@ export class InMemoryKeyValueStore<V> implements KeyValueStore<V> {
   put(key: string, value: V): void {
     if (value === undefined)
       throw new TypeError(`store "${this.name}": undefined is not a value, use delete()`)
-    this.#write(key, value)
+    // Frozen, so a processor cannot change a stored value behind the store's back: an in-place change
+    // would escape the undo journal and the rollback, and be applied twice on a retry.
+    this.#write(key, deepFreeze(value))
   }
 
   delete(key: string): void {
@@ -109,4 +111,12 @@ export class InMemoryKeyValueStore<V> implements KeyValueStore<V> {
     this.#journal.push([key, this.#overlay.get(key)])
     this.#overlay.set(key, slot)
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const inner of Object.values(value)) deepFreeze(inner)
+  }
+  return value
 }

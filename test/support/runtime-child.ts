@@ -1,0 +1,47 @@
+/**
+ * A runtime process for the chaos tests: the counting topology on the real broker and PostgreSQL,
+ * configured by environment, logging JSON lines to stdout. Tests SIGKILL, SIGSTOP and restart it.
+ */
+import { OutboxRelay } from '../../state/outbox-relay.ts'
+import { PostgresStateBackend } from '../../state/stream-backend.ts'
+import { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
+import { countingTopology } from './counting-topology.ts'
+import { migratedDb, testMetrics } from './runtime-fixtures.ts'
+
+const env = (name: string) => {
+  const value = process.env[name]
+  if (!value) throw new Error(`runtime-child: ${name} is required`)
+  return value
+}
+
+const line = (level: string) => (obj: object, msg: string) =>
+  process.stdout.write(`${JSON.stringify({ level, msg, instance: process.env.INSTANCE, ...obj })}\n`)
+const log = { info: line('info'), warn: line('warn'), error: line('error') }
+
+const brokers = env('BROKERS').split(',')
+const db = await migratedDb(env('DATABASE_URL'))
+const { metrics } = testMetrics()
+const relay = new OutboxRelay({ db, brokers, clientId: `relay-${process.pid}`, metrics, log })
+const runtime = new StreamsRuntime({
+  topology: countingTopology({ applicationId: env('APP_ID'), input: env('INPUT'), output: env('OUTPUT') }),
+  brokers,
+  backend: new PostgresStateBackend(db),
+  metrics,
+  log,
+  onCommitted: () => relay.nudge(),
+  instanceId: process.env.INSTANCE,
+  sessionTimeoutMs: Number(process.env.SESSION_MS ?? 3_000),
+  maxBatch: Number(process.env.MAX_BATCH ?? 500),
+})
+
+process.on('SIGTERM', async () => {
+  await runtime.stop()
+  await relay.stop()
+  await db.destroy()
+  log.info({}, 'stopped')
+  process.exit(0)
+})
+
+relay.start()
+await runtime.start()
+log.info({}, 'started')

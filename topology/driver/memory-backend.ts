@@ -1,0 +1,128 @@
+/**
+ * A StateBackend in memory, for the TopologyTestDriver and unit tests: the same contract as the
+ * PostgreSQL backend (epoch fencing on claim, one atomic compare-and-set commit of offsets, store
+ * changes and outbox records) with Maps instead of tables. Values are deep-copied on the way in and
+ * out, as a database would, so neither a processor nor a test can mutate committed state by reference.
+ */
+import type { KeyValueStore } from '../api.ts'
+import {
+  type BatchCommit,
+  type Claim,
+  FencedError,
+  type OutboxRecord,
+  type StateBackend,
+  type TaskId,
+} from '../runtime/backend.ts'
+
+const taskKey = (t: TaskId) => `${t.applicationId}\u0000${t.processor}\u0000${t.partition}`
+const storeKey = (t: TaskId, store: string) => `${taskKey(t)}\u0000${store}`
+
+export class MemoryBackend implements StateBackend {
+  readonly #epochs = new Map<string, number>()
+  readonly #offsets = new Map<string, Map<string, bigint>>()
+  readonly #stores = new Map<string, Map<string, unknown>>()
+  readonly #outbox: OutboxRecord[] = []
+  readonly #failures: Error[] = []
+  #commits = 0
+
+  async claim(task: TaskId, _owner: string, fallback: ReadonlyMap<string, bigint>): Promise<Claim> {
+    const key = taskKey(task)
+    const epoch = (this.#epochs.get(key) ?? 0) + 1
+    this.#epochs.set(key, epoch)
+    const offsets = this.#offsets.get(key) ?? new Map<string, bigint>()
+    for (const [topic, offset] of fallback) if (!offsets.has(topic)) offsets.set(topic, offset)
+    this.#offsets.set(key, offsets)
+    return { epoch, offsets: new Map(offsets) }
+  }
+
+  async loadStore(task: TaskId, store: string): Promise<Array<[string, unknown]>> {
+    return [...(this.#stores.get(storeKey(task, store)) ?? [])].map(([k, v]) => [k, structuredClone(v)])
+  }
+
+  async commit(batch: BatchCommit): Promise<void> {
+    const failure = this.#failures.shift()
+    if (failure) throw failure
+    const key = taskKey(batch.task)
+    const epoch = this.#epochs.get(key)
+    if (epoch !== batch.epoch) throw new FencedError(batch.task, `epoch ${batch.epoch}, current ${epoch}`)
+    const offsets = this.#offsets.get(key)!
+    for (const { topic, expected } of batch.offsets) {
+      const stored = offsets.get(topic)
+      if (stored !== expected)
+        throw new FencedError(batch.task, `${topic} is at ${stored}, expected ${expected}`)
+    }
+    // Copy everything before applying anything: a value structuredClone rejects must change nothing.
+    const stores = batch.stores.map(({ store, changes }) => ({
+      store,
+      deletes: [...changes.deletes],
+      puts: changes.puts.map(([k, v]) => [k, structuredClone(v)] as const),
+    }))
+    const outputs = batch.outputs.map((o) =>
+      Object.freeze({ ...o, value: Buffer.from(o.value), headers: Object.freeze({ ...o.headers }) }),
+    )
+    for (const { topic, next } of batch.offsets) offsets.set(topic, next)
+    for (const { store, deletes, puts } of stores) {
+      const entries = this.#entries(batch.task, store)
+      for (const k of deletes) entries.delete(k)
+      for (const [k, v] of puts) entries.set(k, v)
+    }
+    this.#outbox.push(...outputs)
+    this.#commits++
+  }
+
+  /** The next `count` commits throw `error` before changing anything, as a lost database would. */
+  failNextCommits(count: number, error: Error = new Error('injected commit failure')): void {
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer`)
+    for (let i = 0; i < count; i++) this.#failures.push(error)
+  }
+
+  /** Every committed outbox record, in commit order. */
+  get outbox(): readonly OutboxRecord[] {
+    return this.#outbox
+  }
+
+  /** Successful commits so far. */
+  get commits(): number {
+    return this.#commits
+  }
+
+  /** The task's current epoch: undefined until claimed. */
+  epoch(task: TaskId): number | undefined {
+    return this.#epochs.get(taskKey(task))
+  }
+
+  /** The task's committed next offset per source topic. */
+  offsets(task: TaskId): ReadonlyMap<string, bigint> {
+    return new Map(this.#offsets.get(taskKey(task)))
+  }
+
+  /** A live, read-only view of a store's committed state; reads return copies. */
+  storeView<V>(task: TaskId, store: string): KeyValueStore<V> {
+    const committed = () => this.#entries(task, store) as Map<string, V>
+    const readOnly = () => {
+      throw new TypeError(`store "${store}" of ${task.processor}/${task.partition}: this view is read-only`)
+    }
+    return {
+      get: (key) => structuredClone(committed().get(key)),
+      has: (key) => committed().has(key),
+      put: readOnly,
+      delete: readOnly,
+      *entries() {
+        for (const [k, v] of committed()) yield [k, structuredClone(v)]
+      },
+      get size() {
+        return committed().size
+      },
+    }
+  }
+
+  #entries(task: TaskId, store: string): Map<string, unknown> {
+    const key = storeKey(task, store)
+    let entries = this.#stores.get(key)
+    if (!entries) {
+      entries = new Map()
+      this.#stores.set(key, entries)
+    }
+    return entries
+  }
+}
