@@ -11,10 +11,19 @@ export interface DbOptions {
 }
 
 export function createDb({ url, maxConnections = 10 }: DbOptions): Kysely<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: maxConnections, connectionTimeoutMillis: 5_000 })
-  // An idle client that loses its server (PostgreSQL restarted) emits 'error' on the pool; without a
-  // listener that would crash the process. The next query gets a fresh connection instead.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: maxConnections,
+    connectionTimeoutMillis: 5_000,
+    // A process frozen mid-transaction (SIGSTOP, a long GC, a partitioned host) keeps its row locks
+    // until the server ends its session: this bounds how long it can block the task's next owner.
+    idle_in_transaction_session_timeout: 15_000,
+  })
+  // A client that loses its server (PostgreSQL restarted, a session ended by a timeout) emits 'error':
+  // on the pool while idle, on the client itself while checked out between two queries. Unheard, that
+  // event crashes the process; heard, the transaction's next query fails and the caller retries.
   pool.on('error', () => {})
+  pool.on('connect', (client) => client.on('error', () => {}))
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }
 

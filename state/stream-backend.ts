@@ -23,6 +23,8 @@ export class PostgresStateBackend implements StateBackend {
   async claim(task: TaskId, owner: string, fallback: ReadonlyMap<string, bigint>): Promise<Claim> {
     const { applicationId, processor, partition } = task
     return this.#db.transaction().execute(async (trx) => {
+      // The previous owner may hold the task row in a commit; fail and retry rather than queue forever.
+      await sql`set local lock_timeout = '5s'`.execute(trx)
       const { epoch } = await trx
         .insertInto('stream_tasks')
         .values({ application_id: applicationId, processor, partition, epoch: 1, owner })

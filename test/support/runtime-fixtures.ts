@@ -45,17 +45,23 @@ export async function committedTotal(
   return Number(rows[0]?.total ?? 0)
 }
 
+/** Polls `check` until it holds; a check that throws (a dependency restarting) counts as not yet. */
 export async function waitUntil(
   what: string,
   check: () => Promise<boolean>,
   timeoutMs = 60_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
+  let lastError = ''
   while (Date.now() < deadline) {
-    if (await check()) return
+    try {
+      if (await check()) return
+    } catch (error) {
+      lastError = ` (last check failed: ${error})`
+    }
     await new Promise((r) => setTimeout(r, 100))
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError}`)
 }
 
 export function testMetrics() {

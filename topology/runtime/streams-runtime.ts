@@ -155,11 +155,16 @@ export class StreamsRuntime {
       .finally(() => (this.#rejoining = false))
   }
 
-  /** Starts tasks for newly assigned partitions and stops those no longer assigned. */
   #reconcile(assignments: GroupAssignment[]): void {
-    const { topology, metrics } = this.#o
     this.#assignments = assignments
-    metrics.rebalances.inc()
+    this.#o.metrics.rebalances.inc()
+    this.#applyAssignment()
+  }
+
+  /** Starts tasks for assigned partitions that have none running, and stops those no longer assigned. */
+  #applyAssignment(): void {
+    const { topology, metrics } = this.#o
+    const assignments = this.#assignments
     const owned = new Map(assignments.map((a) => [a.topic, new Set(a.partitions)]))
     const wanted = new Map<string, { processor: (typeof topology.processors)[number]; partition: number }>()
     for (const processor of topology.processors) {
@@ -199,6 +204,11 @@ export class StreamsRuntime {
         onCommitted: () => this.#o.onCommitted?.(),
         onFenced: (r) => {
           if (this.#runners.get(taskName(r.task.id)) === r) this.#runners.delete(taskName(r.task.id))
+          // Another owner claimed it. If the group still gives it to us after a session, claim it back
+          // (fencing that owner in turn); a rebalance normally revokes it from one of us before then.
+          setTimeout(() => {
+            if (!this.#stop.signal.aborted) this.#applyAssignment()
+          }, this.#o.sessionTimeoutMs ?? 10_000).unref()
         },
       })
       this.#runners.set(name, runner)
