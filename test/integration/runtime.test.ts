@@ -93,6 +93,26 @@ describe('StreamsRuntime on the real broker and PostgreSQL', () => {
       new RegExp(`commerce_records_dlq_total\\{topic="${input}",code="DESERIALIZATION_FAILED"\\} 1`),
     )
     expect(text).toMatch(new RegExp(`commerce_records_dlq_total\\{topic="${input}",code="KEY_MISMATCH"\\} 1`))
+    expect(text).toMatch(
+      new RegExp(`commerce_records_dlq_total\\{topic="${input}",code="PROCESSING_FAILED"\\} 0`),
+    )
+    expect(text).toMatch(
+      new RegExp(`commerce_records_processed_total\\{topic="${input}",partition="\\d"\\} \\d+`),
+    )
+    for (const name of [
+      'commerce_batch_size_records_bucket',
+      'commerce_commit_duration_seconds_bucket',
+      'commerce_end_to_end_latency_seconds_bucket',
+      'commerce_outbox_published_total',
+      'commerce_outbox_publish_latency_seconds_bucket',
+      'commerce_rebalances_total',
+    ]) {
+      expect(text, name).toContain(name)
+    }
+    await waitUntil('lag gauges', async () =>
+      /commerce_partition_lag_records\{topic="[^"]+",partition="\d"\} 0/.test(await registry.metrics()),
+    )
+    expect(await registry.metrics()).toMatch(/commerce_owned_partitions\{processor="counter"\} 3/)
     expect(runtime.problem()).toBeUndefined()
     expect(
       runtime

@@ -8,7 +8,7 @@ import { Consumer, type GroupAssignment } from '@platformatic/kafka'
 import { describeError } from '../../service/errors.ts'
 import { backoffDelay, retryForever, sleep } from '../../service/retry.ts'
 import type { Topology } from '../builder.ts'
-import { TopologyError } from '../errors.ts'
+import { RecordErrorCodes, TopologyError } from '../errors.ts'
 import { copartitionedAssigner } from './assignor.ts'
 import { type StateBackend, taskName } from './backend.ts'
 import { Fetcher, KafkaErrors } from './fetcher.ts'
@@ -87,6 +87,10 @@ export class StreamsRuntime {
     )
     if (problems.length > 0) throw new TopologyError(problems)
 
+    // Every DLQ series exists from the start at 0, so an alert on increase() sees the first poison record.
+    for (const topic of inputs) {
+      for (const code of Object.keys(RecordErrorCodes)) this.#o.metrics.dlq.inc({ topic, code }, 0)
+    }
     this.#consumer.on('consumer:group:join', ({ assignments }) => this.#reconcile(assignments ?? []))
     this.#consumer.on('consumer:heartbeat:error', ({ error }) => (this.#kafkaError = describeError(error)))
     this.#consumer.on('consumer:heartbeat:end', () => (this.#kafkaError = undefined))
