@@ -3,7 +3,8 @@
  * and its partition offsets commit in one transaction; the task's epoch and the offsets are checked in
  * that same transaction, so an owner that lost the task cannot commit (fencing).
  */
-import { type Kysely, sql } from 'kysely'
+import { type Kysely, sql, type Transaction } from 'kysely'
+import type { TableRow } from '../topology/api.ts'
 import {
   type BatchCommit,
   type Claim,
@@ -13,11 +14,31 @@ import {
 } from '../topology/runtime/backend.ts'
 import type { Database } from './schema.ts'
 
+/** Reads reference data for a lookup: the rows of `keys` that exist, by key. */
+export type LookupReader = (db: Kysely<Database>, keys: readonly string[]) => Promise<Map<string, unknown>>
+/** Applies a batch's rows for one table inside the batch's transaction; must be idempotent per row. */
+export type TableWriter = (trx: Transaction<Database>, rows: readonly TableRow[]) => Promise<void>
+
+export interface PostgresBackendOptions {
+  lookups?: Record<string, LookupReader>
+  tables?: Record<string, TableWriter>
+}
+
 export class PostgresStateBackend implements StateBackend {
   readonly #db: Kysely<Database>
+  readonly #lookups: Record<string, LookupReader>
+  readonly #tables: Record<string, TableWriter>
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, options: PostgresBackendOptions = {}) {
     this.#db = db
+    this.#lookups = options.lookups ?? {}
+    this.#tables = options.tables ?? {}
+  }
+
+  async lookup(name: string, keys: readonly string[]): Promise<Map<string, unknown>> {
+    const reader = this.#lookups[name]
+    if (!reader) throw new Error(`no lookup reader named "${name}"`)
+    return reader(this.#db, keys)
   }
 
   async claim(task: TaskId, owner: string, fallback: ReadonlyMap<string, bigint>): Promise<Claim> {
@@ -119,6 +140,11 @@ export class PostgresStateBackend implements StateBackend {
             .where('key', '=', sql<string>`any(${changes.deletes}::text[])`)
             .execute()
         }
+      }
+      for (const { table, rows } of batch.tables ?? []) {
+        const writer = this.#tables[table]
+        if (!writer) throw new Error(`no table writer named "${table}"`)
+        if (rows.length > 0) await writer(trx, rows)
       }
       if (batch.outputs.length > 0) {
         const o = batch.outputs

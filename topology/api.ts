@@ -15,7 +15,20 @@ export interface ProcessorContext {
   store<S = KeyValueStore<unknown>>(name: string): S
   /** Sends a record to a declared sink. It is published only if the batch commits. */
   emit(sink: string, record: OutputRecord): void
+  /**
+   * Reference data declared as a lookup: the runtime fetched every key this batch's records name
+   * (through the processor's key extractor) before the batch started. A missing key reads undefined.
+   */
+  lookup<V>(name: string): Lookup<V>
+  /** Writes a row to a declared table, in the batch's transaction. */
+  write(table: string, row: TableRow): void
 }
+
+export interface Lookup<V> {
+  get(key: string): V | undefined
+}
+
+export type TableRow = Readonly<Record<string, unknown>>
 
 export interface Processor<V = unknown> {
   /** Called once per partition assignment, after the stores are loaded. */

@@ -21,6 +21,21 @@ export interface StoreNode {
   readonly type: 'key-value'
 }
 
+/** Reference data a processor reads by key (e.g. users, coupons), fetched for each batch before it runs. */
+export interface LookupNode {
+  readonly kind: 'lookup'
+  readonly name: string
+}
+
+/** A table a processor writes rows to; the rows are applied in the batch's transaction. */
+export interface TableNode {
+  readonly kind: 'table'
+  readonly name: string
+}
+
+/** Which keys of a lookup a record needs: the runtime fetches them all before the batch runs. */
+export type LookupKeys<V> = (value: V) => string | readonly string[] | undefined
+
 export interface SinkNode {
   readonly kind: 'sink'
   readonly name: string
@@ -33,18 +48,22 @@ export interface ProcessorNode {
   readonly sources: readonly string[]
   readonly stores: readonly string[]
   readonly sinks: readonly string[]
+  readonly lookups: ReadonlyArray<{ readonly name: string; readonly keys: LookupKeys<unknown> }>
+  readonly tables: readonly string[]
   readonly supplier: ProcessorSupplier<unknown>
   readonly onError: ErrorPolicy
   /** Attempts for a record whose processing throws, before the error policy applies. */
   readonly maxAttempts: number
 }
 
-export type TopologyNode = SourceNode | StoreNode | SinkNode | ProcessorNode
+export type TopologyNode = SourceNode | StoreNode | SinkNode | LookupNode | TableNode | ProcessorNode
 
 export interface ProcessorOptions<V> {
   sources: string[]
   stores?: string[]
   sinks?: string[]
+  lookups?: Record<string, LookupKeys<V>>
+  tables?: string[]
   supplier: ProcessorSupplier<V>
   onError?: ErrorPolicy
   maxAttempts?: number
@@ -66,6 +85,14 @@ export class TopologyBuilder {
     return this.#add({ kind: 'store', name, type: options.type ?? 'key-value' })
   }
 
+  lookup(name: string): this {
+    return this.#add({ kind: 'lookup', name })
+  }
+
+  table(name: string): this {
+    return this.#add({ kind: 'table', name })
+  }
+
   sink(name: string, options: { topic: string }): this {
     return this.#add({ kind: 'sink', name, topic: options.topic })
   }
@@ -77,6 +104,11 @@ export class TopologyBuilder {
       sources: [...options.sources],
       stores: [...(options.stores ?? [])],
       sinks: [...(options.sinks ?? [])],
+      lookups: Object.entries(options.lookups ?? {}).map(([lookup, keys]) => ({
+        name: lookup,
+        keys: keys as LookupKeys<unknown>,
+      })),
+      tables: [...(options.tables ?? [])],
       supplier: options.supplier as ProcessorSupplier<unknown>,
       onError: options.onError ?? 'dlq',
       maxAttempts: options.maxAttempts ?? 3,
@@ -170,6 +202,7 @@ function validate(nodes: TopologyNode[]): string[] {
   const has = (kind: TopologyNode['kind'], name: string) => names.get(name)?.kind === kind
   const readers = new Map<string, string>()
   const owners = new Map<string, string>()
+  const used = new Set<string>()
   for (const node of nodes) {
     if (node.kind !== 'processor') continue
     if (node.sources.length === 0) problems.push(`processor "${node.name}": reads no source`)
@@ -191,6 +224,14 @@ function validate(nodes: TopologyNode[]): string[] {
     for (const sink of node.sinks) {
       if (!has('sink', sink)) problems.push(`processor "${node.name}": unknown sink "${sink}"`)
     }
+    for (const { name } of node.lookups) {
+      if (!has('lookup', name)) problems.push(`processor "${node.name}": unknown lookup "${name}"`)
+      else used.add(name)
+    }
+    for (const table of node.tables) {
+      if (!has('table', table)) problems.push(`processor "${node.name}": unknown table "${table}"`)
+      else used.add(table)
+    }
     if (!Number.isInteger(node.maxAttempts) || node.maxAttempts < 1) {
       problems.push(`processor "${node.name}": maxAttempts must be a positive integer`)
     }
@@ -209,6 +250,9 @@ function validate(nodes: TopologyNode[]): string[] {
       problems.push(`source "${node.name}": no processor reads it`)
     if (node.kind === 'store' && !owners.has(node.name))
       problems.push(`store "${node.name}": no processor uses it`)
+    if ((node.kind === 'lookup' || node.kind === 'table') && !used.has(node.name)) {
+      problems.push(`${node.kind} "${node.name}": no processor uses it`)
+    }
   }
   const sourceTopics = nodes.filter((n) => n.kind === 'source').map((n) => n.topic)
   if (new Set(sourceTopics).size !== sourceTopics.length) problems.push('a topic is declared by two sources')

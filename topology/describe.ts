@@ -4,9 +4,19 @@ import type { Topology } from './builder.ts'
 export interface TopologyDescription {
   applicationId: string
   sources: Array<{ name: string; topic: string; processor: string }>
-  processors: Array<{ name: string; sources: string[]; stores: string[]; sinks: string[]; onError: string }>
+  processors: Array<{
+    name: string
+    sources: string[]
+    stores: string[]
+    sinks: string[]
+    lookups: string[]
+    tables: string[]
+    onError: string
+  }>
   stores: Array<{ name: string; type: string; processor: string }>
   sinks: Array<{ name: string; topic: string }>
+  lookups: string[]
+  tables: string[]
   dlqs: string[]
 }
 
@@ -20,6 +30,8 @@ export function describeTopology(topology: Topology): TopologyDescription {
     processors: [],
     stores: [],
     sinks: [],
+    lookups: [],
+    tables: [],
     dlqs: [],
   }
   for (const node of topology.nodes) {
@@ -34,11 +46,19 @@ export function describeTopology(topology: Topology): TopologyDescription {
           sources: [...node.sources],
           stores: [...node.stores],
           sinks: [...node.sinks],
+          lookups: node.lookups.map((l) => l.name),
+          tables: [...node.tables],
           onError: node.onError,
         })
         break
       case 'store':
         description.stores.push({ name: node.name, type: node.type, processor: ownerOf(node.name) })
+        break
+      case 'lookup':
+        description.lookups.push(node.name)
+        break
+      case 'table':
+        description.tables.push(node.name)
         break
       case 'sink':
         description.sinks.push({ name: node.name, topic: node.topic })
@@ -56,6 +76,8 @@ export function topologyToMermaid(topology: Topology): string {
     if (node.kind === 'source') lines.push(`  ${id('topic', node.topic)}(["${node.topic}"])`)
     if (node.kind === 'sink') lines.push(`  ${id('topic', node.topic)}(["${node.topic}"])`)
     if (node.kind === 'store') lines.push(`  ${id('store', node.name)}[("${node.name}")]`)
+    if (node.kind === 'lookup') lines.push(`  ${id('lookup', node.name)}[/"${node.name}"/]`)
+    if (node.kind === 'table') lines.push(`  ${id('table', node.name)}[("table ${node.name}")]`)
   }
   for (const p of topology.processors) {
     lines.push(`  ${id('processor', p.name)}["${p.name}"]`)
@@ -66,6 +88,8 @@ export function topologyToMermaid(topology: Topology): string {
       )
     }
     for (const store of p.stores) lines.push(`  ${id('processor', p.name)} <--> ${id('store', store)}`)
+    for (const { name } of p.lookups) lines.push(`  ${id('lookup', name)} -.-> ${id('processor', p.name)}`)
+    for (const table of p.tables) lines.push(`  ${id('processor', p.name)} --> ${id('table', table)}`)
     for (const sink of p.sinks)
       lines.push(`  ${id('processor', p.name)} --> ${id('topic', topology.node('sink', sink).topic)}`)
   }

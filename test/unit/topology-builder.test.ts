@@ -13,7 +13,16 @@ const small = (): Topology =>
     .source('orders', { topic: 'order-created', parse })
     .store('counts')
     .sink('statuses', { topic: 'order-status' })
-    .processor('counter', { sources: ['orders'], stores: ['counts'], sinks: ['statuses'], supplier })
+    .lookup('users')
+    .table('order-log')
+    .processor('counter', {
+      sources: ['orders'],
+      stores: ['counts'],
+      sinks: ['statuses'],
+      lookups: { users: (value: unknown) => String((value as { userId?: number }).userId) },
+      tables: ['order-log'],
+      supplier,
+    })
     .build()
 
 /** The problems `build()` reports for a topology, or [] when it builds. */
@@ -27,6 +36,26 @@ const problemsOf = (define: (b: TopologyBuilder) => TopologyBuilder): readonly s
   }
 }
 
+describe('TopologyBuilder lookups and tables', () => {
+  it('should report unknown and unused lookups and tables', () => {
+    const problems = problemsOf((b) =>
+      b
+        .source('orders', { topic: 'orders', parse })
+        .lookup('unused-lookup')
+        .table('unused-table')
+        .processor('p', { sources: ['orders'], lookups: { users: () => '1' }, tables: ['nope'], supplier }),
+    )
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'processor "p": unknown lookup "users"',
+        'processor "p": unknown table "nope"',
+        'lookup "unused-lookup": no processor uses it',
+        'table "unused-table": no processor uses it',
+      ]),
+    )
+  })
+})
+
 describe('TopologyBuilder', () => {
   it('should build a valid topology', () => {
     const topology = small()
@@ -35,6 +64,8 @@ describe('TopologyBuilder', () => {
       'source:orders',
       'store:counts',
       'sink:statuses',
+      'lookup:users',
+      'table:order-log',
       'processor:counter',
     ])
     const counter = topology.node('processor', 'counter')
@@ -219,10 +250,20 @@ describe('describeTopology', () => {
       applicationId: 'shop',
       sources: [{ name: 'orders', topic: 'order-created', processor: 'counter' }],
       processors: [
-        { name: 'counter', sources: ['orders'], stores: ['counts'], sinks: ['statuses'], onError: 'dlq' },
+        {
+          name: 'counter',
+          sources: ['orders'],
+          stores: ['counts'],
+          sinks: ['statuses'],
+          lookups: ['users'],
+          tables: ['order-log'],
+          onError: 'dlq',
+        },
       ],
       stores: [{ name: 'counts', type: 'key-value', processor: 'counter' }],
       sinks: [{ name: 'statuses', topic: 'order-status' }],
+      lookups: ['users'],
+      tables: ['order-log'],
       dlqs: ['order-created.dlq'],
     })
   })
@@ -236,10 +277,14 @@ describe('topologyToMermaid', () => {
         '  topic_order_created(["order-created"])',
         '  store_counts[("counts")]',
         '  topic_order_status(["order-status"])',
+        '  lookup_users[/"users"/]',
+        '  table_order_log[("table order-log")]',
         '  processor_counter["counter"]',
         '  topic_order_created --> processor_counter',
         '  processor_counter -. poison .-> topic_order_created_dlq(["order-created.dlq"])',
         '  processor_counter <--> store_counts',
+        '  lookup_users -.-> processor_counter',
+        '  processor_counter --> table_order_log',
         '  processor_counter --> topic_order_status',
         '',
       ].join('\n'),

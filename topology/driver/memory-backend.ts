@@ -4,7 +4,7 @@
  * changes and outbox records) with Maps instead of tables. Values are deep-copied on the way in and
  * out, as a database would, so neither a processor nor a test can mutate committed state by reference.
  */
-import type { KeyValueStore } from '../api.ts'
+import type { KeyValueStore, TableRow } from '../api.ts'
 import {
   type BatchCommit,
   type Claim,
@@ -22,6 +22,8 @@ export class MemoryBackend implements StateBackend {
   readonly #offsets = new Map<string, Map<string, bigint>>()
   readonly #stores = new Map<string, Map<string, unknown>>()
   readonly #outbox: OutboxRecord[] = []
+  readonly #lookups = new Map<string, Map<string, unknown>>()
+  readonly #tables = new Map<string, TableRow[]>()
   readonly #failures: Error[] = []
   #commits = 0
 
@@ -33,6 +35,24 @@ export class MemoryBackend implements StateBackend {
     for (const [topic, offset] of fallback) if (!offsets.has(topic)) offsets.set(topic, offset)
     this.#offsets.set(key, offsets)
     return { epoch, offsets: new Map(offsets) }
+  }
+
+  async lookup(name: string, keys: readonly string[]): Promise<Map<string, unknown>> {
+    const data = this.#lookups.get(name) ?? new Map<string, unknown>()
+    return new Map(keys.flatMap((k) => (data.has(k) ? [[k, structuredClone(data.get(k))] as const] : [])))
+  }
+
+  /** Sets (or, with undefined, removes) a lookup's entry, as the reference data's owner would. */
+  setLookup(name: string, key: string, value: unknown): void {
+    const data = this.#lookups.get(name) ?? new Map<string, unknown>()
+    this.#lookups.set(name, data)
+    if (value === undefined) data.delete(key)
+    else data.set(key, structuredClone(value))
+  }
+
+  /** Every row committed to a table, in commit order. */
+  tableRows(table: string): readonly TableRow[] {
+    return this.#tables.get(table) ?? []
   }
 
   async loadStore(task: TaskId, store: string): Promise<Array<[string, unknown]>> {
@@ -57,6 +77,10 @@ export class MemoryBackend implements StateBackend {
       deletes: [...changes.deletes],
       puts: changes.puts.map(([k, v]) => [k, structuredClone(v)] as const),
     }))
+    const tables = (batch.tables ?? []).map(({ table, rows }) => ({
+      table,
+      rows: rows.map((r) => Object.freeze(structuredClone(r))),
+    }))
     const outputs = batch.outputs.map((o) =>
       Object.freeze({ ...o, value: Buffer.from(o.value), headers: Object.freeze({ ...o.headers }) }),
     )
@@ -67,6 +91,8 @@ export class MemoryBackend implements StateBackend {
       for (const [k, v] of puts) entries.set(k, v)
     }
     this.#outbox.push(...outputs)
+    for (const { table, rows } of tables)
+      this.#tables.set(table, [...(this.#tables.get(table) ?? []), ...rows])
     this.#commits++
   }
 

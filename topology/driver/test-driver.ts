@@ -67,6 +67,19 @@ export class TopologyTestDriver {
     this.#tasks = new TaskPool({ topology, backend: this.#backend, owner, clock, retryOn: this.#injected })
   }
 
+  /** Sets reference data a lookup serves (undefined removes it), as its owner — e.g. the API — would. */
+  setLookup(name: string, key: string, value: unknown): void {
+    this.#checkOpen()
+    if (!this.#topology.nodes.some((n) => n.kind === 'lookup' && n.name === name))
+      throw new Error(`no lookup ${name}`)
+    this.#backend.setLookup(name, key, value)
+  }
+
+  /** Every row committed to a table so far, in commit order. */
+  table<R = Record<string, unknown>>(name: string): readonly R[] {
+    return this.#backend.tableRows(name) as readonly R[]
+  }
+
   /** Appends a record with a JSON value to a source topic; it waits for `process()`. */
   pipe(topic: string, key: string | null, value: unknown, options: PipeOptions = {}): void {
     this.pipeRaw(topic, key, Buffer.from(JSON.stringify(value)), options)

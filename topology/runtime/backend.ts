@@ -3,6 +3,7 @@
  * TopologyTestDriver uses memory. Either way one `commit` is atomic: store changes, emitted records and
  * the next offsets all land, or none do.
  */
+import type { TableRow } from '../api.ts'
 import type { RecordHeaders } from '../record.ts'
 import type { StoreChanges } from '../stores/key-value.ts'
 
@@ -36,6 +37,8 @@ export interface BatchCommit {
   readonly offsets: ReadonlyArray<{ topic: string; expected: bigint; next: bigint }>
   readonly stores: ReadonlyArray<{ store: string; changes: StoreChanges }>
   readonly outputs: readonly OutboxRecord[]
+  /** Rows written to tables, per table, in the order the processor wrote them. */
+  readonly tables?: ReadonlyArray<{ table: string; rows: readonly TableRow[] }>
 }
 
 export interface StateBackend {
@@ -45,6 +48,8 @@ export interface StateBackend {
    */
   claim(task: TaskId, owner: string, fallback: ReadonlyMap<string, bigint>): Promise<Claim>
   loadStore(task: TaskId, store: string): Promise<Array<[string, unknown]>>
+  /** Fetches reference data by key; keys with no data are absent. Needed by topologies with lookups. */
+  lookup?(name: string, keys: readonly string[]): Promise<Map<string, unknown>>
   /** Throws `FencedError` when the epoch or an offset moved: another owner took the task. */
   commit(batch: BatchCommit): Promise<void>
 }

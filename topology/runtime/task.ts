@@ -4,7 +4,7 @@
  * records, then hand everything with the next offsets to the backend. It does no I/O of its own, so
  * the Kafka runtime and the TopologyTestDriver run exactly the same code.
  */
-import type { ErrorPolicy, KeyValueStore, Processor, ProcessorContext } from '../api.ts'
+import type { ErrorPolicy, KeyValueStore, Processor, ProcessorContext, TableRow } from '../api.ts'
 import type { ProcessorNode, Topology } from '../builder.ts'
 import { RecordError, type RecordErrorCode } from '../errors.ts'
 import { type OutputRecord, type RawRecord, type RecordHeaders, StreamRecord } from '../record.ts'
@@ -71,6 +71,9 @@ export class PartitionTask {
   readonly #processor: Processor<unknown>
   readonly #options: TaskOptions
   #outputs: OutboxRecord[] = []
+  #rows: Array<{ table: string; row: TableRow }> = []
+  #lookups = new Map<string, Map<string, unknown>>()
+  readonly #tables: ReadonlySet<string>
   #current: StreamRecord | undefined
   readonly #context: ProcessorContext
   #emitted = 0
@@ -87,6 +90,7 @@ export class PartitionTask {
       }),
     )
     for (const store of processor.stores) this.#stores.set(store, new InMemoryKeyValueStore(store))
+    this.#tables = new Set(processor.tables)
     this.#processor = processor.supplier()
     this.#context = this.#createContext()
   }
@@ -144,12 +148,17 @@ export class PartitionTask {
     const next = new Map(this.#positions)
     const result: BatchResult = { consumed: 0, dlq: 0, outputs: 0, committed: [], dead: [] }
     this.#outputs = []
+    this.#rows = []
     try {
-      for (const raw of records) {
+      const fresh = records.filter((raw) => {
         const position = next.get(raw.topic)
         if (position === undefined) throw new Error(`task ${this.id.processor} does not read ${raw.topic}`)
-        if (raw.offset < position) continue
-        const failure = await this.#handle(raw)
+        return raw.offset >= position
+      })
+      const parsed = fresh.map((raw) => this.#parse(raw))
+      await this.#prefetch(parsed)
+      for (const [i, raw] of fresh.entries()) {
+        const failure = await this.#handle(raw, parsed[i]!)
         if (failure?.policy === 'stop') {
           result.stoppedAt = { topic: raw.topic, offset: raw.offset, error: failure.message }
           break
@@ -165,6 +174,7 @@ export class PartitionTask {
       // Nothing of a batch that did not reach its commit may survive it, or a retry would apply it twice.
       for (const store of this.#stores.values()) store.rollback()
       this.#outputs = []
+      this.#rows = []
       throw error
     }
     result.outputs = this.#outputs.length - result.dlq
@@ -176,6 +186,7 @@ export class PartitionTask {
         .map(([topic, o]) => ({ topic, expected: start.get(topic)!, next: o })),
       stores: [...this.#stores].map(([store, s]) => ({ store, changes: s.changes() })),
       outputs: this.#outputs,
+      tables: groupRows(this.#rows),
     }
     try {
       if (batch.offsets.length > 0) await this.#options.backend.commit(batch)
@@ -185,6 +196,8 @@ export class PartitionTask {
       throw error
     } finally {
       this.#outputs = []
+      this.#rows = []
+      this.#lookups = new Map()
     }
     for (const store of this.#stores.values()) store.commit()
     for (const [topic, offset] of next) this.#positions.set(topic, offset)
@@ -195,25 +208,49 @@ export class PartitionTask {
     return result
   }
 
-  /** Parses and processes one record; returns the failure it was routed to, if any. */
-  async #handle(
-    raw: RawRecord,
-  ): Promise<{ policy: ErrorPolicy; code: RecordErrorCode; message: string } | undefined> {
-    const { observer, processor } = this.#options
+  /** Parses a record: a StreamRecord, or the RecordError that sends it to the DLQ. */
+  #parse(raw: RawRecord): StreamRecord | RecordError {
     const key = raw.key === null ? null : raw.key.toString('utf8')
-    let record: StreamRecord
     try {
       const value = this.#parsers.get(raw.topic)!(raw.value, key)
-      record = new StreamRecord({ ...raw, key, value })
+      return new StreamRecord({ ...raw, key, value })
     } catch (error) {
-      const e = error instanceof RecordError ? error : new RecordError('VALIDATION_FAILED', String(error))
-      this.#deadLetter(raw, e.code, e.message)
-      observer?.dlq?.(raw.topic, e.code)
-      return { policy: 'dlq', code: e.code, message: e.message }
+      return error instanceof RecordError ? error : new RecordError('VALIDATION_FAILED', String(error))
+    }
+  }
+
+  /** Fetches every lookup key the batch's records name, in one request per lookup. */
+  async #prefetch(parsed: Array<StreamRecord | RecordError>): Promise<void> {
+    const { processor, backend } = this.#options
+    this.#lookups = new Map()
+    for (const { name, keys } of processor.lookups) {
+      const wanted = new Set<string>()
+      for (const record of parsed) {
+        if (record instanceof RecordError) continue
+        const k = keys(record.value)
+        if (typeof k === 'string') wanted.add(k)
+        else if (k) for (const one of k) wanted.add(one)
+      }
+      if (!backend.lookup) throw new Error(`the state backend cannot serve lookup "${name}"`)
+      this.#lookups.set(name, wanted.size > 0 ? await backend.lookup(name, [...wanted]) : new Map())
+    }
+  }
+
+  /** Processes one parsed record; returns the failure it was routed to, if any. */
+  async #handle(
+    raw: RawRecord,
+    record: StreamRecord | RecordError,
+  ): Promise<{ policy: ErrorPolicy; code: RecordErrorCode; message: string } | undefined> {
+    const { observer, processor } = this.#options
+    if (record instanceof RecordError) {
+      this.#deadLetter(raw, record.code, record.message)
+      observer?.dlq?.(raw.topic, record.code)
+      return { policy: 'dlq', code: record.code, message: record.message }
     }
     for (let attempt = 1; ; attempt++) {
       const marks = [...this.#stores.values()].map((s) => [s, s.mark()] as const)
       const outputMark = this.#outputs.length
+      const rowMark = this.#rows.length
       this.#current = record
       this.#emitted = 0
       try {
@@ -222,6 +259,7 @@ export class PartitionTask {
         // Undo the failed attempt's writes and emits: a record applies wholly or not at all.
         for (const [store, mark] of marks) store.undoTo(mark)
         this.#outputs.length = outputMark
+        this.#rows.length = rowMark
         const message = error instanceof Error ? error.message : String(error)
         if (attempt < processor.maxAttempts) {
           observer?.retried?.(raw.topic)
@@ -268,6 +306,17 @@ export class PartitionTask {
         if (!store) throw new Error(`processor "${this.id.processor}" did not declare store "${name}"`)
         return store as S
       },
+      lookup: <V>(name: string) => {
+        const data = this.#lookups.get(name)
+        if (!data) throw new Error(`processor "${this.id.processor}" did not declare lookup "${name}"`)
+        return { get: (key: string) => data.get(key) as V | undefined }
+      },
+      write: (table: string, row: TableRow): void => {
+        if (!this.#tables.has(table))
+          throw new Error(`processor "${this.id.processor}" did not declare table "${table}"`)
+        if (!this.#current) throw new Error('write() is only allowed while a record is processed')
+        this.#rows.push({ table, row: Object.freeze({ ...row }) })
+      },
       emit: (sink: string, output: OutputRecord): void => {
         const topic = this.#sinks.get(sink)
         if (!topic) throw new Error(`processor "${this.id.processor}" did not declare sink "${sink}"`)
@@ -286,4 +335,12 @@ export class PartitionTask {
       },
     }
   }
+}
+
+function groupRows(
+  rows: Array<{ table: string; row: TableRow }>,
+): Array<{ table: string; rows: TableRow[] }> {
+  const byTable = new Map<string, TableRow[]>()
+  for (const { table, row } of rows) byTable.set(table, [...(byTable.get(table) ?? []), row])
+  return [...byTable].map(([table, tableRows]) => ({ table, rows: tableRows }))
 }
