@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration'
 import { CommerceError } from '../service/errors.ts'
 import * as runtime from './migrations/0001-runtime.ts'
+import * as coupons from './migrations/0002-coupons.ts'
 
 /**
  * Migrations are imported statically rather than read from a folder: the list is checked by the
@@ -9,6 +10,7 @@ import * as runtime from './migrations/0001-runtime.ts'
  */
 const migrations: Record<string, Migration> = {
   '0001-runtime': runtime,
+  '0002-coupons': coupons,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

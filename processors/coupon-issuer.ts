@@ -1,0 +1,103 @@
+/**
+ * The coupon issuer: first come, first served, per coupon. Requests are keyed by coupon, so one task
+ * sees every request for a coupon, in partition order; it decides from partition-local counters with
+ * no locks: the first `totalQuantity` eligible, distinct users win. Every request gets exactly one
+ * result event and one outcome row, committed with the counters in the batch transaction.
+ */
+import type { KeyValueStore, Processor, ProcessorContext } from '../topology/api.ts'
+import type { StreamRecord } from '../topology/record.ts'
+import type { CouponIssueRequest } from './coupon-request.ts'
+
+export const CouponStores = { ISSUED: 'coupon-issued', HOLDERS: 'coupon-holders' } as const
+export const CouponTables = {
+  USER_COUPONS: 'user-coupons',
+  ISSUED: 'coupon-quantities',
+  REQUESTS: 'coupon-requests',
+} as const
+export const CouponLookups = { COUPONS: 'coupons', USERS: 'users' } as const
+export const COUPON_RESULTS_SINK = 'coupon-results'
+
+/** What the `coupons` lookup returns for a coupon. */
+export interface CouponInfo {
+  totalQuantity: number
+  issuedQuantity: number
+  /** Milliseconds since the epoch, or null for a coupon that never expires. */
+  expiresAt: number | null
+}
+
+export const RejectReasons = {
+  SOLD_OUT: 'SOLD_OUT',
+  ALREADY_ISSUED: 'ALREADY_ISSUED',
+  COUPON_EXPIRED: 'COUPON_EXPIRED',
+  COUPON_NOT_FOUND: 'COUPON_NOT_FOUND',
+  USER_NOT_FOUND: 'USER_NOT_FOUND',
+} as const
+export type RejectReason = (typeof RejectReasons)[keyof typeof RejectReasons]
+
+export type CouponIssueResult =
+  | { requestId: string; userId: number; couponId: number; status: 'ISSUED'; userCouponId: number }
+  | { requestId: string; userId: number; couponId: number; status: 'REJECTED'; reason: RejectReason }
+
+/** A user coupon's id: the coupon's id and the unit's ordinal, so a replay chooses the same id. */
+export const userCouponId = (couponId: number, ordinal: number) => couponId * 1_000_000 + ordinal
+
+/** The request id a request produced without one gets: its position in the log, which never changes. */
+export const derivedRequestId = (record: StreamRecord<unknown>) =>
+  `${record.topic}-${record.partition}-${record.offset}`
+
+export class CouponIssuer implements Processor<CouponIssueRequest> {
+  process(record: StreamRecord<CouponIssueRequest>, ctx: ProcessorContext): void {
+    const { userId, couponId } = record.value
+    const requestId = record.value.requestId ?? derivedRequestId(record)
+    const decision = this.#decide(record, ctx)
+    const result: CouponIssueResult =
+      decision.status === 'ISSUED'
+        ? { requestId, userId, couponId, status: 'ISSUED', userCouponId: decision.userCouponId }
+        : { requestId, userId, couponId, status: 'REJECTED', reason: decision.reason }
+    ctx.write(CouponTables.REQUESTS, {
+      requestId,
+      couponId,
+      userId,
+      status: result.status,
+      reason: result.status === 'REJECTED' ? result.reason : null,
+      userCouponId: result.status === 'ISSUED' ? result.userCouponId : null,
+      requestedAt: record.value.requestedAt ?? new Date(record.timestamp).toISOString(),
+      decidedAt: new Date(ctx.now()).toISOString(),
+    })
+    ctx.emit(COUPON_RESULTS_SINK, { key: String(couponId), value: result })
+  }
+
+  #decide(
+    record: StreamRecord<CouponIssueRequest>,
+    ctx: ProcessorContext,
+  ): { status: 'ISSUED'; userCouponId: number } | { status: 'REJECTED'; reason: RejectReason } {
+    const { userId, couponId } = record.value
+    const coupon = ctx.lookup<CouponInfo>(CouponLookups.COUPONS).get(String(couponId))
+    if (!coupon) return { status: 'REJECTED', reason: 'COUPON_NOT_FOUND' }
+    if (!ctx.lookup<true>(CouponLookups.USERS).get(String(userId)))
+      return { status: 'REJECTED', reason: 'USER_NOT_FOUND' }
+    // The record's timestamp, not the clock: a replayed batch must reach the same decision.
+    if (coupon.expiresAt !== null && record.timestamp >= coupon.expiresAt) {
+      return { status: 'REJECTED', reason: 'COUPON_EXPIRED' }
+    }
+    const holders = ctx.store<KeyValueStore<number>>(CouponStores.HOLDERS)
+    const holderKey = `${couponId}/${userId}`
+    if (holders.has(holderKey)) return { status: 'REJECTED', reason: 'ALREADY_ISSUED' }
+    const counters = ctx.store<KeyValueStore<number>>(CouponStores.ISSUED)
+    const issued = counters.get(String(couponId)) ?? coupon.issuedQuantity
+    if (issued >= coupon.totalQuantity) return { status: 'REJECTED', reason: 'SOLD_OUT' }
+
+    const ordinal = issued + 1
+    const id = userCouponId(couponId, ordinal)
+    counters.put(String(couponId), ordinal)
+    holders.put(holderKey, id)
+    ctx.write(CouponTables.USER_COUPONS, {
+      id,
+      userId,
+      couponId,
+      issuedAt: new Date(ctx.now()).toISOString(),
+    })
+    ctx.write(CouponTables.ISSUED, { couponId, issuedQuantity: ordinal })
+    return { status: 'ISSUED', userCouponId: id }
+  }
+}

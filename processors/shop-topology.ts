@@ -1,0 +1,36 @@
+/** The shop's topology: which processors read which topics, with which stores, lookups and tables. */
+import { TopologyBuilder } from '../topology/builder.ts'
+import { Topics } from '../topology/topics.ts'
+import {
+  COUPON_RESULTS_SINK,
+  CouponIssuer,
+  CouponLookups,
+  CouponStores,
+  CouponTables,
+} from './coupon-issuer.ts'
+import { type CouponIssueRequest, parseCouponIssueRequest } from './coupon-request.ts'
+
+export function shopTopology(applicationId: string) {
+  return new TopologyBuilder(applicationId)
+    .source('issue-requests', { topic: Topics.COUPON_ISSUE, parse: parseCouponIssueRequest })
+    .store(CouponStores.ISSUED)
+    .store(CouponStores.HOLDERS)
+    .lookup(CouponLookups.COUPONS)
+    .lookup(CouponLookups.USERS)
+    .table(CouponTables.USER_COUPONS)
+    .table(CouponTables.ISSUED)
+    .table(CouponTables.REQUESTS)
+    .sink(COUPON_RESULTS_SINK, { topic: Topics.COUPON_ISSUE_RESULT })
+    .processor<CouponIssueRequest>('coupon-issuer', {
+      sources: ['issue-requests'],
+      stores: [CouponStores.ISSUED, CouponStores.HOLDERS],
+      lookups: {
+        [CouponLookups.COUPONS]: (request) => String(request.couponId),
+        [CouponLookups.USERS]: (request) => String(request.userId),
+      },
+      tables: [CouponTables.USER_COUPONS, CouponTables.ISSUED, CouponTables.REQUESTS],
+      sinks: [COUPON_RESULTS_SINK],
+      supplier: () => new CouponIssuer(),
+    })
+    .build()
+}
