@@ -5,32 +5,71 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Kysely } from 'kysely'
 import type { Health } from '../service/health.ts'
 import type { ServiceMetrics } from '../service/metrics.ts'
+import type { IssueQueueOptions } from '../state/coupon-requests.ts'
+import type { Database } from '../state/schema.ts'
+import { requireBearer } from './auth.ts'
 import { installErrorHandlers } from './errors.ts'
+import { adminCouponRoutes } from './routes/admin-coupons.ts'
+import { adminUserRoutes } from './routes/admin-users.ts'
+import { couponRoutes } from './routes/coupons.ts'
 import { healthRoutes } from './routes/health.ts'
 import { metricsRoutes } from './routes/metrics.ts'
+import { type TopologyRouteOptions, topologyRoutes } from './routes/topology.ts'
+import { userRoutes } from './routes/users.ts'
+import { installValidation } from './validation.ts'
+
+export interface ShopOptions {
+  db: Kysely<Database>
+  /** Enables the /admin routes, each requiring `Authorization: Bearer <adminToken>`. */
+  adminToken?: string
+  /** Called after a coupon issue request commits (the outbox relay's nudge). */
+  onEnqueued?: () => void
+  /** How concurrent coupon issue requests share statements; `onBatch` can feed a metric. */
+  issueQueue?: IssueQueueOptions
+}
 
 export interface AppOptions {
   logger: FastifyBaseLogger
   health: Health
   metrics: ServiceMetrics
+  /** The shop and admin API; absent, only the operations routes are served. */
+  shop?: ShopOptions
+  /** Serves `GET /topology`. */
+  topology?: TopologyRouteOptions
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({
-    loggerInstance: opts.logger,
-    // Validation errors go to our handler, which names the field; coercion turns path ids into numbers.
-    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
-  })
+  const app = Fastify({ loggerInstance: opts.logger })
+  installValidation(app)
   installErrorHandlers(app)
   await app.register(swagger, {
     openapi: {
       info: { title: 'commerce-streams', version: '0.1.0', description: 'Shop, admin and operations API' },
+      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
     },
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
   await app.register(healthRoutes, { health: opts.health })
   await app.register(metricsRoutes, { registry: opts.metrics.registry })
+  if (opts.topology) await app.register(topologyRoutes, opts.topology)
+  if (opts.shop) await registerShop(app, opts.shop)
   return app
+}
+
+async function registerShop(
+  app: FastifyInstance,
+  { db, adminToken, onEnqueued, issueQueue }: ShopOptions,
+): Promise<void> {
+  await app.register(userRoutes, { db })
+  await app.register(couponRoutes, { db, onEnqueued, issueQueue })
+  if (!adminToken) return
+  // An encapsulated context: the bearer hook guards the admin routes and nothing else.
+  await app.register(async (admin) => {
+    requireBearer(admin, adminToken)
+    await admin.register(adminUserRoutes, { db })
+    await admin.register(adminCouponRoutes, { db })
+  })
 }

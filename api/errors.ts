@@ -1,12 +1,26 @@
 /** Maps the error catalogue to HTTP: one place decides every status code the API answers with. */
 import type { FastifyError, FastifyInstance } from 'fastify'
-import { type ErrorCode, isCommerceError } from '../service/errors.ts'
+import { describeError, type ErrorCode, isCommerceError, isUnavailable } from '../service/errors.ts'
 
 const statusOf: Partial<Record<ErrorCode, number>> = {
   VALIDATION_FAILED: 400,
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
+  USER_NOT_FOUND: 404,
+  COUPON_NOT_FOUND: 404,
+  COUPON_ALREADY_ISSUED: 409,
+  COUPON_EXPIRED: 410,
+  REQUEST_NOT_FOUND: 404,
   DEPENDENCY_UNAVAILABLE: 503,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+}
+
+/** fastify's own client errors, by status: bad JSON and the like are VALIDATION_FAILED. */
+const clientErrors: Record<number, ErrorCode> = {
+  404: 'NOT_FOUND',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
 }
 
 export const errorBodySchema = {
@@ -33,9 +47,12 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return reply.status(statusOf[error.code] ?? 500).send({ code: error.code, message: error.message })
     }
     if (error.statusCode && error.statusCode < 500) {
-      // fastify's own client errors (bad JSON, wrong content type, body too large).
-      const code = error.statusCode === 404 ? 'NOT_FOUND' : 'VALIDATION_FAILED'
-      return reply.status(error.statusCode === 404 ? 404 : 400).send({ code, message: error.message })
+      const code = clientErrors[error.statusCode] ?? 'VALIDATION_FAILED'
+      return reply.status(statusOf[code] ?? 400).send({ code, message: error.message })
+    }
+    if (isUnavailable(error)) {
+      request.log.warn({ error: describeError(error) }, 'dependency unavailable')
+      return reply.status(503).send({ code: 'DEPENDENCY_UNAVAILABLE', message: describeError(error) })
     }
     request.log.error({ err: error }, 'unhandled error')
     return reply.status(500).send({ code: 'INTERNAL', message: 'internal error' })

@@ -1,6 +1,6 @@
 /** The shop's topology: which processors read which topics, with which stores, lookups and tables. */
 import { TopologyBuilder } from '../topology/builder.ts'
-import { Topics } from '../topology/topics.ts'
+import { type TopicNames, topicNames } from '../topology/topics.ts'
 import {
   COUPON_RESULTS_SINK,
   CouponIssuer,
@@ -10,9 +10,9 @@ import {
 } from './coupon-issuer.ts'
 import { type CouponIssueRequest, parseCouponIssueRequest } from './coupon-request.ts'
 
-export function shopTopology(applicationId: string) {
+export function shopTopology(applicationId: string, topics: TopicNames = topicNames()) {
   return new TopologyBuilder(applicationId)
-    .source('issue-requests', { topic: Topics.COUPON_ISSUE, parse: parseCouponIssueRequest })
+    .source('issue-requests', { topic: topics.COUPON_ISSUE, parse: parseCouponIssueRequest })
     .store(CouponStores.ISSUED)
     .store(CouponStores.HOLDERS)
     .lookup(CouponLookups.COUPONS)
@@ -20,7 +20,7 @@ export function shopTopology(applicationId: string) {
     .table(CouponTables.USER_COUPONS)
     .table(CouponTables.ISSUED)
     .table(CouponTables.REQUESTS)
-    .sink(COUPON_RESULTS_SINK, { topic: Topics.COUPON_ISSUE_RESULT })
+    .sink(COUPON_RESULTS_SINK, { topic: topics.COUPON_ISSUE_RESULT })
     .processor<CouponIssueRequest>('coupon-issuer', {
       sources: ['issue-requests'],
       stores: [CouponStores.ISSUED, CouponStores.HOLDERS],

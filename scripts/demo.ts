@@ -1,14 +1,30 @@
 /**
- * The main command (`./run demo`): starts the local Kafka broker (unless KAFKA_BROKERS points
- * elsewhere), starts the service, and shows that it is healthy. With `--keep` the service keeps
- * running until Ctrl-C; otherwise it is stopped gracefully and the broker is left up for the next run.
+ * The main command (`./run demo`): brings up the local Kafka broker and the service, runs a flash
+ * sale through the HTTP API, and prints a report. `--keep` leaves the service running afterwards;
+ * otherwise it is stopped gracefully and the broker is left up for the next run (`./run kafka stop`).
+ * Sizes: `--users 10000 --coupons 10 --units 100 --requests 30000 --concurrency 200`.
  */
 import { execFileSync, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../service/config.ts'
+import { runFlashSale } from './demo/flash-sale.ts'
+import { Api } from './demo/http.ts'
 
-const keep = process.argv.includes('--keep')
-const port = process.env.PORT ?? '3000'
-const base = `http://127.0.0.1:${port}`
+const { values: args } = parseArgs({
+  options: {
+    keep: { type: 'boolean', default: false },
+    users: { type: 'string', default: '10000' },
+    coupons: { type: 'string', default: '10' },
+    units: { type: 'string', default: '100' },
+    requests: { type: 'string', default: '30000' },
+    concurrency: { type: 'string', default: '200' },
+  },
+})
+const config = loadConfig()
+const base = `http://127.0.0.1:${config.port}`
+const adminToken = config.adminToken ?? randomBytes(16).toString('hex')
 
 function section(title: string) {
   process.stdout.write(`\n== ${title}\n`)
@@ -37,31 +53,42 @@ else execFileSync('bash', ['scripts/kafka.sh', 'start'], { stdio: 'inherit' })
 section('Service')
 const started = performance.now()
 const service = spawn(process.execPath, ['service/main.ts'], {
-  env: { LOG_LEVEL: 'warn', ...process.env, PORT: port },
+  env: { LOG_LEVEL: 'warn', ...process.env, ADMIN_TOKEN: adminToken },
   stdio: ['ignore', 'inherit', 'inherit'],
 })
 const exited = once(service, 'exit')
+let ok = false
 try {
   const report = await Promise.race([
-    waitReady(60_000),
+    waitReady(90_000),
     exited.then(([code]) => Promise.reject(new Error(`the service exited with code ${code}`))),
   ])
-  process.stdout.write(`ready in ${((performance.now() - started) / 1000).toFixed(1)}s\n`)
-  process.stdout.write(`GET ${base}/health/ready -> 200 ${JSON.stringify(report, null, 2)}\n`)
-  process.stdout.write(`metrics: ${base}/metrics   API docs: ${base}/docs\n`)
+  process.stdout.write(
+    `ready in ${((performance.now() - started) / 1000).toFixed(1)}s: ${JSON.stringify(report)}\n`,
+  )
+  ok = await runFlashSale(new Api(base, adminToken), config.databaseUrl, {
+    users: Number(args.users),
+    coupons: Number(args.coupons),
+    unitsPerCoupon: Number(args.units),
+    requests: Number(args.requests),
+    concurrency: Number(args.concurrency),
+  })
+  process.stdout.write(
+    `\nWhere to look: ${base}/metrics (Prometheus), ${base}/topology, ${base}/docs (OpenAPI)\n`,
+  )
 } catch (error) {
   process.stderr.write(`demo: ${(error as Error).message}\n`)
-  service.kill('SIGKILL')
-  process.exit(1)
 }
 
-if (keep) {
-  process.stdout.write('service running; Ctrl-C stops it (the broker stays up: ./run kafka stop)\n')
+if (args.keep && ok) {
+  process.stdout.write(
+    `service running with ADMIN_TOKEN=${adminToken}; Ctrl-C stops it (the broker stays up)\n`,
+  )
   process.on('SIGINT', () => service.kill('SIGTERM'))
   await exited
 } else {
   service.kill('SIGTERM')
   const [code] = await exited
   process.stdout.write(`service stopped (exit ${code}); broker left running: ./run kafka stop\n`)
-  process.exit(code === 0 ? 0 : 1)
+  process.exit(ok && code === 0 ? 0 : 1)
 }

@@ -21,6 +21,8 @@ export interface Config {
   readonly role: Role
   readonly applicationId: string
   readonly topicPartitions: number
+  /** Prepended to every topic name; empty (the contract's names) unless a deployment shares a cluster. */
+  readonly topicPrefix: string
 }
 
 type Env = Record<string, string | undefined>
@@ -37,6 +39,7 @@ export const defaults = {
   ROLE: Roles.ALL,
   APPLICATION_ID: 'commerce-streams',
   TOPIC_PARTITIONS: '3',
+  TOPIC_PREFIX: '',
 } as const
 
 const hostPort = /^[A-Za-z0-9.-]+:\d{1,5}$/
@@ -76,6 +79,10 @@ const parsers = {
     if (raw.length < 16) throw new Error('expected at least 16 characters')
     return raw
   },
+  prefix: (raw: string) => {
+    if (!/^[A-Za-z0-9._-]{0,100}$/.test(raw)) throw new Error(`expected letters, digits, ".", "_" or "-"`)
+    return raw
+  },
   name: (raw: string) => {
     if (!/^[A-Za-z0-9._-]{1,100}$/.test(raw)) throw new Error(`expected letters, digits, ".", "_" or "-"`)
     return raw
@@ -109,6 +116,7 @@ export function loadConfig(env: Env = process.env): Config {
     role: read('ROLE', parsers.oneOf(Object.values(Roles)), defaults.ROLE),
     applicationId: read('APPLICATION_ID', parsers.name, defaults.APPLICATION_ID),
     topicPartitions: read('TOPIC_PARTITIONS', parsers.int(1, 1000), defaults.TOPIC_PARTITIONS),
+    topicPrefix: read('TOPIC_PREFIX', parsers.prefix) ?? '',
   }
   if (problems.length > 0) {
     throw new CommerceError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`)

@@ -8,8 +8,18 @@ export const ErrorCodes = {
   DEPENDENCY_UNAVAILABLE: { retriable: true, summary: 'PostgreSQL, Redis or Kafka did not answer' },
   MIGRATION_FAILED: { retriable: false, summary: 'a database migration failed' },
   VALIDATION_FAILED: { retriable: false, summary: 'a request body, parameter or query is invalid' },
+  PAYLOAD_TOO_LARGE: { retriable: false, summary: 'the request body is larger than the server accepts' },
+  UNSUPPORTED_MEDIA_TYPE: { retriable: false, summary: 'the request body is not application/json' },
   UNAUTHORIZED: { retriable: false, summary: 'the admin token is missing or wrong' },
   NOT_FOUND: { retriable: false, summary: 'no such route or resource' },
+  USER_NOT_FOUND: { retriable: false, summary: 'no user has the given id' },
+  COUPON_NOT_FOUND: { retriable: false, summary: 'no coupon has the given id' },
+  COUPON_ALREADY_ISSUED: { retriable: false, summary: 'the user already holds this coupon' },
+  COUPON_EXPIRED: { retriable: false, summary: 'the coupon expired: it can no longer be issued' },
+  REQUEST_NOT_FOUND: {
+    retriable: false,
+    summary: 'no coupon issue request has the given id for this coupon',
+  },
   INTERNAL: { retriable: false, summary: 'an unexpected error' },
 } as const
 
@@ -40,4 +50,27 @@ export function describeError(error: unknown): string {
     e = e instanceof Error ? e.cause : undefined
   }
   return parts.join(': ') || 'unknown error'
+}
+
+// Connection-level failures of PostgreSQL (SQLSTATE class 08, shutdown 57P01-57P03) and of sockets:
+// a dependency is down, which is a 503 to retry later, not a 500 bug.
+const unavailableCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+])
+
+/** True when the error means a dependency did not answer, rather than a bug or bad input. */
+export function isUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++, e = e.cause) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && (unavailableCodes.has(code) || code.startsWith('08'))) return true
+    if (/Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED/.test(e.message))
+      return true
+  }
+  return false
 }

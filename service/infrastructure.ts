@@ -26,7 +26,7 @@ export interface Infrastructure {
   readonly redis: RedisClientType
   readonly admin: Admin
   readonly health: Health
-  /** Resolves once the database is migrated and the topics exist; retries until then. */
+  /** Resolves once the database is migrated and the topics exist (retrying until then); Redis aside. */
   readonly started: Promise<void>
   close(): Promise<void>
 }
@@ -75,11 +75,12 @@ export function openInfrastructure(config: Config, metrics: ServiceMetrics, log:
       if (applied.length > 0) log.info({ applied }, 'database migrated')
     }, retry('database migration')),
     retryForever(async () => {
-      const created = await ensureTopics(admin, allTopics(), config.topicPartitions)
+      const created = await ensureTopics(admin, allTopics(config.topicPrefix), config.topicPartitions)
       if (created.length > 0) log.info({ created }, 'topics created')
     }, retry('topic creation')),
-    retryForever(() => redis.connect().then(() => undefined), retry('redis connect')),
   ]).then(() => undefined)
+  // Redis (the sales ranking) is not needed to start processing: it connects on its own time.
+  retryForever(() => redis.connect().then(() => undefined), retry('redis connect')).catch(() => {})
   // A failure here only happens on shutdown (aborted retries); close() awaits nothing from it.
   started.catch(() => {})
 

@@ -8,6 +8,7 @@ import { isCommerceError } from './errors.ts'
 import { openInfrastructure } from './infrastructure.ts'
 import { createLogger } from './logger.ts'
 import { createMetrics } from './metrics.ts'
+import { openProcessing } from './processing.ts'
 
 /** The contract gives SIGTERM 10 s; we force our way out a little before that. */
 const SHUTDOWN_DEADLINE_MS = 9_000
@@ -28,8 +29,37 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel)
   const metrics = createMetrics()
   const infra = openInfrastructure(config, metrics, log)
-  const app = await buildApp({ logger: log, health: infra.health, metrics })
-  app.addHook('onClose', () => infra.close())
+  const processing = openProcessing(config, infra, metrics, log)
+  const app = await buildApp({
+    logger: log,
+    health: infra.health,
+    metrics,
+    shop:
+      config.role === 'processors'
+        ? undefined
+        : {
+            db: infra.db,
+            adminToken: config.adminToken,
+            onEnqueued: () => processing.relay.nudge(),
+            issueQueue: { topic: processing.topics.COUPON_ISSUE },
+          },
+    topology: {
+      topology: processing.topology,
+      status: processing.runtime ? () => processing.runtime!.status() : undefined,
+    },
+  })
+  // In order: finish and commit in-flight batches, publish what is committed, then close connections.
+  app.addHook('onClose', async () => {
+    await processing.stop()
+    await infra.close()
+  })
+  processing.started.catch((error) => {
+    // Besides a shutdown during start-up, only a topology the broker cannot satisfy (mismatched
+    // partition counts) gets here: retrying cannot fix it, so stop rather than run without processors.
+    if (stopping) return
+    log.fatal({ error: String(error) }, 'processing could not start')
+    process.kill(process.pid, 'SIGTERM')
+  })
 
   let stopping = false
   const shutdown = (signal: string) => {

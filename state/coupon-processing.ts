@@ -95,7 +95,8 @@ const writeRequests: TableWriter = async (trx, all) => {
   const rows = [...firstById.values()]
   const c = <K extends keyof RequestRow>(key: K) => column<RequestRow, K>(rows, key)
   // The API inserts a PENDING row when it accepts a request; requests produced straight to the topic
-  // have none. The first decision stands: a duplicate request id never rewrites an outcome.
+  // have none. The first decision stands: a duplicate request id never rewrites an outcome, nor decides
+  // another coupon's PENDING request that an upstream service gave the same id.
   await sql`
     insert into coupon_issue_requests
       (request_id, coupon_id, user_id, status, reason, user_coupon_id, requested_at, decided_at)
@@ -105,7 +106,9 @@ const writeRequests: TableWriter = async (trx, all) => {
     on conflict (request_id) do update set
       status = excluded.status, reason = excluded.reason,
       user_coupon_id = excluded.user_coupon_id, decided_at = excluded.decided_at
-    where coupon_issue_requests.status = 'PENDING'`.execute(trx)
+    where coupon_issue_requests.status = 'PENDING' and coupon_issue_requests.coupon_id = excluded.coupon_id`.execute(
+    trx,
+  )
 }
 
 export const couponLookups: Record<string, LookupReader> = {

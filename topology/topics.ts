@@ -24,7 +24,25 @@ export const inputTopics: readonly TopicName[] = [
 
 export const dlqTopic = (topic: string): string => `${topic}.dlq`
 
-export const allTopics = (): string[] => [...Object.values(Topics), ...inputTopics.map(dlqTopic)]
+export type TopicNames = { readonly [K in keyof typeof Topics]: string }
+
+/**
+ * The topic names with a deployment's prefix: empty by default (the contract's names); tests and
+ * shared clusters use one so several deployments never read each other's records.
+ */
+export function topicNames(prefix = ''): TopicNames {
+  return Object.freeze(
+    Object.fromEntries(Object.entries(Topics).map(([k, t]) => [k, `${prefix}${t}`])) as Record<
+      keyof typeof Topics,
+      string
+    >,
+  )
+}
+
+/** Every topic the service creates at start-up: the contract's topics and the input topics' DLQs. */
+export function allTopics(prefix = ''): string[] {
+  return [...Object.values(Topics), ...inputTopics.map(dlqTopic)].map((t) => `${prefix}${t}`)
+}
 
 /**
  * Creates every missing topic with `partitions` partitions. Existing topics are left as they are: a

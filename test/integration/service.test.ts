@@ -7,6 +7,7 @@ import { type ServiceProcess, startService, waitForHttp } from '../support/servi
 
 const infra = useInfra()
 const running: ServiceProcess[] = []
+const appId = infra.name('svc')
 afterAll(async () => {
   for (const service of running) await service.stop('SIGKILL')
 })
@@ -16,6 +17,9 @@ async function start(env: Record<string, string> = {}) {
     KAFKA_BROKERS: infra.brokers.join(','),
     DATABASE_URL: infra.databaseUrl,
     REDIS_URL: infra.redisUrl,
+    // Its own group and topics: other test files run services on the same broker at the same time.
+    APPLICATION_ID: appId,
+    TOPIC_PREFIX: `${appId}.`,
     ...env,
   })
   running.push(service)
@@ -28,8 +32,25 @@ describe('service skeleton', () => {
     const { body } = await waitForHttp(`${service.url}/health/ready`, (status) => status === 200)
     expect(body).toMatchObject({
       status: 'ready',
-      components: { postgres: { ok: true }, redis: { ok: true }, kafka: { ok: true } },
+      components: {
+        postgres: { ok: true },
+        redis: { ok: true },
+        kafka: { ok: true },
+        processors: { ok: true },
+      },
     })
+    const topology = (await fetch(`${service.url}/topology`).then((r) => r.json())) as {
+      sources: Array<{ topic: string }>
+      mermaid: string
+      instance: { owned: Array<{ processor: string; partition: number }> }
+    }
+    expect(topology.sources.map((s) => s.topic)).toEqual([`${appId}.coupon-issue-topic`])
+    expect(topology.mermaid).toContain('flowchart LR')
+    expect(topology.instance.owned.map((t) => `${t.processor}/${t.partition}`).sort()).toEqual([
+      'coupon-issuer/0',
+      'coupon-issuer/1',
+      'coupon-issuer/2',
+    ])
     await expect(fetch(`${service.url}/health/live`).then((r) => r.json())).resolves.toEqual({
       status: 'live',
     })
@@ -51,7 +72,7 @@ describe('service skeleton', () => {
       expect.arrayContaining(['kysely_migration', 'outbox', 'stream_offsets']),
     )
     const topics = await infra.admin.listTopics()
-    expect(topics).toEqual(expect.arrayContaining(allTopics()))
+    expect(topics).toEqual(expect.arrayContaining(allTopics(`${appId}.`)))
 
     const openapi = (await fetch(`${service.url}/docs/json`).then((r) => r.json())) as { paths: object }
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/health/ready', '/metrics']))
@@ -65,13 +86,21 @@ describe('service skeleton', () => {
     const service = await start({ REDIS_URL: 'redis://127.0.0.1:1' })
     const { body } = await waitForHttp(
       `${service.url}/health/ready`,
-      (status, b) => status === 503 && (b as { components?: object }).components !== undefined,
+      // Once the processors joined their group, Redis is the only part left failing.
+      (status, b) =>
+        status === 503 &&
+        (b as { components?: { processors?: { ok: boolean } } }).components?.processors?.ok === true,
     )
     expect(body).toMatchObject({
       status: 'not_ready',
       code: 'DEPENDENCY_UNAVAILABLE',
       failing: ['redis'],
-      components: { postgres: { ok: true }, kafka: { ok: true }, redis: { ok: false } },
+      components: {
+        postgres: { ok: true },
+        kafka: { ok: true },
+        processors: { ok: true },
+        redis: { ok: false },
+      },
     })
     expect((body as { message: string }).message).toMatch(/^redis: /)
     const metrics = await fetch(`${service.url}/metrics`).then((r) => r.text())

@@ -1,0 +1,86 @@
+/**
+ * The processing side of an instance: the shop topology on the stream runtime, and the outbox relay
+ * that publishes what it (and the API) committed. Started once the database is migrated and the topics
+ * exist; stopped before the connections close.
+ */
+import { shopTopology } from '../processors/shop-topology.ts'
+import { couponLookups, couponTables } from '../state/coupon-processing.ts'
+import { OutboxRelay } from '../state/outbox-relay.ts'
+import { PostgresStateBackend } from '../state/stream-backend.ts'
+import { createRuntimeMetrics } from '../topology/runtime/metrics.ts'
+import { type RuntimeLogger, StreamsRuntime } from '../topology/runtime/streams-runtime.ts'
+import { type TopicNames, topicNames } from '../topology/topics.ts'
+import type { Config } from './config.ts'
+import type { Infrastructure } from './infrastructure.ts'
+import type { ServiceMetrics } from './metrics.ts'
+
+export interface Processing {
+  readonly topology: ReturnType<typeof shopTopology>
+  readonly topics: TopicNames
+  /** Null when this instance runs no processors (ROLE=api). */
+  readonly runtime: StreamsRuntime | null
+  readonly relay: OutboxRelay
+  /** Resolves when the runtime joined its group (or at once without processors). */
+  readonly started: Promise<void>
+  stop(): Promise<void>
+}
+
+export function openProcessing(
+  config: Config,
+  infra: Infrastructure,
+  metrics: ServiceMetrics,
+  log: RuntimeLogger,
+): Processing {
+  const topics = topicNames(config.topicPrefix)
+  const topology = shopTopology(config.applicationId, topics)
+  const runtimeMetrics = createRuntimeMetrics(metrics.registry)
+  // Every role runs the relay: the API writes issue requests and orders to the outbox too.
+  const relay = new OutboxRelay({
+    db: infra.db,
+    brokers: config.kafkaBrokers,
+    clientId: `${config.applicationId}-relay`,
+    metrics: runtimeMetrics,
+    log,
+  })
+  const runtime =
+    config.role === 'api'
+      ? null
+      : new StreamsRuntime({
+          topology,
+          brokers: config.kafkaBrokers,
+          backend: new PostgresStateBackend(infra.db, { lookups: couponLookups, tables: couponTables }),
+          metrics: runtimeMetrics,
+          log,
+          onCommitted: () => relay.nudge(),
+        })
+  if (runtime) infra.health.add({ component: 'processors', check: async () => assertHealthy(runtime) })
+  const backlog = setInterval(() => {
+    relay.backlog().then(
+      (n) => runtimeMetrics.outboxBacklog.set(n),
+      () => {},
+    )
+  }, 5_000)
+  backlog.unref()
+
+  const started = infra.started.then(async () => {
+    relay.start()
+    await runtime?.start()
+  })
+  return {
+    topology,
+    topics,
+    runtime,
+    relay,
+    started,
+    async stop() {
+      clearInterval(backlog)
+      await runtime?.stop()
+      await relay.stop()
+    },
+  }
+}
+
+function assertHealthy(runtime: StreamsRuntime): void {
+  const problem = runtime.problem()
+  if (problem) throw new Error(problem)
+}

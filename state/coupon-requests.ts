@@ -1,0 +1,184 @@
+/**
+ * Coupon issue requests: accepted by the API as PENDING, decided by the coupon processor. Accepting
+ * one writes its row and its `coupon-issue-topic` record (through the outbox) atomically, so there is
+ * never a request without its record nor a record without its request.
+ */
+import { randomUUID } from 'node:crypto'
+import { type Kysely, sql } from 'kysely'
+import { Topics } from '../topology/topics.ts'
+import type { Database } from './schema.ts'
+
+export interface IssueRequest {
+  requestId: string
+  couponId: number
+  userId: number
+  status: 'PENDING' | 'ISSUED' | 'REJECTED'
+  reason: string | null
+  userCouponId: number | null
+}
+
+export interface IssueInput {
+  couponId: number
+  userId: number
+  /** When the request arrived: expiry is judged at this instant, and it is the record's requestedAt. */
+  now: Date
+}
+
+/** Why the API refuses a request up front; the processor stays the authority on the rest (sold out). */
+export type IssueRefusal = 'USER_NOT_FOUND' | 'COUPON_NOT_FOUND' | 'COUPON_EXPIRED' | 'COUPON_ALREADY_ISSUED'
+
+export type EnqueueResult =
+  | { status: 'PENDING'; requestId: string }
+  | { status: 'REFUSED'; reason: IssueRefusal }
+
+/** The `coupon-issue-topic` value (CONTRACT.md section 1). */
+export interface CouponIssueRecord {
+  requestId: string
+  userId: number
+  couponId: number
+  requestedAt: string
+}
+
+interface CheckRow {
+  user_found: boolean
+  coupon_found: boolean
+  expired: boolean
+  held: boolean
+}
+
+/**
+ * Pre-checks and enqueues many requests in ONE statement (one round trip, atomic on its own): for each,
+ * the user exists, the coupon exists and has not expired, the user does not hold it yet; only then are
+ * its request row and its outbox record inserted. The checks are index probes inside the statement,
+ * not a cache: a cache would save no round trip and could only be stale. Results are in input order.
+ */
+export async function enqueueIssueRequests(
+  db: Kysely<Database>,
+  inputs: readonly IssueInput[],
+  topic: string = Topics.COUPON_ISSUE,
+): Promise<EnqueueResult[]> {
+  if (inputs.length === 0) return []
+  const ids = inputs.map(() => randomUUID())
+  const values = inputs.map(({ couponId, userId, now }, i) => {
+    const record: CouponIssueRecord = { requestId: ids[i]!, userId, couponId, requestedAt: now.toISOString() }
+    return Buffer.from(JSON.stringify(record))
+  })
+  const headers = ids.map((id) => JSON.stringify({ 'commerce.output-id': `api/${id}` }))
+  // Keyed by coupon: one partition owns each coupon, which is what makes first-come-first-served hold.
+  // `checked` is read three times, so PostgreSQL materializes it: the inserts see the same verdicts.
+  const { rows } = await sql<CheckRow>`
+    with
+      input as (
+        select * from unnest(
+          ${ids}::text[], ${inputs.map((r) => r.couponId)}::bigint[], ${inputs.map((r) => r.userId)}::bigint[],
+          ${inputs.map((r) => r.now)}::timestamptz[], ${values}::bytea[], ${headers}::jsonb[]
+        ) with ordinality as t(request_id, coupon_id, user_id, requested_at, value, headers, n)
+      ),
+      checked as (
+        select i.*,
+          exists (select 1 from users u where u.id = i.user_id) as user_found,
+          exists (select 1 from coupons c where c.id = i.coupon_id) as coupon_found,
+          exists (select 1 from coupons c where c.id = i.coupon_id and c.expires_at <= i.requested_at) as expired,
+          exists (
+            select 1 from user_coupons uc where uc.user_id = i.user_id and uc.coupon_id = i.coupon_id
+          ) as held
+        from input i
+      ),
+      accepted as (
+        insert into coupon_issue_requests (request_id, coupon_id, user_id, status, requested_at)
+        select request_id, coupon_id, user_id, 'PENDING', requested_at from checked
+        where user_found and coupon_found and not expired and not held
+        order by n
+        returning request_id
+      ),
+      published as (
+        insert into outbox (topic, key, value, headers)
+        select ${topic}::text, c.coupon_id::text, c.value, c.headers
+        from checked c join accepted a using (request_id)
+        order by c.n
+      )
+    select user_found, coupon_found, expired, held from checked order by n`.execute(db)
+  return rows.map((row, i) => verdict(row, ids[i]!))
+}
+
+// The seed's order of pre-checks: the user, the coupon, then what this user may do with it.
+function verdict(row: CheckRow, requestId: string): EnqueueResult {
+  if (!row.user_found) return { status: 'REFUSED', reason: 'USER_NOT_FOUND' }
+  if (!row.coupon_found) return { status: 'REFUSED', reason: 'COUPON_NOT_FOUND' }
+  if (row.expired) return { status: 'REFUSED', reason: 'COUPON_EXPIRED' }
+  if (row.held) return { status: 'REFUSED', reason: 'COUPON_ALREADY_ISSUED' }
+  return { status: 'PENDING', requestId }
+}
+
+export interface IssueQueueOptions {
+  /** Statements running at once; requests arriving meanwhile wait and go together in the next one. */
+  maxInFlight?: number
+  maxBatch?: number
+  /** Observes each statement's batch size (metrics, tests). */
+  onBatch?: (size: number) => void
+  /** Where the requests go: `coupon-issue-topic`, with the deployment's topic prefix. */
+  topic?: string
+}
+
+/**
+ * The flash-sale hot path: coalesces concurrent requests into shared statements. A request that finds
+ * a free slot goes at once, alone (no added latency when quiet); under load, requests queue behind the
+ * running statements and the next free slot takes up to `maxBatch` of them in one round trip.
+ */
+export function issueRequestQueue(db: Kysely<Database>, options: IssueQueueOptions = {}) {
+  const { maxInFlight = 4, maxBatch = 500, onBatch, topic = Topics.COUPON_ISSUE } = options
+  const waiting: Array<{ input: IssueInput; resolve(r: EnqueueResult): void; reject(e: unknown): void }> = []
+  let inFlight = 0
+
+  const run = async () => {
+    inFlight++
+    try {
+      while (waiting.length > 0) {
+        const batch = waiting.splice(0, maxBatch)
+        try {
+          onBatch?.(batch.length)
+          const results = await enqueueIssueRequests(
+            db,
+            batch.map((w) => w.input),
+            topic,
+          )
+          for (const [i, w] of batch.entries()) w.resolve(results[i]!)
+        } catch (error) {
+          for (const w of batch) w.reject(error)
+        }
+      }
+    } finally {
+      inFlight--
+    }
+  }
+
+  return {
+    enqueue(input: IssueInput): Promise<EnqueueResult> {
+      const result = new Promise<EnqueueResult>((resolve, reject) => waiting.push({ input, resolve, reject }))
+      if (inFlight < maxInFlight) void run()
+      return result
+    },
+  }
+}
+
+/** A request of this coupon; undefined when unknown or when it belongs to another coupon. */
+export async function findIssueRequest(
+  db: Kysely<Database>,
+  input: { couponId: number; requestId: string },
+): Promise<IssueRequest | undefined> {
+  const row = await db
+    .selectFrom('coupon_issue_requests')
+    .select(['request_id', 'coupon_id', 'user_id', 'status', 'reason', 'user_coupon_id'])
+    .where('request_id', '=', input.requestId)
+    .where('coupon_id', '=', String(input.couponId))
+    .executeTakeFirst()
+  if (!row) return undefined
+  return {
+    requestId: row.request_id,
+    couponId: Number(row.coupon_id),
+    userId: Number(row.user_id),
+    status: row.status,
+    reason: row.reason,
+    userCouponId: row.user_coupon_id === null ? null : Number(row.user_coupon_id),
+  }
+}
