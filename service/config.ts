@@ -23,6 +23,8 @@ export interface Config {
   readonly topicPartitions: number
   /** Prepended to every topic name; empty (the contract's names) unless a deployment shares a cluster. */
   readonly topicPrefix: string
+  /** How long the group waits for a silent instance before moving its partitions to the others. */
+  readonly sessionTimeoutMs: number
 }
 
 type Env = Record<string, string | undefined>
@@ -40,6 +42,7 @@ export const defaults = {
   APPLICATION_ID: 'commerce-streams',
   TOPIC_PARTITIONS: '3',
   TOPIC_PREFIX: '',
+  KAFKA_SESSION_TIMEOUT_MS: '10000',
 } as const
 
 const hostPort = /^[A-Za-z0-9.-]+:\d{1,5}$/
@@ -117,6 +120,11 @@ export function loadConfig(env: Env = process.env): Config {
     applicationId: read('APPLICATION_ID', parsers.name, defaults.APPLICATION_ID),
     topicPartitions: read('TOPIC_PARTITIONS', parsers.int(1, 1000), defaults.TOPIC_PARTITIONS),
     topicPrefix: read('TOPIC_PREFIX', parsers.prefix) ?? '',
+    sessionTimeoutMs: read(
+      'KAFKA_SESSION_TIMEOUT_MS',
+      parsers.int(1_000, 300_000),
+      defaults.KAFKA_SESSION_TIMEOUT_MS,
+    ),
   }
   if (problems.length > 0) {
     throw new CommerceError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`)

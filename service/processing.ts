@@ -52,6 +52,7 @@ export function openProcessing(
           metrics: runtimeMetrics,
           log,
           onCommitted: () => relay.nudge(),
+          sessionTimeoutMs: config.sessionTimeoutMs,
         })
   if (runtime) infra.health.add({ component: 'processors', check: async () => assertHealthy(runtime) })
   const backlog = setInterval(() => {

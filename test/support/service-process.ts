@@ -38,7 +38,8 @@ export async function startService(env: Record<string, string>): Promise<Service
     child,
     output: () => output,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return { code: child.exitCode, ms: 0 }
+      // A process ended by a signal has no exit code, only a signal code: either means it is gone.
+      if (child.exitCode !== null || child.signalCode !== null) return { code: child.exitCode, ms: 0 }
       const started = performance.now()
       const exited = once(child, 'exit')
       child.kill(signal)

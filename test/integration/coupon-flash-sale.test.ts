@@ -1,0 +1,202 @@
+/**
+ * The flash sale on the real broker, PostgreSQL and the service processes: first come, first served
+ * must hold exactly — the holders of each coupon are the first distinct users in its partition's
+ * order — with requests through the API and straight to the topic, and with the processor killed.
+ */
+import pg from 'pg'
+import { afterAll, describe, expect, it } from 'vitest'
+import { forEachConcurrently } from '../../scripts/demo/http.ts'
+import { useInfra } from '../support/infra.ts'
+import { headerValue, kcatConsume, kcatProduce } from '../support/kcat.ts'
+import { waitUntil } from '../support/runtime-fixtures.ts'
+import { type ServiceProcess, startService, waitForHttp } from '../support/service-process.ts'
+
+const infra = useInfra()
+const services: ServiceProcess[] = []
+afterAll(async () => {
+  for (const s of services) await s.stop('SIGKILL')
+})
+
+const USERS = 10_000
+const COUPONS = 10
+const UNITS = 100
+const REQUESTS = 20_000
+const BY_KCAT = 2_000
+const TOKEN = 'flash-sale-admin-token'
+
+async function sale(options: { killProcessor: boolean }) {
+  const appId = infra.name('sale')
+  const prefix = `${appId}.`
+  const env = {
+    KAFKA_BROKERS: infra.brokers.join(','),
+    DATABASE_URL: infra.databaseUrl,
+    REDIS_URL: infra.redisUrl,
+    APPLICATION_ID: appId,
+    TOPIC_PREFIX: prefix,
+    ADMIN_TOKEN: TOKEN,
+    // A killed processor's partitions move after this long: short, so the test does not wait 10 s a kill.
+    KAFKA_SESSION_TIMEOUT_MS: '3000',
+  }
+  const start = async (role: 'api' | 'processors') => {
+    const service = await startService({ ...env, ROLE: role })
+    services.push(service)
+    await waitForHttp(`${service.url}/health/ready`, (status) => status === 200, 60_000)
+    return service
+  }
+  const api = await start('api')
+  let processor = await start('processors')
+  const db = new pg.Client({ connectionString: infra.databaseUrl })
+  await db.connect()
+  try {
+    // Both sales share the file's database: start from empty shop tables (each has its own group and topics).
+    await db.query('truncate users, coupons, user_coupons, coupon_issue_requests restart identity cascade')
+    // Users straight into the table (the sale is what is under test), coupons through the admin API.
+    const { rows: userRows } = await db.query(
+      `insert into users (name, points) select 'user-' || g, 0 from generate_series(1, $1) g returning id`,
+      [USERS],
+    )
+    const users = userRows.map((r) => Number(r.id))
+    const coupons: number[] = []
+    for (let c = 0; c < COUPONS; c++) {
+      const response = await fetch(`${api.url}/admin/coupons`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({
+          name: `c${c}`,
+          discountType: 'AMOUNT',
+          discountValue: 1000,
+          totalQuantity: UNITS,
+        }),
+      })
+      expect(response.status).toBe(201)
+      coupons.push(((await response.json()) as { couponId: number }).couponId)
+    }
+
+    // 20k requests from 10k users, duplicates included; some produced straight to the topic by kcat.
+    const picks = Array.from({ length: REQUESTS }, (_, i) => ({
+      userId: users[(i * 7_919) % USERS]!,
+      couponId: coupons[(i * 31 + Math.floor(i / 977)) % COUPONS]!,
+    }))
+    const viaKcat = picks.slice(0, BY_KCAT)
+    const viaApi = picks.slice(BY_KCAT)
+    const topic = `${prefix}coupon-issue-topic`
+    let sent = 0
+    const kills: number[] = []
+    const sending = forEachConcurrently(viaApi, 100, async ({ userId, couponId }) => {
+      const response = await fetch(`${api.url}/coupons/${couponId}/issue`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId }),
+      })
+      expect([202, 409]).toContain(response.status)
+      await response.arrayBuffer()
+      sent++
+    })
+    await kcatProduce(
+      infra.brokers,
+      topic,
+      viaKcat.map((p) => ({ key: String(p.couponId), value: JSON.stringify(p) })),
+    )
+    if (options.killProcessor) {
+      for (const at of [0.3, 0.6]) {
+        await waitUntil(`${at * 100}% sent`, async () => sent >= viaApi.length * at)
+        processor.child.kill('SIGKILL')
+        await processor.stop()
+        kills.push(sent)
+        processor = await start('processors')
+      }
+    }
+    await sending
+
+    // Quiescence: every record on the topic is committed, and no accepted request is still pending.
+    const records = await kcatConsume(infra.brokers, topic)
+    await waitUntil(
+      'every request decided',
+      async () => {
+        const { rows } = await db.query(
+          `select (select coalesce(sum(next_offset), 0) from stream_offsets where topic = $1)::int as committed,
+                  (select count(*) from coupon_issue_requests where status = 'PENDING')::int as pending`,
+          [topic],
+        )
+        return rows[0].committed === records.length && rows[0].pending === 0
+      },
+      120_000,
+    )
+
+    // The expected winners: per coupon, the first distinct users in the order of its partition.
+    const expected = new Map<number, number[]>()
+    const ordered = [...records].sort((a, b) => a.partition - b.partition || a.offset - b.offset)
+    for (const r of ordered) {
+      const { userId, couponId } = JSON.parse(r.value) as { userId: number; couponId: number }
+      const winners = expected.get(couponId) ?? []
+      if (winners.length < UNITS && !winners.includes(userId)) winners.push(userId)
+      expected.set(couponId, winners)
+    }
+    const { rows: holders } = await db.query(
+      'select coupon_id::int as coupon, user_id::int as user, id from user_coupons order by id',
+    )
+    for (const couponId of coupons) {
+      const distinct = new Set(
+        records
+          .map((r) => JSON.parse(r.value))
+          .filter((v) => v.couponId === couponId)
+          .map((v) => v.userId),
+      )
+      const held = holders.filter((h) => h.coupon === couponId).map((h) => h.user)
+      expect(held.length, `coupon ${couponId}: issued = min(supply, distinct requesters)`).toBe(
+        Math.min(UNITS, distinct.size),
+      )
+      // In ordinal order (the id is couponId * 1e6 + ordinal): the same users, in the same order.
+      expect(held, `coupon ${couponId}: the first distinct users in partition order`).toEqual(
+        expected.get(couponId),
+      )
+    }
+    const { rows: twice } = await db.query(
+      'select count(*)::int as n from (select 1 from user_coupons group by user_id, coupon_id having count(*) > 1) d',
+    )
+    expect(twice[0].n).toBe(0)
+    const { rows: issuedColumn } = await db.query('select id::int, issued_quantity from coupons order by id')
+    for (const c of issuedColumn)
+      expect(c.issued_quantity).toBe(holders.filter((h) => h.coupon === c.id).length)
+
+    // Exactly one result per request after de-duplication by request id, and it matches the outcome row.
+    const results = await kcatConsume(infra.brokers, `${prefix}coupon-issue-result-topic`)
+    const byRequest = new Map<string, { status: string; userCouponId?: number }>()
+    for (const r of results) {
+      expect(headerValue(r.headers, 'commerce.output-id')).toBeTruthy()
+      const value = JSON.parse(r.value) as { requestId: string; status: string; userCouponId?: number }
+      const seen = byRequest.get(value.requestId)
+      if (seen) expect(value, 'a re-published result is identical').toMatchObject(seen)
+      byRequest.set(value.requestId, value)
+    }
+    expect(byRequest.size).toBe(records.length)
+    const { rows: outcomes } = await db.query(
+      `select request_id, status, user_coupon_id::int as ucid from coupon_issue_requests`,
+    )
+    expect(outcomes).toHaveLength(records.length)
+    for (const o of outcomes) {
+      expect(byRequest.get(o.request_id)).toMatchObject({
+        status: o.status,
+        ...(o.ucid ? { userCouponId: o.ucid } : {}),
+      })
+    }
+    return { kills, records: records.length, results: results.length }
+  } finally {
+    await db.end()
+    for (const s of services.splice(0)) await s.stop('SIGTERM')
+  }
+}
+
+describe('coupon flash sale on the real broker', () => {
+  it('should issue each coupon to exactly the first distinct users in partition order, via the API and kcat', async () => {
+    const { records, results } = await sale({ killProcessor: false })
+    expect(records).toBeGreaterThan(BY_KCAT)
+    expect(results).toBeGreaterThanOrEqual(records)
+  }, 300_000)
+
+  it('should give the same holders with the processor killed (kill -9) and restarted twice mid-way', async () => {
+    const { kills } = await sale({ killProcessor: true })
+    console.info(`processor killed after ${kills.join(' and ')} API requests`)
+    expect(kills).toHaveLength(2)
+  }, 300_000)
+})
