@@ -95,67 +95,76 @@ export class PostgresStateBackend implements StateBackend {
     return rows.map((r) => [r.key, r.value])
   }
 
+  /**
+   * One statement does the whole commit when the batch writes no tables: it locks the task row if the
+   * epoch is still ours, moves every offset by compare-and-set, and only if all of that held writes
+   * the store changes and the outbox records. One round trip, atomic on its own. Table writers need
+   * their own statements, so a batch with table rows wraps the same statement in a transaction.
+   */
   async commit(batch: BatchCommit): Promise<void> {
-    const { applicationId: app, processor, partition } = batch.task
+    const tables = (batch.tables ?? []).filter((t) => t.rows.length > 0)
+    if (tables.length === 0)
+      return this.#checkCommitted(batch, await commitStatement(batch).execute(this.#db))
     await this.#db.transaction().execute(async (trx) => {
-      // Locks the task row until commit: a concurrent claim waits for us, then fences us from then on.
-      const owner = await trx
-        .selectFrom('stream_tasks')
-        .select('epoch')
-        .where('application_id', '=', app)
-        .where('processor', '=', processor)
-        .where('partition', '=', partition)
-        .forUpdate()
-        .executeTakeFirst()
-      if (owner?.epoch !== batch.epoch) {
-        throw new FencedError(batch.task, `epoch ${owner?.epoch} is not ours (${batch.epoch})`)
-      }
-      for (const { topic, expected, next } of batch.offsets) {
-        const { numUpdatedRows } = await trx
-          .updateTable('stream_offsets')
-          .set({ next_offset: next, updated_at: sql`now()` })
-          .where('application_id', '=', app)
-          .where('topic', '=', topic)
-          .where('partition', '=', partition)
-          .where('next_offset', '=', expected.toString())
-          .executeTakeFirst()
-        if (numUpdatedRows !== 1n) throw new FencedError(batch.task, `${topic} offset moved from ${expected}`)
-      }
-      for (const { store, changes } of batch.stores) {
-        if (changes.puts.length > 0) {
-          await sql`
-            insert into store_entries (application_id, store, partition, key, value)
-            select ${app}, ${store}, ${partition}, k, v
-            from unnest(${changes.puts.map(([k]) => k)}::text[], ${changes.puts.map(([, v]) => JSON.stringify(v))}::jsonb[]) as t(k, v)
-            on conflict (application_id, store, partition, key) do update set value = excluded.value`.execute(
-            trx,
-          )
-        }
-        if (changes.deletes.length > 0) {
-          await trx
-            .deleteFrom('store_entries')
-            .where('application_id', '=', app)
-            .where('store', '=', store)
-            .where('partition', '=', partition)
-            .where('key', '=', sql<string>`any(${changes.deletes}::text[])`)
-            .execute()
-        }
-      }
-      for (const { table, rows } of batch.tables ?? []) {
+      this.#checkCommitted(batch, await commitStatement(batch).execute(trx))
+      for (const { table, rows } of tables) {
         const writer = this.#tables[table]
         if (!writer) throw new Error(`no table writer named "${table}"`)
-        if (rows.length > 0) await writer(trx, rows)
-      }
-      if (batch.outputs.length > 0) {
-        const o = batch.outputs
-        await sql`
-          insert into outbox (topic, key, value, headers)
-          select * from unnest(
-            ${o.map((r) => r.topic)}::text[], ${o.map((r) => r.key)}::text[],
-            ${o.map((r) => r.value)}::bytea[], ${o.map((r) => JSON.stringify(r.headers))}::jsonb[])`.execute(
-          trx,
-        )
+        await writer(trx, rows)
       }
     })
   }
+
+  #checkCommitted(batch: BatchCommit, result: { rows: Array<{ ok: boolean; owned: boolean }> }): void {
+    const { ok, owned } = result.rows[0] ?? { ok: false, owned: false }
+    if (ok) return
+    throw new FencedError(batch.task, owned ? 'an offset moved' : `epoch ${batch.epoch} is no longer current`)
+  }
+}
+
+function commitStatement(batch: BatchCommit) {
+  const { applicationId: app, processor, partition } = batch.task
+  const puts = batch.stores.flatMap(({ store, changes }) =>
+    changes.puts.map(([k, v]) => [store, k, JSON.stringify(v)]),
+  )
+  const dels = batch.stores.flatMap(({ store, changes }) => changes.deletes.map((k) => [store, k]))
+  const o = batch.outputs
+  // The owner CTE locks the task row (FOR UPDATE) until the commit: a concurrent claim waits for us and
+  // fences us from then on. Every write below runs only if the epoch and all offsets matched.
+  return sql<{ ok: boolean; owned: boolean }>`
+    with owner as (
+      select 1 from stream_tasks
+      where application_id = ${app} and processor = ${processor} and partition = ${partition}
+        and epoch = ${batch.epoch}
+      for update
+    ),
+    moved as (
+      update stream_offsets o set next_offset = v.next, updated_at = now()
+      from unnest(${batch.offsets.map((x) => x.topic)}::text[], ${batch.offsets.map((x) => String(x.expected))}::bigint[],
+        ${batch.offsets.map((x) => String(x.next))}::bigint[]) as v(topic, expected, next)
+      where o.application_id = ${app} and o.partition = ${partition} and o.topic = v.topic
+        and o.next_offset = v.expected and exists (select 1 from owner)
+      returning 1
+    ),
+    verdict as (select count(*) = ${batch.offsets.length} as ok from moved),
+    puts as (
+      insert into store_entries (application_id, store, partition, key, value)
+      select ${app}, s, ${partition}, k, v
+      from unnest(${puts.map((p) => p[0])}::text[], ${puts.map((p) => p[1])}::text[], ${puts.map((p) => p[2])}::jsonb[]) as t(s, k, v)
+      where (select ok from verdict)
+      on conflict (application_id, store, partition, key) do update set value = excluded.value
+    ),
+    dels as (
+      delete from store_entries e
+      using unnest(${dels.map((d) => d[0])}::text[], ${dels.map((d) => d[1])}::text[]) as d(s, k)
+      where (select ok from verdict) and e.application_id = ${app} and e.partition = ${partition}
+        and e.store = d.s and e.key = d.k
+    ),
+    outs as (
+      insert into outbox (topic, key, value, headers)
+      select t, k, v, h from unnest(${o.map((r) => r.topic)}::text[], ${o.map((r) => r.key)}::text[],
+        ${o.map((r) => r.value)}::bytea[], ${o.map((r) => JSON.stringify(r.headers))}::jsonb[]) as x(t, k, v, h)
+      where (select ok from verdict)
+    )
+    select (select ok from verdict) as ok, exists (select 1 from owner) as owned`
 }
