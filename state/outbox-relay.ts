@@ -33,7 +33,7 @@ export class OutboxRelay {
   #lastError: string | undefined
 
   constructor(options: RelayOptions) {
-    this.#options = { batchSize: 1000, idleMs: 100, ...options }
+    this.#options = { batchSize: 5000, idleMs: 100, ...options }
     this.#producer = new Producer({
       clientId: options.clientId,
       bootstrapBrokers: [...options.brokers],
@@ -77,7 +77,9 @@ export class OutboxRelay {
       if (!rows[0]?.locked) return 0
       const batch = await trx
         .selectFrom('outbox')
-        .select(['id', 'topic', 'key', 'value', 'headers', 'created_at'])
+        .select(['id', 'topic', 'key', 'value', 'headers'])
+        // Milliseconds as a number: parsing a Date per row cost more than the metric is worth.
+        .select(sql<number>`extract(epoch from created_at) * 1000`.as('created_ms'))
         .orderBy('id')
         .limit(batchSize)
         .execute()
@@ -98,7 +100,7 @@ export class OutboxRelay {
       const now = Date.now()
       for (const r of batch) {
         metrics?.outboxPublished.inc({ topic: r.topic })
-        metrics?.publishLatency.observe((now - new Date(r.created_at).getTime()) / 1000)
+        metrics?.publishLatency.observe((now - Number(r.created_ms)) / 1000)
       }
       return batch.length
     })

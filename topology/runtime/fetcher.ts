@@ -13,6 +13,8 @@ export interface FetchTarget {
   topic: string
   partition: number
   offset: bigint
+  /** At most this many bytes for the partition this round (the task's free queue space). */
+  maxBytes?: number
 }
 
 export interface FetchedPartition {
@@ -63,7 +65,7 @@ export class Fetcher {
     const metadata = await this.metadata([...new Set(targets.map((t) => t.topic))])
     const names = new Map<string, string>()
     const byNode = new Map<number, Map<string, FetchRequestTopic>>()
-    for (const { topic, partition, offset } of targets) {
+    for (const { topic, partition, offset, maxBytes } of targets) {
       const info = metadata.topics.get(topic)
       const leader = info?.partitions[partition]?.leader
       if (!info || leader === undefined || leader < 0) {
@@ -78,7 +80,10 @@ export class Fetcher {
       request.partitions.push({
         partition,
         fetchOffset: offset,
-        partitionMaxBytes: this.#options.partitionMaxBytes,
+        partitionMaxBytes: Math.min(
+          maxBytes ?? this.#options.partitionMaxBytes,
+          this.#options.partitionMaxBytes,
+        ),
         currentLeaderEpoch: -1,
         lastFetchedEpoch: -1,
       })

@@ -36,6 +36,8 @@ export class TaskRunner {
   #wake: (() => void) | undefined
   #loop: Promise<void> = Promise.resolve()
   #commitError: string | undefined
+  /** Running average of a record's size on the wire, to size fetches to the queue's free space. */
+  #recordBytes = 256
 
   constructor(task: PartitionTask, options: RunnerOptions) {
     this.task = task
@@ -76,10 +78,15 @@ export class TaskRunner {
   }
 
   fetchTargets(): FetchTarget[] {
+    // A fetch returns up to maxBytes per partition whatever the queue holds: ask for what fits, so the
+    // queue bound is a memory bound (at least 64 KiB, so a large record still gets through).
+    const free = Math.max(0, this.#options.maxQueue - this.#queue.length)
+    const maxBytes = Math.max(64 * 1024, Math.ceil((free * this.#recordBytes) / this.#fetchFrom.size))
     return [...this.#fetchFrom].map(([topic, offset]) => ({
       topic,
       partition: this.task.id.partition,
       offset,
+      maxBytes,
     }))
   }
 
@@ -88,16 +95,17 @@ export class TaskRunner {
     this.#highWatermarks.set(fetched.topic, fetched.highWatermark)
     let from = this.#fetchFrom.get(fetched.topic)
     if (from === undefined) return
+    let taken = 0
     for (const record of fetched.records) {
       if (record.offset < from) continue
       this.#queue.push(record)
       from = record.offset + 1n
+      taken++
+      const bytes = 70 + (record.key?.length ?? 0) + (record.value?.length ?? 0)
+      this.#recordBytes += (bytes - this.#recordBytes) / 64
     }
     this.#fetchFrom.set(fetched.topic, from)
-    this.#options.metrics.consumed.inc(
-      { topic: fetched.topic, partition: fetched.partition },
-      fetched.records.length,
-    )
+    this.#options.metrics.consumed.inc({ topic: fetched.topic, partition: fetched.partition }, taken)
     this.#wake?.()
   }
 
