@@ -16,16 +16,9 @@ import {
   type StateBackend,
   type TaskId,
 } from './backend.ts'
+import { deadLetter, groupRows, Headers } from './outputs.ts'
 
-export const Headers = {
-  OUTPUT_ID: 'commerce.output-id',
-  ERROR_CODE: 'error.code',
-  ERROR_MESSAGE: 'error.message',
-  ORIGINAL_TOPIC: 'original.topic',
-  ORIGINAL_PARTITION: 'original.partition',
-  ORIGINAL_OFFSET: 'original.offset',
-  ORIGINAL_TIMESTAMP: 'original.timestamp',
-} as const
+export { Headers }
 
 export type TaskState = 'new' | 'running' | 'stopped' | 'fenced' | 'closed'
 
@@ -279,21 +272,7 @@ export class PartitionTask {
   }
 
   #deadLetter(raw: RawRecord, code: RecordErrorCode, message: string): void {
-    this.#outputs.push({
-      topic: `${raw.topic}.dlq`,
-      key: raw.key === null ? null : raw.key.toString('utf8'),
-      value: raw.value ?? Buffer.alloc(0),
-      headers: {
-        ...raw.headers,
-        [Headers.OUTPUT_ID]: `${this.id.applicationId}/${raw.topic}/${raw.partition}/${raw.offset}/dlq`,
-        [Headers.ERROR_CODE]: code,
-        [Headers.ERROR_MESSAGE]: message.slice(0, 1000),
-        [Headers.ORIGINAL_TOPIC]: raw.topic,
-        [Headers.ORIGINAL_PARTITION]: String(raw.partition),
-        [Headers.ORIGINAL_OFFSET]: String(raw.offset),
-        [Headers.ORIGINAL_TIMESTAMP]: String(raw.timestamp),
-      },
-    })
+    this.#outputs.push(deadLetter(this.id.applicationId, raw, code, message))
   }
 
   #createContext(): ProcessorContext {
@@ -335,12 +314,4 @@ export class PartitionTask {
       },
     }
   }
-}
-
-function groupRows(
-  rows: Array<{ table: string; row: TableRow }>,
-): Array<{ table: string; rows: TableRow[] }> {
-  const byTable = new Map<string, TableRow[]>()
-  for (const { table, row } of rows) byTable.set(table, [...(byTable.get(table) ?? []), row])
-  return [...byTable].map(([table, tableRows]) => ({ table, rows: tableRows }))
 }
