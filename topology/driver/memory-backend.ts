@@ -92,7 +92,9 @@ export class MemoryBackend implements StateBackend {
     }
     this.#outbox.push(...outputs)
     for (const { table, rows } of tables)
-      this.#tables.set(table, [...(this.#tables.get(table) ?? []), ...rows])
+      const list = this.#tables.get(table) ?? []
+      list.push(...rows)
+      this.#tables.set(table, list)
     this.#commits++
   }
 
