@@ -91,10 +91,11 @@ export class MemoryBackend implements StateBackend {
       for (const [k, v] of puts) entries.set(k, v)
     }
     this.#outbox.push(...outputs)
-    for (const { table, rows } of tables)
+    for (const { table, rows } of tables) {
       const list = this.#tables.get(table) ?? []
       list.push(...rows)
       this.#tables.set(table, list)
+    }
     this.#commits++
   }
 
