@@ -12,6 +12,7 @@ import type { IssueQueueOptions } from '../state/coupon-requests.ts'
 import type { Database } from '../state/schema.ts'
 import { requireBearer } from './auth.ts'
 import { installErrorHandlers } from './errors.ts'
+import { installHttpMetrics } from './http-metrics.ts'
 import { adminCouponRoutes } from './routes/admin-coupons.ts'
 import { adminUserRoutes } from './routes/admin-users.ts'
 import { couponRoutes } from './routes/coupons.ts'
@@ -45,6 +46,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: opts.logger })
   installValidation(app)
   installErrorHandlers(app)
+  installHttpMetrics(app, opts.metrics.registry)
   await app.register(swagger, {
     openapi: {
       info: { title: 'commerce-streams', version: '0.1.0', description: 'Shop, admin and operations API' },

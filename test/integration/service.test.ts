@@ -59,6 +59,9 @@ describe('service skeleton', () => {
     expect(metrics).toContain('process_resident_memory_bytes')
     expect(metrics).toContain('nodejs_eventloop_lag_p99_seconds')
     expect(metrics).toContain('commerce_ready{component="kafka"} 1')
+    expect(metrics).toMatch(
+      /commerce_http_requests_total\{method="GET",route="\/health\/ready",status_code="200"\} [1-9]/,
+    )
 
     // The migrations ran on the file's own database, and every contract topic exists.
     await waitForHttp(`${service.url}/health/ready`, () => true)
