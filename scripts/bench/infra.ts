@@ -132,14 +132,7 @@ export class KafkaScratch {
 
   async cleanup(): Promise<void> {
     await this.#consumer.close().catch(() => {})
-    for (const group of this.#groups) {
-      // A group that never committed offsets is gone once empty: "does not exist" is fine.
-      await withTimeout(this.admin.deleteGroups({ groups: [group] }), 15_000, 'deleteGroups').catch((e) => {
-        const text = `${e} ${JSON.stringify((e as { errors?: unknown }).errors ?? '')} ${(e as Error).cause ?? ''}`
-        if (!/does not exist|GROUP_ID_NOT_FOUND/i.test(text))
-          log(`could not delete consumer group ${group}: ${e}`)
-      })
-    }
+    await deleteGroups(this.admin, this.#groups).catch((e) => log(`could not delete consumer groups: ${e}`))
     if (this.#topics.length > 0)
       await withTimeout(this.admin.deleteTopics({ topics: this.#topics }), 30_000, 'deleteTopics').catch(
         (e) => log(`could not delete topics ${this.#topics.join(', ')}: ${e}`),
@@ -261,5 +254,26 @@ export async function describeMachine(kafka: string): Promise<Record<string, str
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
+  }
+}
+
+/**
+ * Deletes the groups, waiting out the session of a member that was killed (an interrupted run): the
+ * broker refuses to delete a group that is not empty. A group that never existed is fine.
+ */
+export async function deleteGroups(admin: Admin, groups: readonly string[]): Promise<void> {
+  for (const group of groups) {
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      try {
+        await withTimeout(admin.deleteGroups({ groups: [group] }), 15_000, 'deleteGroups')
+        break
+      } catch (e) {
+        const text = `${e} ${JSON.stringify((e as { errors?: unknown }).errors ?? '')} ${(e as Error).cause ?? ''}`
+        if (/does not exist|GROUP_ID_NOT_FOUND/i.test(text)) break
+        if (!/not empty|NON_EMPTY_GROUP/i.test(text) || Date.now() > deadline) throw e
+        await new Promise((r) => setTimeout(r, 1_000))
+      }
+    }
   }
 }

@@ -1,0 +1,282 @@
+/** The coupon benchmark's results: the text it prints, and its section of BENCHMARKS.md. */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import type { OursResult, PartitionDone, SeedResult } from './coupons-phase.ts'
+import type { Correctness } from './coupons-verify.ts'
+import type { Workload } from './coupons-workload.ts'
+import type { CpuUse, RssSummary } from './measure.ts'
+import type { Rate } from './runtime-harness.ts'
+
+export interface CouponsResults {
+  date: string
+  command: string
+  machine: Record<string, string>
+  workload: Workload
+  params: { requests: number; seedRequests: number; partitions: number } & Record<string, number>
+  produce: Rate
+  ours: OursResult
+  /** Ours over the seed style's requests (the same input, from a fresh sale). */
+  oursSame: OursResult
+  seed: SeedResult
+  oursCheck: Correctness
+  oursSameCheck: Correctness
+  seedCheck: Correctness
+}
+
+const rate = (r: Rate) => r.records / r.seconds
+const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US')
+const fmtRate = (r: Rate) => fmtInt(rate(r))
+const mb = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MB`
+const ms = (seconds: number) =>
+  seconds < 1 ? `${(seconds * 1000).toFixed(1)} ms` : `${seconds.toFixed(2)} s`
+
+/** A Markdown table with padded columns (as the project's formatter, biome, writes them). */
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
+}
+
+function cpuRow(name: string, c: CpuUse): string[] {
+  const pct = (s: number) => `${Math.round((100 * s) / c.seconds)}%`
+  return [name, c.seconds.toFixed(1), pct(c.node), pct(c.postgres), pct(c.kafka), pct(c.other), pct(c.idle)]
+}
+
+const yes = (ok: boolean) => (ok ? 'yes' : '**NO**')
+
+export function renderCoupons(r: CouponsResults): string {
+  const { ours, oursSame, seed, oursCheck: oc, oursSameCheck: mc, seedCheck: sc, workload: w, params: p } = r
+  const N = fmtInt(p.requests)
+  const M = fmtInt(p.seedRequests)
+  const row = (name: string, x: Rate) => [name, fmtInt(x.records), x.seconds.toFixed(2), fmtRate(x)]
+  const lines: string[] = [`Run on ${r.date}: \`${r.command}\``, '', 'Machine:', '']
+  for (const [k, v] of Object.entries(r.machine)) lines.push(`- ${k}: ${v}`)
+  const couponsOf = (partition: number) =>
+    oc.coupons
+      .filter((c) => c.partition === partition)
+      .map((c) => c.couponId)
+      .join(', ')
+  const doneAt = (d: PartitionDone | undefined) =>
+    d === undefined || Number.isNaN(d.seconds) ? '-' : `${d.seconds.toFixed(2)} s`
+  const partitionRows = ours.partitions.map((d: PartitionDone) => [
+    String(d.partition),
+    couponsOf(d.partition) || '-',
+    fmtInt(d.records),
+    doneAt(d),
+    fmtInt(seed.partitions[d.partition]?.records ?? 0),
+    doneAt(oursSame.partitions[d.partition]),
+    doneAt(seed.partitions[d.partition]),
+  ])
+  const all = (f: (c: Correctness) => string) => [f(oc), f(mc), f(sc)]
+  const results = (c: Correctness) =>
+    c.results
+      ? `${fmtInt(c.results.events)} / ${fmtInt(c.results.distinct)} / ${fmtInt(c.results.mismatched)}`
+      : '-'
+  const batches = (o: OursResult) =>
+    `started (group joined) after ${ms(o.startSeconds)}, first commit after ${ms(o.firstCommitSeconds)}; ` +
+    `${fmtInt(o.batches)} batches of ${o.meanBatch.toFixed(0)} requests on average, each ${o.taskMs.toFixed(1)} ms ` +
+    `in the task, of which ${o.lookupMs.toFixed(1)} ms reading the coupons and users lookups and ` +
+    `${o.pgMs.toFixed(1)} ms in its commit transaction (the rest: parsing and deciding); the event loop was busy ` +
+    `${Math.round(100 * o.eventLoop)}% of the time`
+  lines.push(
+    '',
+    `Workload: ${fmtInt(w.users)} users, ${w.coupons} coupons × ${fmtInt(w.supply)} units (inserted with SQL); ` +
+      `${N} requests \`{"requestId","userId","couponId"}\` produced straight to \`coupon-issue-topic\` ` +
+      `(${p.partitions} partitions) before the run, keyed by couponId with the Java-compatible partitioner: users ` +
+      `uniformly at random (so with duplicates), coupons 1–${w.coupons - 1} equally likely and coupon ${w.coupons} ` +
+      `with ${(100 * w.coldShare).toFixed(2)}% of the requests, so that it does not sell out. A second topic holds ` +
+      `the first ${M} of the same requests: the seed style reads it, and so does ours a second time, from a fresh ` +
+      `sale, for a comparison on the same input (the same mix of issues and rejections: over ${N} requests the ` +
+      `sale sells out early and most requests are cheap rejections). Ours: maxBatch ${p.maxBatch}, lingerMs ` +
+      `${p.lingerMs}, maxQueue ${p.maxQueue}; OutboxRelay batchSize ${p.relayBatch}.`,
+    '',
+    table(
+      ['measurement', 'requests', 'seconds', 'requests/s'],
+      [
+        row('produce (not idempotent, 4 sends of 4,000 in flight, acks=all)', r.produce),
+        row('**ours**: every outcome committed (offsets, rows, counters, outbox)', ours.committed),
+        row('ours: every result event published (outbox relayed)', ours.published),
+        row(`**ours**, the seed style's ${M} requests: every outcome committed`, oursSame.committed),
+        row(`ours, the seed style's ${M} requests: every result event published`, oursSame.published),
+        row('**seed style**: every outcome committed, then its offset', seed.committed),
+      ],
+    ),
+    '',
+    `- ours / seed style, committed rates over the same ${M} requests: **${(rate(oursSame.committed) / rate(seed.committed)).toFixed(1)}×** (aim ≥ 10×)`,
+    `- ours over ${N} / seed style over ${M}, committed rates: **${(rate(ours.committed) / rate(seed.committed)).toFixed(1)}×**`,
+    `- ours, committed: **${fmtRate(ours.committed)} requests/s** over ${N} (aim ≥ 10,000/s), ` +
+      `${fmtRate(oursSame.committed)}/s over ${M} (its first commit comes after ${ms(oursSame.firstCommitSeconds)} ` +
+      `of a ${oursSame.committed.seconds.toFixed(2)} s run); published: ${fmtRate(ours.published)}/s`,
+    '',
+    "Correctness (all must pass, or the run fails and this file is not written): each request's outcome is " +
+      "compared with first come, first served in its partition's order (the order read back from the topic); a " +
+      'holder asking again after the sell-out is ALREADY_ISSUED in ours (holders checked first) and SOLD_OUT in ' +
+      "the seed's (availability checked first, as its section 1.2 lists the checks); the winners are the same.",
+    '',
+    table(
+      ['check', `ours, ${N}`, `ours, ${M}`, `seed style, ${M}`],
+      [
+        ['requests', ...all((c) => fmtInt(c.requests))],
+        ['decided outcome rows', ...all((c) => fmtInt(c.outcomes))],
+        ['outcomes ≠ first come, first served', ...all((c) => fmtInt(c.mismatched))],
+        [
+          'issued / Σ min(supply, distinct requesters)',
+          ...all((c) => `${fmtInt(c.issued)} / ${fmtInt(c.expectedIssued)}`),
+        ],
+        ['coupons sold out', ...all((c) => `${c.soldOut} of ${w.coupons}`)],
+        ['(user, coupon) issued twice', ...all((c) => fmtInt(c.duplicates))],
+        [
+          'coupons whose holders ≠ their first distinct requesters, in order',
+          ...all((c) => fmtInt(c.wrongHolders)),
+        ],
+        [
+          'coupons whose issued_quantity (seed: and version) ≠ holders',
+          ...all((c) => fmtInt(c.wrongCounters)),
+        ],
+        [
+          'result events: published / distinct request ids / ≠ outcome row',
+          results(oc),
+          results(mc),
+          '- (publishes none)',
+        ],
+        [
+          'DLQ records / outbox rows left',
+          ...[oc, mc].map((c) => (c.results ? `${c.results.dlq} / ${c.results.outbox}` : '-')),
+          '-',
+        ],
+        [
+          'Kafka offsets committed (messages)',
+          '- (in PostgreSQL)',
+          '- (in PostgreSQL)',
+          fmtInt(sc.offsetsCommitted ?? 0),
+        ],
+        ['**correct**', ...all((c) => yes(c.ok))],
+      ],
+    ),
+    '',
+    table(
+      [
+        'coupon',
+        'partition',
+        `${N}: requests`,
+        'distinct requesters',
+        'issued (ours)',
+        `${M}: requests`,
+        'distinct requesters',
+        'issued (ours)',
+        'issued (seed style)',
+      ],
+      oc.coupons.map((c) => {
+        const m = mc.coupons.find((x) => x.couponId === c.couponId)
+        const s = sc.coupons.find((x) => x.couponId === c.couponId)
+        return [
+          String(c.couponId),
+          String(c.partition),
+          fmtInt(c.requests),
+          fmtInt(c.requesters),
+          fmtInt(c.issued),
+          s ? fmtInt(s.requests) : '-',
+          s ? fmtInt(s.requesters) : '-',
+          m ? fmtInt(m.issued) : '-',
+          s ? fmtInt(s.issued) : '-',
+        ]
+      }),
+    ),
+    '',
+    'Each coupon lives on one partition (its key), so a partition is done when its coupons are: a run lasts as ' +
+      'long as its busiest partition (times from the phase start):',
+    '',
+    table(
+      [
+        'partition',
+        'coupons',
+        `${N}: requests`,
+        'ours: all committed after',
+        `${M}: requests`,
+        'ours: all committed after',
+        'seed style: all committed after',
+      ],
+      partitionRows,
+    ),
+    '',
+    `- ours over ${N}: ${batches(ours)}; at most ${fmtInt(ours.maxQueued)} requests waited in the task queues`,
+    `- ours over ${M}: ${batches(oursSame)}`,
+    `- seed style: started (group joined) after ${ms(seed.startSeconds)}; ${fmtInt(seed.transactions)} transactions, ` +
+      `${seed.txMeanMs.toFixed(2)} ms each on average (p50 ${seed.txP50Ms.toFixed(2)} ms, p99 ${seed.txP99Ms.toFixed(2)} ms; ` +
+      `${fmtInt(seed.issued)} issuing: ${seed.issuedTxMeanMs.toFixed(2)} ms, the others: ${seed.rejectedTxMeanMs.toFixed(2)} ms), ` +
+      `${((seed.transactions * seed.txMeanMs) / 1000 / seed.committed.seconds).toFixed(2)} in flight on average ` +
+      `(at most one per partition); ${fmtInt(seed.retries)} optimistic-lock retries; each offset commit ` +
+      `${seed.offsetCommitMeanMs.toFixed(2)} ms; event loop busy ${Math.round(100 * seed.eventLoop)}%`,
+    '',
+    memory(`ours (over ${N})`, ours.rss, ours.committed.records),
+    '',
+    memory('seed style', seed.rss, seed.committed.records),
+    '',
+    'CPU by process over each phase, as a share of one core (2 cores = 200%). "node" is the process under test; ' +
+      '"postgres" is this run\'s database backends plus the server\'s shared processes; "other" is everything else ' +
+      "on the machine (other databases, other people's tests):",
+    '',
+    table(
+      ['phase', 'seconds', 'node', 'postgres', 'kafka', 'other', 'idle'],
+      [
+        cpuRow(`ours over ${N} (until published)`, ours.cpu),
+        cpuRow(`ours over ${M} (until published)`, oursSame.cpu),
+        cpuRow(`seed style over ${M} (until committed)`, seed.cpu),
+      ],
+    ),
+  )
+  return lines.join('\n')
+}
+
+function memory(name: string, rss: RssSummary, records: number): string {
+  return [
+    `Memory of the ${name} process (sampled every 250 ms, ${rss.samples} samples over ${fmtInt(records)} ` +
+      `requests): peak RSS **${mb(rss.peak)}**.`,
+    '',
+    table(
+      ['progress', 'start', '10%', '50%', '90%', 'end'],
+      [
+        ['RSS', ...[rss.start, rss.p10, rss.p50, rss.p90, rss.end].map((m) => mb(m.rss))],
+        ['V8 heap used', ...[rss.start, rss.p10, rss.p50, rss.p90, rss.end].map((m) => mb(m.heap))],
+      ],
+    ),
+  ].join('\n')
+}
+
+const START = '<!-- bench:coupons -->'
+const END = '<!-- /bench:coupons -->'
+
+const METHOD = `How it measures (\`scripts/bench-coupons.ts\`, \`scripts/bench/coupons-*.ts\`, reusing the runtime
+benchmark's helpers): a scratch database (migrated, then users and coupons inserted with SQL, plus the seed
+style's own \`seed_coupons\` with a \`version\` column, \`seed_user_coupons\` with the (user, coupon) unique
+constraint and \`seed_coupon_issue_requests\`), and topics of its own under a random prefix. Every request is
+produced before a phase starts, so a phase measures the processor working off a backlog, not the HTTP API.
+**Ours** runs as \`service/processing.ts\` wires it — \`shopTopology\` on \`StreamsRuntime\` with
+\`PostgresStateBackend(couponLookups, couponTables)\` and the \`OutboxRelay\` — in a child process of its own,
+timed from \`start()\` (group join included) until the committed offsets in PostgreSQL cover every request
+(each batch commits its outcome rows, user coupons, counters, store changes, result events and offsets in one
+transaction), then until the result topic holds every result event. **The seed style** is the seed's listener
+(\`kafka-event-architecture.ko.md\` section 1) in a child process of its own: the same Kafka client through its
+subscription path (MessagesStream, group join included), the 3 partitions worked on at once as the seed's 3
+listener threads (its section 3.2) would, and for each message ONE transaction — re-read the coupon, check the
+user, check availability, check for a duplicate, insert the user coupon, \`update seed_coupons set
+issued_quantity = issued_quantity + 1, version = version + 1 where id = $1 and version = $2\` (0 rows: roll
+back and retry the whole transaction), insert the outcome row — then the message's offset committed to Kafka
+(AckMode.RECORD); its statements are named prepared statements over plain \`pg\`, no ORM, which if anything
+favours it. It reads a second topic holding a prefix of the same requests (same keys, so the same
+partitions), so that it ends exactly when its last message is done; ours reads that topic too, from a fresh
+sale (its shop tables emptied and counters reset in between), for a comparison on the same input. Every run
+is then checked request by request (see the correctness table). Everything the run creates (database, topics, consumer groups) is deleted at the
+end.`
+
+/** Writes (or replaces) the coupon benchmark's section of BENCHMARKS.md, leaving other sections alone. */
+export function writeCouponsSection(path: string, body: string): void {
+  const section = `${START}\n## Flash-sale coupon throughput (\`./run bench:coupons\`)\n\n${body}\n\n${METHOD}\n${END}`
+  const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n'
+  const start = current.indexOf(START)
+  const end = current.indexOf(END)
+  const next =
+    start >= 0 && end > start
+      ? `${current.slice(0, start)}${section}${current.slice(end + END.length)}`
+      : `${current.trimEnd()}\n\n${section}\n`
+  writeFileSync(path, next)
+}
