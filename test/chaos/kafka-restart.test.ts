@@ -19,8 +19,20 @@ const broker = (action: 'stop' | 'start') =>
     timeout: 120_000,
   })
 
+/** Only a broker this checkout started (or one with restart commands given) can be restarted by the test. */
+function assertRestartable(): void {
+  if (process.env.KAFKA_STOP_COMMAND && process.env.KAFKA_START_COMMAND) return
+  const status = execSync(`bash ${root}scripts/kafka.sh status || true`, { encoding: 'utf8' })
+  if (!/running \(pid \d+\)/.test(status)) {
+    throw new Error(
+      `cannot restart the broker: ${status.trim()} — stop the other broker, or set KAFKA_STOP_COMMAND and KAFKA_START_COMMAND`,
+    )
+  }
+}
+
 describe('Kafka restarted mid-run', () => {
   it('should outlive a broker restart: wait, rejoin, and keep the counts exact', async () => {
+    assertRestartable()
     const run = await countingSetup(infra)
     await run.produce(1_000, 100)
     const child = run.start({ MAX_BATCH: '50' })
