@@ -111,14 +111,16 @@ async function sale(options: { killProcessor: boolean }) {
     // Quiescence: every record on the topic is committed, and no accepted request is still pending.
     const records = await kcatConsume(infra.brokers, topic)
     await waitUntil(
-      'every request decided',
+      'every request decided and its result published',
       async () => {
         const { rows } = await db.query(
           `select (select coalesce(sum(next_offset), 0) from stream_offsets where topic = $1)::int as committed,
-                  (select count(*) from coupon_issue_requests where status = 'PENDING')::int as pending`,
+                  (select count(*) from coupon_issue_requests where status = 'PENDING')::int as pending,
+                  (select count(*) from outbox)::int as unpublished`,
           [topic],
         )
-        return rows[0].committed === records.length && rows[0].pending === 0
+        // Committed is not yet published: the result events leave through the outbox.
+        return rows[0].committed === records.length && rows[0].pending === 0 && rows[0].unpublished === 0
       },
       120_000,
     )
