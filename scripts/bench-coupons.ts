@@ -18,6 +18,7 @@ import { withTimeout } from '../service/retry.ts'
 import { createDb } from '../state/db.ts'
 import { migrateToLatest } from '../state/migrate.ts'
 import { dlqTopic, topicNames } from '../topology/topics.ts'
+import { installCleanup } from './bench/cleanup.ts'
 import { type CouponsPhaseConfig, runCouponsPhase } from './bench/coupons-phase.ts'
 import { renderCoupons, writeCouponsSection } from './bench/coupons-report.ts'
 import { type Correctness, verifyOurs, verifySeed } from './bench/coupons-verify.ts'
@@ -87,36 +88,7 @@ const OVERALL_MS = 30 * 60_000
 /** A minute plus the records at a floor rate far below what the phase does here. */
 const phaseTimeout = (records: number, floorPerSecond: number) => 60_000 + (records / floorPerSecond) * 1000
 
-const cleanups: Array<{ what: string; run: () => unknown }> = []
-let cleaning: Promise<void> | undefined
-/** Undoes everything, last first; one run only, which a signal and the normal end both wait for. */
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const { what, run } of cleanups.splice(0).reverse()) {
-      try {
-        await Promise.race([
-          run(),
-          new Promise((_, reject) =>
-            setTimeout(() => reject(new Error('timed out after 60s')), 60_000).unref(),
-          ),
-        ])
-      } catch (error) {
-        log(`cleanup "${what}" failed: ${(error as Error).message}`)
-      }
-    }
-  })()
-  return cleaning
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: cleaning up`)
-    void cleanup().finally(() => process.exit(130))
-  })
-}
-setTimeout(() => {
-  log(`the whole run took longer than ${OVERALL_MS / 60_000} min: giving up`)
-  void cleanup().finally(() => process.exit(1))
-}, OVERALL_MS).unref()
+const cleanups = installCleanup(OVERALL_MS)
 
 const per = (records: number, seconds: number) =>
   `${records} in ${seconds.toFixed(2)}s (${Math.round(records / seconds)}/s)`
@@ -310,6 +282,6 @@ try {
   process.stderr.write(`bench:coupons failed: ${(error as Error).stack ?? error}\n`)
   exitCode = 1
 } finally {
-  await cleanup()
+  await cleanups.run()
 }
 process.exit(exitCode)

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util'
 import type { Kysely } from 'kysely'
 import { createDb } from '../state/db.ts'
 import { migrateToLatest } from '../state/migrate.ts'
+import { installCleanup } from './bench/cleanup.ts'
 import {
   createDatabase,
   describeMachine,
@@ -69,36 +70,7 @@ const OVERALL_MS = 45 * 60_000
  */
 const phaseTimeout = (records: number, floorPerSecond = 2_000) => 60_000 + (records / floorPerSecond) * 1000
 
-const cleanups: Array<{ what: string; run: () => unknown }> = []
-let cleaning: Promise<void> | undefined
-/** Undoes everything, last first; one run only, which a signal and the normal end both wait for. */
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const { what, run } of cleanups.splice(0).reverse()) {
-      try {
-        await Promise.race([
-          run(),
-          new Promise((_, reject) =>
-            setTimeout(() => reject(new Error('timed out after 60s')), 60_000).unref(),
-          ),
-        ])
-      } catch (error) {
-        log(`cleanup "${what}" failed: ${(error as Error).message}`)
-      }
-    }
-  })()
-  return cleaning
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: cleaning up`)
-    void cleanup().finally(() => process.exit(130))
-  })
-}
-setTimeout(() => {
-  log(`the whole run took longer than ${OVERALL_MS / 60_000} min: giving up`)
-  void cleanup().finally(() => process.exit(1))
-}, OVERALL_MS).unref()
+const cleanups = installCleanup(OVERALL_MS)
 
 const per = (r: Rate) => `${r.records} in ${r.seconds.toFixed(2)}s (${Math.round(r.records / r.seconds)}/s)`
 
@@ -266,6 +238,6 @@ try {
   process.stderr.write(`bench:runtime failed: ${(error as Error).stack ?? error}\n`)
   exitCode = 1
 } finally {
-  await cleanup()
+  await cleanups.run()
 }
 process.exit(exitCode)
