@@ -1,9 +1,9 @@
 /** The coupon benchmark's results: the text it prints, and its section of BENCHMARKS.md. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import type { OursResult, PartitionDone, SeedResult } from './coupons-phase.ts'
 import type { Correctness } from './coupons-verify.ts'
 import type { Workload } from './coupons-workload.ts'
-import type { CpuUse, RssSummary } from './measure.ts'
+import { cpuRow, fmtInt, fmtRate, mb, ms, rate, table, writeMarkedSection } from './format.ts'
+import type { RssSummary } from './measure.ts'
 import type { Rate } from './runtime-harness.ts'
 
 export interface CouponsResults {
@@ -20,25 +20,6 @@ export interface CouponsResults {
   oursCheck: Correctness
   oursSameCheck: Correctness
   seedCheck: Correctness
-}
-
-const rate = (r: Rate) => r.records / r.seconds
-const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US')
-const fmtRate = (r: Rate) => fmtInt(rate(r))
-const mb = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MB`
-const ms = (seconds: number) =>
-  seconds < 1 ? `${(seconds * 1000).toFixed(1)} ms` : `${seconds.toFixed(2)} s`
-
-/** A Markdown table with padded columns (as the project's formatter, biome, writes them). */
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
-}
-
-function cpuRow(name: string, c: CpuUse): string[] {
-  const pct = (s: number) => `${Math.round((100 * s) / c.seconds)}%`
-  return [name, c.seconds.toFixed(1), pct(c.node), pct(c.postgres), pct(c.kafka), pct(c.other), pct(c.idle)]
 }
 
 const yes = (ok: boolean) => (ok ? 'yes' : '**NO**')
@@ -242,9 +223,6 @@ function memory(name: string, rss: RssSummary, records: number): string {
   ].join('\n')
 }
 
-const START = '<!-- bench:coupons -->'
-const END = '<!-- /bench:coupons -->'
-
 const METHOD = `How it measures (\`scripts/bench-coupons.ts\`, \`scripts/bench/coupons-*.ts\`, reusing the runtime
 benchmark's helpers): a scratch database (migrated, then users and coupons inserted with SQL, plus the seed
 style's own \`seed_coupons\` with a \`version\` column, \`seed_user_coupons\` with the (user, coupon) unique
@@ -270,13 +248,13 @@ end.`
 
 /** Writes (or replaces) the coupon benchmark's section of BENCHMARKS.md, leaving other sections alone. */
 export function writeCouponsSection(path: string, body: string): void {
-  const section = `${START}\n## Flash-sale coupon throughput (\`./run bench:coupons\`)\n\n${body}\n\n${METHOD}\n${END}`
-  const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n'
-  const start = current.indexOf(START)
-  const end = current.indexOf(END)
-  const next =
-    start >= 0 && end > start
-      ? `${current.slice(0, start)}${section}${current.slice(end + END.length)}`
-      : `${current.trimEnd()}\n\n${section}\n`
-  writeFileSync(path, next)
+  writeMarkedSection(
+    path,
+    'coupons',
+    `## Flash-sale coupon throughput (\`./run bench:coupons\`)
+
+${body}
+
+${METHOD}`,
+  )
 }

@@ -1,5 +1,5 @@
 /** The benchmark's results: the table it prints, and its section of BENCHMARKS.md. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpuRow, fmtInt, fmtRate, mb, ms, rate, table, writeMarkedSection } from './format.ts'
 import type { CpuUse, RssSummary } from './measure.ts'
 import type { LatencyQuantiles, PhaseResult, Rate, RuntimeResult } from './runtime-harness.ts'
 
@@ -19,26 +19,6 @@ export interface Results {
   maxQueued: number
   live: NonNullable<PhaseResult['live']> & { sent: number; rate: number; seconds: number }
   perRecord: RuntimeResult
-}
-
-const rate = (r: Rate) => r.records / r.seconds
-const fmtRate = (r: Rate) => Math.round(rate(r)).toLocaleString('en-US')
-const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US')
-const mb = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MB`
-const ms = (seconds: number) =>
-  seconds < 1 ? `${(seconds * 1000).toFixed(1)} ms` : `${seconds.toFixed(2)} s`
-
-/** A Markdown table with padded columns (as the project's formatter, biome, writes them). */
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
-}
-
-function cpuRow(name: string, c: CpuUse): string[] {
-  // Shares of one core over the phase's wall time: 100% = one core busy the whole phase.
-  const pct = (s: number) => `${Math.round((100 * s) / c.seconds)}%`
-  return [name, c.seconds.toFixed(1), pct(c.node), pct(c.postgres), pct(c.kafka), pct(c.other), pct(c.idle)]
 }
 
 export function render(r: Results): string {
@@ -156,9 +136,6 @@ export function render(r: Results): string {
   return lines.join('\n')
 }
 
-const START = '<!-- bench:runtime -->'
-const END = '<!-- /bench:runtime -->'
-
 const METHOD = `How it measures (\`scripts/bench-runtime.ts\`, \`scripts/bench/\`): one process produces the records
 once, then reads the same topic (a) with the runtime's own \`Fetcher\` in a tight loop over all partitions
 (the ceiling: the exact client path the runtime uses, minus processing) and with the client's
@@ -179,13 +156,13 @@ consumer groups) is deleted at the end.`
 
 /** Writes (or replaces) the runtime benchmark's section of BENCHMARKS.md, leaving other sections alone. */
 export function writeSection(path: string, body: string): void {
-  const section = `${START}\n## Runtime throughput (\`./run bench:runtime\`)\n\n${body}\n\n${METHOD}\n${END}`
-  const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n'
-  const start = current.indexOf(START)
-  const end = current.indexOf(END)
-  const next =
-    start >= 0 && end > start
-      ? `${current.slice(0, start)}${section}${current.slice(end + END.length)}`
-      : `${current.trimEnd()}\n\n${section}\n`
-  writeFileSync(path, next)
+  writeMarkedSection(
+    path,
+    'runtime',
+    `## Runtime throughput (\`./run bench:runtime\`)
+
+${body}
+
+${METHOD}`,
+  )
 }
