@@ -53,26 +53,19 @@ async function main(): Promise<void> {
     await processing.stop()
     await infra.close()
   })
-  processing.started.catch((error) => {
-    // Besides a shutdown during start-up, only a topology the broker cannot satisfy (mismatched
-    // partition counts) gets here: retrying cannot fix it, so stop rather than run without processors.
-    if (stopping) return
-    log.fatal({ error: String(error) }, 'processing could not start')
-    process.kill(process.pid, 'SIGTERM')
-  })
-
   let stopping = false
-  const shutdown = (signal: string) => {
+  /** Drains and exits with `code`: 0 for a signal, 1 when the processors could not start. */
+  const shutdown = (reason: string, code = 0) => {
     if (stopping) return
     stopping = true
-    log.info({ signal }, 'shutting down')
+    log.info({ reason }, 'shutting down')
     const deadline = setTimeout(() => {
-      log.error({ signal }, `shutdown took longer than ${SHUTDOWN_DEADLINE_MS} ms, exiting`)
+      log.error({ reason }, `shutdown took longer than ${SHUTDOWN_DEADLINE_MS} ms, exiting`)
       process.exit(1)
     }, SHUTDOWN_DEADLINE_MS)
     deadline.unref()
     app.close().then(
-      () => process.exit(0),
+      () => process.exit(code),
       (error) => {
         log.error({ err: error }, 'shutdown failed')
         process.exit(1)
@@ -81,6 +74,13 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+  processing.started.catch((error) => {
+    // Besides a shutdown during start-up, only a topology the broker cannot satisfy (a source topic
+    // gone, sources not co-partitioned) gets here: retrying cannot fix it, so stop and say so.
+    if (stopping) return
+    log.fatal({ error: String(error) }, 'processing could not start')
+    shutdown('processing could not start', 1)
+  })
 
   await app.listen({ port: config.port, host: config.host })
   infra.started.then(
