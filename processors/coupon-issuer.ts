@@ -45,11 +45,17 @@ export const userCouponId = (couponId: number, ordinal: number) => couponId * 1_
 export const derivedRequestId = (record: StreamRecord<unknown>) =>
   `${record.topic}-${record.partition}-${record.offset}`
 
+/** A holder of a coupon: the user coupon, and the request that won it. */
+export interface Holding {
+  userCouponId: number
+  requestId: string
+}
+
 export class CouponIssuer implements Processor<CouponIssueRequest> {
   process(record: StreamRecord<CouponIssueRequest>, ctx: ProcessorContext): void {
     const { userId, couponId } = record.value
     const requestId = record.value.requestId ?? derivedRequestId(record)
-    const decision = this.#decide(record, ctx)
+    const decision = this.#decide(record, requestId, ctx)
     const result: CouponIssueResult =
       decision.status === 'ISSUED'
         ? { requestId, userId, couponId, status: 'ISSUED', userCouponId: decision.userCouponId }
@@ -69,9 +75,16 @@ export class CouponIssuer implements Processor<CouponIssueRequest> {
 
   #decide(
     record: StreamRecord<CouponIssueRequest>,
+    requestId: string,
     ctx: ProcessorContext,
   ): { status: 'ISSUED'; userCouponId: number } | { status: 'REJECTED'; reason: RejectReason } {
     const { userId, couponId } = record.value
+    const holders = ctx.store<KeyValueStore<Holding>>(CouponStores.HOLDERS)
+    const holderKey = `${couponId}/${userId}`
+    const held = holders.get(holderKey)
+    // The same request again: the outbox publishes at least once, so a request can reach the topic
+    // twice. It already won: answer the same result again and change nothing.
+    if (held?.requestId === requestId) return { status: 'ISSUED', userCouponId: held.userCouponId }
     const coupon = ctx.lookup<CouponInfo>(CouponLookups.COUPONS).get(String(couponId))
     if (!coupon) return { status: 'REJECTED', reason: 'COUPON_NOT_FOUND' }
     if (!ctx.lookup<true>(CouponLookups.USERS).get(String(userId)))
@@ -80,9 +93,7 @@ export class CouponIssuer implements Processor<CouponIssueRequest> {
     if (coupon.expiresAt !== null && record.timestamp >= coupon.expiresAt) {
       return { status: 'REJECTED', reason: 'COUPON_EXPIRED' }
     }
-    const holders = ctx.store<KeyValueStore<number>>(CouponStores.HOLDERS)
-    const holderKey = `${couponId}/${userId}`
-    if (holders.has(holderKey)) return { status: 'REJECTED', reason: 'ALREADY_ISSUED' }
+    if (held) return { status: 'REJECTED', reason: 'ALREADY_ISSUED' }
     const counters = ctx.store<KeyValueStore<number>>(CouponStores.ISSUED)
     const issued = counters.get(String(couponId)) ?? coupon.issuedQuantity
     if (issued >= coupon.totalQuantity) return { status: 'REJECTED', reason: 'SOLD_OUT' }
@@ -90,7 +101,7 @@ export class CouponIssuer implements Processor<CouponIssueRequest> {
     const ordinal = issued + 1
     const id = userCouponId(couponId, ordinal)
     counters.put(String(couponId), ordinal)
-    holders.put(holderKey, id)
+    holders.put(holderKey, { userCouponId: id, requestId })
     ctx.write(CouponTables.USER_COUPONS, {
       id,
       userId,

@@ -83,6 +83,19 @@ describe('CouponIssuer', () => {
     expect(summary(results(d))).toEqual(['1:7000001', '1:ALREADY_ISSUED', '2:7000002'])
   })
 
+  it('should answer a request delivered twice (at-least-once publication) with the same result, changing nothing', async () => {
+    const d = driver({ totalQuantity: 1 })
+    d.pipe(Topics.COUPON_ISSUE, String(COUPON), { requestId: 'same', userId: 1, couponId: COUPON })
+    await d.process()
+    d.pipe(Topics.COUPON_ISSUE, String(COUPON), { requestId: 'same', userId: 1, couponId: COUPON })
+    d.pipe(Topics.COUPON_ISSUE, String(COUPON), { requestId: 'same', userId: 1, couponId: COUPON })
+    request(d, 2)
+    await d.process()
+    expect(summary(results(d))).toEqual(['1:7000001', '1:7000001', '1:7000001', '2:SOLD_OUT'])
+    expect(d.table('user-coupons')).toHaveLength(1)
+    expect(d.table('coupon-quantities').map((r) => r.issuedQuantity)).toEqual([1])
+  })
+
   it('should reject requests made at or after the expiry, judged by the record timestamp', async () => {
     const d = driver({ expiresAt: NOW + 1_000 })
     d.pipe(Topics.COUPON_ISSUE, String(COUPON), { userId: 1, couponId: COUPON }, { timestamp: NOW + 999 })
