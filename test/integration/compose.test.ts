@@ -286,3 +286,21 @@ describe('docker-compose.yml', () => {
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.cache', '.kafka', '.git']))
   })
 })
+
+describe('package-lock.json', () => {
+  it("should list every platform's optional packages, so the Dockerfile's `npm ci` accepts it on any machine", () => {
+    const lock = JSON.parse(readFileSync(new URL('../../package-lock.json', import.meta.url), 'utf8')) as {
+      packages: Record<string, { optionalDependencies?: Record<string, string> }>
+    }
+    const missing: string[] = []
+    for (const [path, entry] of Object.entries(lock.packages)) {
+      for (const name of Object.keys(entry.optionalDependencies ?? {})) {
+        if (!lock.packages[`node_modules/${name}`] && !lock.packages[`${path}/node_modules/${name}`])
+          missing.push(name)
+      }
+    }
+    // npm 11.19 drops them when a package is added to an installed tree: regenerate the lockfile from a
+    // clean folder (`rm -rf node_modules && npm install`) if this fails.
+    expect(missing).toEqual([])
+  })
+})
