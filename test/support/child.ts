@@ -9,6 +9,8 @@ export interface Child {
   signal(signal: NodeJS.Signals): void
   /** Sends `signal` (if still running) and waits for the exit; resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>
+  /** Like stop(), also telling how long the exit took after the signal. */
+  timedStop(signal?: NodeJS.Signals): Promise<{ code: number | null; ms: number }>
 }
 
 const root = new URL('../../', import.meta.url).pathname
@@ -31,6 +33,12 @@ export function spawnChild(script: string, env: Record<string, string>): Child {
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       return exited
+    },
+    async timedStop(signal = 'SIGTERM') {
+      const started = performance.now()
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      const code = await exited
+      return { code, ms: performance.now() - started }
     },
   }
 }

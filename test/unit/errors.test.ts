@@ -30,3 +30,18 @@ describe('error catalogue', () => {
     expect(describeError('plain')).toBe('plain')
   })
 })
+
+describe('isUnavailable', () => {
+  it('should recognise a dependency that does not answer, through causes, and nothing else', async () => {
+    const { isUnavailable } = await import('../../service/errors.ts')
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
+    expect(isUnavailable(refused)).toBe(true)
+    expect(isUnavailable(new Error('query failed', { cause: refused }))).toBe(true)
+    expect(isUnavailable(Object.assign(new Error('terminating connection'), { code: '57P01' }))).toBe(true)
+    expect(isUnavailable(Object.assign(new Error('could not connect'), { code: '08006' }))).toBe(true)
+    expect(isUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true)
+    expect(isUnavailable(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false)
+    expect(isUnavailable(new TypeError('x is undefined'))).toBe(false)
+    expect(isUnavailable('ECONNREFUSED')).toBe(false)
+  })
+})
