@@ -1,15 +1,38 @@
 /**
- * Drives one PartitionTask on the Kafka runtime: a bounded queue fed by the fetcher, and a loop that
- * takes batches (by count, or after a short linger) and commits each, retrying a failed commit with
- * capped back-off — the batch is re-run from the same records, so nothing is skipped or applied twice.
+ * Drives one PartitionTask on the Kafka runtime: a bounded queue fed by the fetcher, and an RxJS
+ * pipeline that takes batches (by count, or after a short linger), commits them one at a time in
+ * partition order, and retries a failed commit with capped back-off — the batch is re-run from the
+ * same records, so nothing is skipped or applied twice.
  */
+import {
+  catchError,
+  concatMap,
+  defer,
+  filter,
+  from,
+  lastValueFrom,
+  map,
+  type Observable,
+  of,
+  race,
+  repeat,
+  retry,
+  Subject,
+  startWith,
+  switchMap,
+  take,
+  takeWhile,
+  tap,
+  throwError,
+  timer,
+} from 'rxjs'
 import { describeError } from '../../service/errors.ts'
 import { backoffDelay, sleep } from '../../service/retry.ts'
 import type { RawRecord } from '../record.ts'
 import { FencedError } from './backend.ts'
 import type { FetchedPartition, FetchTarget } from './fetcher.ts'
 import type { RuntimeMetrics } from './metrics.ts'
-import type { PartitionTask } from './task.ts'
+import type { BatchResult, PartitionTask } from './task.ts'
 
 export interface RunnerOptions {
   maxBatch: number
@@ -33,7 +56,8 @@ export class TaskRunner {
   readonly #highWatermarks = new Map<string, bigint>()
   readonly #options: RunnerOptions
   #stopping = false
-  #wake: (() => void) | undefined
+  /** Ticks when records arrive or the runner stops: what a waiting batch reacts to. */
+  readonly #arrivals = new Subject<void>()
   #loop: Promise<void> = Promise.resolve()
   #commitError: string | undefined
   /** Running average of a record's size on the wire, to size fetches to the queue's free space. */
@@ -106,7 +130,7 @@ export class TaskRunner {
     }
     this.#fetchFrom.set(fetched.topic, from)
     this.#options.metrics.consumed.inc({ topic: fetched.topic, partition: fetched.partition }, taken)
-    this.#wake?.()
+    this.#arrivals.next()
   }
 
   /** The stored offset is gone from the log (retention): continue from the log's start. */
@@ -133,8 +157,9 @@ export class TaskRunner {
   /** Finishes the batch in flight (committing it if it can), then closes the task. */
   async stop(): Promise<void> {
     this.#stopping = true
-    this.#wake?.()
+    this.#arrivals.next()
     await this.#loop
+    this.#arrivals.complete()
     this.task.close()
     if (this.#status !== 'fenced') this.#status = 'closed'
     for (const topic of this.task.topics) {
@@ -148,79 +173,84 @@ export class TaskRunner {
     return `${this.task.id.processor}/${this.task.id.partition}`
   }
 
+  /**
+   * The task's pipeline: wait for a batch, commit it, drop it from the queue, again — until the runner
+   * stops, the task is fenced, or its error policy stopped it. One commit at a time keeps partition order.
+   */
   async #run(): Promise<void> {
-    const { maxBatch, lingerMs } = this.#options
-    while (!this.#stopping) {
-      if (this.#queue.length === 0) await this.#waitForRecords(1_000)
-      else if (this.#queue.length < maxBatch) await this.#waitForRecords(lingerMs)
-      if (this.#stopping || this.#queue.length === 0) continue
-      const batch = this.#queue.slice(0, maxBatch)
-      const done = await this.#commit(batch)
-      if (!done) return
-      this.#queue.splice(0, batch.length)
-    }
+    const iteration = defer(() => this.#batchReady()).pipe(
+      concatMap((batch) =>
+        this.#stopping || batch.length === 0
+          ? of(false)
+          : this.#commit(batch).pipe(tap((done) => done && this.#queue.splice(0, batch.length))),
+      ),
+    )
+    await lastValueFrom(iteration.pipe(repeat(), takeWhile(Boolean)), { defaultValue: false })
   }
 
-  /** Commits a batch, retrying on errors; false when the runner must stop (fenced, stopped, stopping). */
-  async #commit(batch: RawRecord[]): Promise<boolean> {
-    const { metrics, log, clock } = this.#options
+  /** Emits the next batch: at once when the queue holds `maxBatch` records, else `lingerMs` after the first. */
+  #batchReady(): Observable<RawRecord[]> {
+    const { maxBatch, lingerMs } = this.#options
+    const changes = this.#arrivals.pipe(startWith(undefined))
+    const full = () => this.#stopping || this.#queue.length >= maxBatch
+    return changes.pipe(
+      filter(() => this.#stopping || this.#queue.length > 0),
+      take(1),
+      switchMap(() => (full() ? of(undefined) : race(timer(lingerMs), changes.pipe(filter(full), take(1))))),
+      map(() => this.#queue.slice(0, maxBatch)),
+    )
+  }
+
+  /** Commits a batch, retrying on errors; emits false when the runner must stop (fenced, stopped, stopping). */
+  #commit(batch: RawRecord[]): Observable<boolean> {
+    const { metrics, log } = this.#options
     const processor = this.task.id.processor
-    for (let attempt = 0; ; attempt++) {
+    return defer(() => {
       const started = performance.now()
-      try {
-        const result = await this.task.runBatch(batch)
-        metrics.commitDuration.observe({ processor }, (performance.now() - started) / 1000)
-        metrics.batchSize.observe({ processor }, result.consumed)
-        const now = clock()
-        for (const r of result.committed) {
-          metrics.processed.inc({ topic: r.topic, partition: this.task.id.partition })
-          metrics.endToEnd.observe({ topic: r.topic }, Math.max(0, now - r.timestamp) / 1000)
-        }
-        for (const d of result.dead) metrics.dlq.inc({ topic: d.topic, code: d.code })
-        this.#commitError = undefined
-        if (result.outputs + result.dlq > 0) this.#options.onCommitted()
-        if (result.stoppedAt) {
-          this.#status = 'stopped'
-          log.warn({ task: this.#name, reason: this.task.stopReason }, 'task stopped by its error policy')
-          return false
-        }
-        return true
-      } catch (error) {
+      return from(this.task.runBatch(batch)).pipe(map((result) => this.#committed(result, started)))
+    }).pipe(
+      retry({
+        delay: (error: unknown, attempt: number) => {
+          if (error instanceof FencedError || this.#stopping) return throwError(() => error)
+          metrics.commitFailures.inc({ processor, reason: 'error' })
+          this.#commitError = describeError(error)
+          const delay = backoffDelay(attempt - 1, { maxMs: 5_000 })
+          log.warn(
+            { task: this.#name, attempt, delay, error: this.#commitError },
+            'batch commit failed, retrying',
+          )
+          return timer(delay)
+        },
+      }),
+      catchError((error: unknown) => {
         if (error instanceof FencedError) {
           metrics.commitFailures.inc({ processor, reason: 'fenced' })
           this.#status = 'fenced'
           log.warn({ task: this.#name, error: error.message }, 'task fenced, dropping it')
           this.#options.onFenced(this)
-          return false
         }
-        metrics.commitFailures.inc({ processor, reason: 'error' })
-        this.#commitError = describeError(error)
-        const delay = backoffDelay(attempt, { maxMs: 5_000 })
-        log.warn(
-          { task: this.#name, attempt, delay, error: this.#commitError },
-          'batch commit failed, retrying',
-        )
-        if (this.#stopping) return false
-        await sleep(delay)
-      }
-    }
+        return of(false)
+      }),
+    )
   }
 
-  #waitForRecords(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      const queued = this.#queue.length
-      const { maxBatch } = this.#options
-      const self = this
-      function done() {
-        clearTimeout(timer)
-        self.#wake = undefined
-        resolve()
-      }
-      // Wake early when the batch is full, or on the first record when the queue was empty.
-      this.#wake = () => {
-        if (this.#stopping || this.#queue.length >= maxBatch || (queued === 0 && ms >= 1_000)) done()
-      }
-    })
+  /** Records a committed batch's metrics; false when its error policy stopped the task. */
+  #committed(result: BatchResult, started: number): boolean {
+    const { metrics, log, clock } = this.#options
+    const processor = this.task.id.processor
+    metrics.commitDuration.observe({ processor }, (performance.now() - started) / 1000)
+    metrics.batchSize.observe({ processor }, result.consumed)
+    const now = clock()
+    for (const r of result.committed) {
+      metrics.processed.inc({ topic: r.topic, partition: this.task.id.partition })
+      metrics.endToEnd.observe({ topic: r.topic }, Math.max(0, now - r.timestamp) / 1000)
+    }
+    for (const d of result.dead) metrics.dlq.inc({ topic: d.topic, code: d.code })
+    this.#commitError = undefined
+    if (result.outputs + result.dlq > 0) this.#options.onCommitted()
+    if (!result.stoppedAt) return true
+    this.#status = 'stopped'
+    log.warn({ task: this.#name, reason: this.task.stopReason }, 'task stopped by its error policy')
+    return false
   }
 }
