@@ -4,7 +4,8 @@
  * OutboxRelay) and "seed" (one transaction per message with an optimistic-lock update, as the seed's
  * Spring listener does). This is the parent's side: the configuration, the results, and the fork.
  */
-import { fork } from 'node:child_process'
+
+import { type ForkPhaseOptions, forkPhase } from './fork-phase.ts'
 import type { CpuUse, RssSummary } from './measure.ts'
 import type { Rate, RuntimeSettings } from './runtime-harness.ts'
 
@@ -80,38 +81,15 @@ export type CouponsChildMessage =
 /** Runs one phase in a child process; the child is killed (by its pid) on timeout or by `onChild`'s kill. */
 export function runCouponsPhase(
   config: CouponsPhaseConfig,
-  {
-    timeoutMs,
-    execArgv = [],
-    onChild,
-  }: { timeoutMs: number; execArgv?: string[]; onChild?: (kill: () => void) => void },
+  options: ForkPhaseOptions,
 ): Promise<Extract<CouponsChildMessage, { type: 'result' }>> {
-  const child = fork(new URL('./coupons-child.ts', import.meta.url).pathname, [JSON.stringify(config)], {
-    execArgv,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
-  const kill = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  }
-  onChild?.(kill)
-  return new Promise((resolve, reject) => {
-    let result: Extract<CouponsChildMessage, { type: 'result' }> | undefined
-    let failure: Error | undefined
-    const timer = setTimeout(() => {
-      failure = new Error(`${config.mode} phase (${config.group}) not done after ${timeoutMs / 1000}s`)
-      kill()
-    }, timeoutMs)
-    child.on('message', (message: CouponsChildMessage) => {
-      if (message.type === 'result') result = message
-      else failure = new Error(message.message)
-    })
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer)
-      if (result && code === 0) resolve(result)
-      else
-        reject(
-          failure ?? new Error(`${config.mode} phase exited with ${signal ?? `code ${code}`} and no result`),
-        )
-    })
-  })
+  return forkPhase(
+    new URL('./coupons-child.ts', import.meta.url),
+    config,
+    `${config.mode} phase (${config.group})`,
+    {
+      ...options,
+      result: (message: CouponsChildMessage) => message as Extract<CouponsChildMessage, { type: 'result' }>,
+    },
+  )
 }

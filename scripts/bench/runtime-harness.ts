@@ -4,7 +4,6 @@
  * (runtime-child.ts), so its RSS and CPU are the runtime's alone, not the leftovers of producing and of
  * the raw consume runs; `runPhase` is the parent's side of that.
  */
-import { fork } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import { type Kysely, sql } from 'kysely'
 import { Registry } from 'prom-client'
@@ -17,6 +16,7 @@ import type { BatchCommit, OutboxRecord, StateBackend, TaskId } from '../../topo
 import { Fetcher } from '../../topology/runtime/fetcher.ts'
 import { createRuntimeMetrics } from '../../topology/runtime/metrics.ts'
 import { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
+import { type ForkPhaseOptions, forkPhase } from './fork-phase.ts'
 import type { KafkaScratch } from './infra.ts'
 import {
   type CpuUse,
@@ -424,56 +424,19 @@ export async function storageCeiling(
  */
 export function runPhase(
   config: PhaseConfig,
-  {
-    timeoutMs,
-    onCaughtUp,
-    execArgv = [],
-    onChild,
-  }: {
-    timeoutMs: number
-    onCaughtUp?: () => Promise<number>
-    execArgv?: string[]
-    onChild?: (kill: () => void) => void
-  },
+  { onCaughtUp, ...options }: ForkPhaseOptions & { onCaughtUp?: () => Promise<number> },
 ): Promise<PhaseResult> {
-  const child = fork(new URL('./runtime-child.ts', import.meta.url).pathname, [JSON.stringify(config)], {
-    execArgv,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
-  const kill = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  }
-  onChild?.(kill)
-  return new Promise<PhaseResult>((resolve, reject) => {
-    let result: PhaseResult | undefined
-    let failure: Error | undefined
-    const timer = setTimeout(() => {
-      failure = new Error(
-        `${config.mode} phase (${config.applicationId}) not done after ${timeoutMs / 1000}s`,
-      )
-      kill()
-    }, timeoutMs)
-    child.on('message', (message: ChildMessage) => {
-      if (message.type === 'result') result = message.result
-      else if (message.type === 'error') failure = new Error(message.message)
-      else if (message.type === 'caught-up') {
-        if (!onCaughtUp) return
-        onCaughtUp().then(
-          (total) => child.send({ type: 'live-sent', total } satisfies ParentMessage),
-          (error: Error) => {
-            failure = error
-            kill()
-          },
-        )
-      }
-    })
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer)
-      if (result && code === 0) resolve(result)
-      else
-        reject(
-          failure ?? new Error(`${config.mode} phase exited with ${signal ?? `code ${code}`} and no result`),
-        )
-    })
-  })
+  return forkPhase(
+    new URL('./runtime-child.ts', import.meta.url),
+    config,
+    `${config.mode} phase (${config.applicationId})`,
+    {
+      ...options,
+      result: (message: ChildMessage) => (message as Extract<ChildMessage, { type: 'result' }>).result,
+      onOther: (message, child, fail) => {
+        if (message.type !== 'caught-up' || !onCaughtUp) return
+        onCaughtUp().then((total) => child.send({ type: 'live-sent', total } satisfies ParentMessage), fail)
+      },
+    },
+  )
 }
