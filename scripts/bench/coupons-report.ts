@@ -2,7 +2,7 @@
 import type { OursResult, PartitionDone, SeedResult } from './coupons-phase.ts'
 import type { Correctness } from './coupons-verify.ts'
 import type { Workload } from './coupons-workload.ts'
-import { cpuRow, fmtInt, fmtRate, mb, ms, rate, table, writeMarkedSection } from './format.ts'
+import { cpuSection, fmtInt, fmtRate, mb, ms, rate, table, writeMarkedSection } from './format.ts'
 import type { RssSummary } from './measure.ts'
 import type { Rate } from './runtime-harness.ts'
 
@@ -192,18 +192,11 @@ export function renderCoupons(r: CouponsResults): string {
     '',
     memory('seed style', seed.rss, seed.committed.records),
     '',
-    'CPU by process over each phase, as a share of one core (2 cores = 200%). "node" is the process under test; ' +
-      '"postgres" is this run\'s database backends plus the server\'s shared processes; "other" is everything else ' +
-      "on the machine (other databases, other people's tests):",
-    '',
-    table(
-      ['phase', 'seconds', 'node', 'postgres', 'kafka', 'other', 'idle'],
-      [
-        cpuRow(`ours over ${N} (until published)`, ours.cpu),
-        cpuRow(`ours over ${M} (until published)`, oursSame.cpu),
-        cpuRow(`seed style over ${M} (until committed)`, seed.cpu),
-      ],
-    ),
+    ...cpuSection([
+      [`ours over ${N} (until published)`, ours.cpu],
+      [`ours over ${M} (until published)`, oursSame.cpu],
+      [`seed style over ${M} (until committed)`, seed.cpu],
+    ]),
   )
   return lines.join('\n')
 }

@@ -17,10 +17,24 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
 }
 
-export function cpuRow(name: string, c: CpuUse): string[] {
+function cpuRow(name: string, c: CpuUse): string[] {
   // Shares of one core over the phase's wall time: 100% = one core busy the whole phase.
   const pct = (s: number) => `${Math.round((100 * s) / c.seconds)}%`
   return [name, c.seconds.toFixed(1), pct(c.node), pct(c.postgres), pct(c.kafka), pct(c.other), pct(c.idle)]
+}
+
+/** The CPU-by-process paragraph and table, one row per named phase. */
+export function cpuSection(phases: Array<[name: string, cpu: CpuUse]>): string[] {
+  return [
+    'CPU by process over each phase, as a share of one core (2 cores = 200%). "node" is the process under test; ' +
+      '"postgres" is this run\'s database backends plus the server\'s shared processes; "other" is everything else ' +
+      "on the machine (other databases, other people's tests):",
+    '',
+    table(
+      ['phase', 'seconds', 'node', 'postgres', 'kafka', 'other', 'idle'],
+      phases.map(([name, cpu]) => cpuRow(name, cpu)),
+    ),
+  ]
 }
 
 /** Replaces the section between `<!-- bench:NAME -->` markers (or appends it), leaving the others alone. */

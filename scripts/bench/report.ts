@@ -1,5 +1,5 @@
 /** The benchmark's results: the table it prints, and its section of BENCHMARKS.md. */
-import { cpuRow, fmtInt, fmtRate, mb, ms, rate, table, writeMarkedSection } from './format.ts'
+import { cpuSection, fmtInt, fmtRate, mb, ms, rate, table, writeMarkedSection } from './format.ts'
 import type { CpuUse, RssSummary } from './measure.ts'
 import type { LatencyQuantiles, PhaseResult, Rate, RuntimeResult } from './runtime-harness.ts'
 
@@ -119,19 +119,12 @@ export function render(r: Results): string {
       ],
     ),
     '',
-    'CPU by process over each phase, as a share of one core (2 cores = 200%). "node" is the process under test; ' +
-      '"postgres" is this run\'s database backends plus the server\'s shared processes; "other" is everything else ' +
-      "on the machine (other databases, other people's tests):",
-    '',
-    table(
-      ['phase', 'seconds', 'node', 'postgres', 'kafka', 'other', 'idle'],
-      [
-        cpuRow('raw Fetcher (best run)', r.fetcherCpu),
-        cpuRow('PostgreSQL commit path alone', r.storage.cpu),
-        cpuRow(`runtime, maxBatch ${p.maxBatch} (until published)`, rt.cpu),
-        cpuRow('per-record, maxBatch 1 (until published)', pr.cpu),
-      ],
-    ),
+    ...cpuSection([
+      ['raw Fetcher (best run)', r.fetcherCpu],
+      ['PostgreSQL commit path alone', r.storage.cpu],
+      [`runtime, maxBatch ${p.maxBatch} (until published)`, rt.cpu],
+      ['per-record, maxBatch 1 (until published)', pr.cpu],
+    ]),
   )
   return lines.join('\n')
 }
