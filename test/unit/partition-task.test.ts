@@ -272,24 +272,14 @@ describe('PartitionTask', () => {
 describe('PartitionTask regressions', () => {
   it('regression: a stored value changed in place is refused, so no retry can apply the change twice', async () => {
     let attempts = 0
-    const topology = new TopologyBuilder('app')
-      .source('orders', { topic: 'orders', parse: parseOrder })
-      .store('totals')
-      .processor<Order>('summer', {
-        sources: ['orders'],
-        stores: ['totals'],
-        supplier: () => ({
-          process(record, context) {
-            const totals = context.store<KeyValueStore<{ n: number }>>('totals')
-            const total = totals.get('k') ?? { n: 0 }
-            total.n += record.value.qty
-            totals.put('k', total)
-            if (record.offset === 1n && ++attempts === 1) throw new Error('flaky')
-          },
-        }),
-      })
-      .build()
-    const { task } = await openTask(topology as ReturnType<typeof topologyOf>)
+    const topology = topologyOf((record, context) => {
+      const totals = context.store<KeyValueStore<{ n: number }>>('totals')
+      const total = totals.get('k') ?? { n: 0 }
+      total.n += record.value.qty
+      totals.put('k', total)
+      if (record.offset === 1n && ++attempts === 1) throw new Error('flaky')
+    })
+    const { task } = await openTask(topology)
     await task.runBatch([order(0, 1)])
     const result = await task.runBatch([order(1, 10)])
     // Stored values are frozen: the in-place change throws on every attempt and the record is dead-lettered.
@@ -362,22 +352,12 @@ describe('PartitionTask through the TopologyTestDriver', () => {
 describe('MemoryBackend', () => {
   it('should keep committed values apart from the objects a processor or a test holds', async () => {
     const held: Array<{ n: number }> = []
-    const topology = new TopologyBuilder('app')
-      .source('orders', { topic: 'orders', parse: parseOrder })
-      .store('totals')
-      .processor<Order>('summer', {
-        sources: ['orders'],
-        stores: ['totals'],
-        supplier: () => ({
-          process(_record, context) {
-            const value = { n: 1 }
-            held.push(value)
-            context.store<KeyValueStore<{ n: number }>>('totals').put('k', value)
-          },
-        }),
-      })
-      .build()
-    const { task, backend } = await openTask(topology as ReturnType<typeof topologyOf>)
+    const topology = topologyOf((_record, context) => {
+      const value = { n: 1 }
+      held.push(value)
+      context.store<KeyValueStore<{ n: number }>>('totals').put('k', value)
+    })
+    const { task, backend } = await openTask(topology)
     await task.runBatch([order(0, 1)])
     // A stored value is frozen: the processor's own reference can no longer change it.
     expect(() => {
