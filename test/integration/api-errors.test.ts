@@ -28,6 +28,10 @@ async function appWith(db: Awaited<ReturnType<typeof migratedDb>>) {
   return app
 }
 
+/** POSTs raw bytes with a content type to the issue route. */
+const postIssue = (app: Awaited<ReturnType<typeof appWith>>, contentType: string, payload: string) =>
+  app.inject({ method: 'POST', url: '/coupons/1/issue', headers: { 'content-type': contentType }, payload })
+
 describe('API error statuses', () => {
   it('should answer 503 DEPENDENCY_UNAVAILABLE, not 500, while PostgreSQL does not answer', async () => {
     // Port 1: nothing listens there, as with a database that is down.
@@ -42,32 +46,21 @@ describe('API error statuses', () => {
 
   it('should keep 415 for a body that is not JSON and 413 for one that is too large, with their codes', async () => {
     const app = await appWith(await migratedDb(infra.databaseUrl))
-    const text = await app.inject({
-      method: 'POST',
-      url: '/coupons/1/issue',
-      headers: { 'content-type': 'application/xml' },
-      payload: '<userId>1</userId>',
-    })
+    const text = await postIssue(app, 'application/xml', '<userId>1</userId>')
     expect(text.statusCode).toBe(415)
     expect(text.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' })
-    const huge = await app.inject({
-      method: 'POST',
-      url: '/coupons/1/issue',
-      headers: { 'content-type': 'application/json' },
-      payload: JSON.stringify({ userId: 1, padding: 'x'.repeat(2 * 1024 * 1024) }),
-    })
+    const huge = await postIssue(
+      app,
+      'application/json',
+      JSON.stringify({ userId: 1, padding: 'x'.repeat(2 << 20) }),
+    )
     expect(huge.statusCode).toBe(413)
     expect(huge.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' })
   })
 
   it('should answer 400 VALIDATION_FAILED naming the field for malformed JSON and wrong types, without coercing bodies', async () => {
     const app = await appWith(await migratedDb(infra.databaseUrl))
-    const broken = await app.inject({
-      method: 'POST',
-      url: '/coupons/1/issue',
-      headers: { 'content-type': 'application/json' },
-      payload: '{"userId": ',
-    })
+    const broken = await postIssue(app, 'application/json', '{"userId": ')
     expect(broken.statusCode).toBe(400)
     expect(broken.json()).toMatchObject({ code: 'VALIDATION_FAILED' })
     const asText = await app.inject({ method: 'POST', url: '/coupons/1/issue', payload: { userId: '1' } })
