@@ -2,6 +2,7 @@
  * What a benchmark created, undone last first, exactly once: at the normal end, on Ctrl-C or SIGTERM,
  * or when the whole run overruns its limit (then it exits 1). Each step gets 60 s.
  */
+import { withTimeout } from '../../service/retry.ts'
 import { log } from './infra.ts'
 
 export interface Cleanup {
@@ -18,12 +19,7 @@ export function installCleanup(overallMs: number): Cleanup {
     running ??= (async () => {
       for (const { what, run: step } of steps.splice(0).reverse()) {
         try {
-          await Promise.race([
-            step(),
-            new Promise((_, reject) =>
-              setTimeout(() => reject(new Error('timed out after 60s')), 60_000).unref(),
-            ),
-          ])
+          await withTimeout(Promise.resolve(step()), 60_000, what)
         } catch (error) {
           log(`cleanup "${what}" failed: ${(error as Error).message}`)
         }
