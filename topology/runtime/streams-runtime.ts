@@ -11,7 +11,7 @@ import type { Topology } from '../builder.ts'
 import { RecordErrorCodes, TopologyError } from '../errors.ts'
 import { copartitionedAssigner } from './assignor.ts'
 import { type StateBackend, taskName } from './backend.ts'
-import { Fetcher, KafkaErrors } from './fetcher.ts'
+import { Fetcher, type FetchTarget, KafkaErrors } from './fetcher.ts'
 import type { RuntimeMetrics } from './metrics.ts'
 import { PartitionTask } from './task.ts'
 import { TaskRunner } from './task-runner.ts'
@@ -58,6 +58,8 @@ export class StreamsRuntime {
   #kafkaError: string | undefined
   #joined = false
   #rejoining = false
+  /** Housekeeping runs every second; offsets are mirrored to Kafka every fifth time. */
+  #ticks = 0
 
   constructor(options: RuntimeOptions) {
     this.#o = options
@@ -239,17 +241,18 @@ export class StreamsRuntime {
     let failures = 0
     while (!signal.aborted) {
       const byPartition = new Map<string, TaskRunner>()
+      const targets: FetchTarget[] = []
       for (const runner of this.#runners.values()) {
         if (!runner.wantsFetch()) continue
-        for (const t of runner.fetchTargets()) byPartition.set(`${t.topic}:${t.partition}`, runner)
+        for (const t of runner.fetchTargets()) {
+          byPartition.set(`${t.topic}:${t.partition}`, runner)
+          targets.push(t)
+        }
       }
-      if (byPartition.size === 0) {
+      if (targets.length === 0) {
         await sleep(20, signal).catch(() => {})
         continue
       }
-      const targets = [...this.#runners.values()]
-        .filter((r) => r.wantsFetch())
-        .flatMap((r) => r.fetchTargets())
       try {
         const fetched = await this.#fetcher.fetch(targets)
         failures = 0
@@ -277,7 +280,7 @@ export class StreamsRuntime {
       counts.set(runner.task.id.processor, (counts.get(runner.task.id.processor) ?? 0) + 1)
     }
     for (const [processor, n] of counts) this.#o.metrics.ownedPartitions.set({ processor }, n)
-    if (Date.now() % 5_000 < 1_000) void this.#mirrorOffsets().catch(() => {})
+    if (++this.#ticks % 5 === 0) void this.#mirrorOffsets().catch(() => {})
   }
 
   /** Mirrors the PostgreSQL offsets into Kafka's group offsets, so standard lag tools see them. */
