@@ -8,10 +8,12 @@ import type { TableRow } from '../topology/api.ts'
 import {
   type BatchCommit,
   type Claim,
+  CommitRejectedError,
   FencedError,
   type StateBackend,
   type TaskId,
 } from '../topology/runtime/backend.ts'
+import { classifyCommitError } from './commit-errors.ts'
 import type { Database } from './schema.ts'
 
 /** Reads reference data for a lookup: the rows of `keys` that exist, by key. */
@@ -102,11 +104,28 @@ export class PostgresStateBackend implements StateBackend {
    * their own statements, so a batch with table rows wraps the same statement in a transaction.
    */
   async commit(batch: BatchCommit): Promise<void> {
+    let statement: ReturnType<typeof commitStatement>
+    try {
+      statement = commitStatement(batch)
+    } catch (error) {
+      // Building the statement touches only the batch's own content (JSON of its store values): a
+      // value that cannot be serialized is refused content, before anything was sent.
+      throw new CommitRejectedError(batch.task, `a value cannot be serialized: ${String(error)}`, {
+        cause: error,
+      })
+    }
+    try {
+      await this.#commitWith(batch, statement)
+    } catch (error) {
+      throw classifyCommitError(batch.task, error)
+    }
+  }
+
+  async #commitWith(batch: BatchCommit, statement: ReturnType<typeof commitStatement>): Promise<void> {
     const tables = (batch.tables ?? []).filter((t) => t.rows.length > 0)
-    if (tables.length === 0)
-      return this.#checkCommitted(batch, await commitStatement(batch).execute(this.#db))
+    if (tables.length === 0) return this.#checkCommitted(batch, await statement.execute(this.#db))
     await this.#db.transaction().execute(async (trx) => {
-      this.#checkCommitted(batch, await commitStatement(batch).execute(trx))
+      this.#checkCommitted(batch, await statement.execute(trx))
       for (const { table, rows } of tables) {
         const writer = this.#tables[table]
         if (!writer) throw new Error(`no table writer named "${table}"`)

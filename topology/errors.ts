@@ -4,6 +4,7 @@ export const RecordErrorCodes = {
   VALIDATION_FAILED: 'the value does not match the topic schema',
   KEY_MISMATCH: 'the record key does not match the value',
   PROCESSING_FAILED: 'the processor threw on a valid record, after its retries',
+  COMMIT_REJECTED: 'the state backend refused to store what the record produced (a data error)',
 } as const
 export type RecordErrorCode = keyof typeof RecordErrorCodes
 

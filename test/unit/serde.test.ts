@@ -38,3 +38,41 @@ describe('jsonValue', () => {
     expect(() => parse(Buffer.from('2'), 'k')).toThrow('qty: must be a number')
   })
 })
+
+describe('jsonValue: what PostgreSQL cannot store', () => {
+  const parse = jsonValue()
+  const messageOf = (fn: () => unknown): string => {
+    try {
+      fn()
+    } catch (error) {
+      return error instanceof RecordError ? `${error.code} ${error.message}` : String(error)
+    }
+    return 'no error'
+  }
+
+  it('should reject a NUL or a lone surrogate in any string as VALIDATION_FAILED naming the field', () => {
+    expect(messageOf(() => parse(Buffer.from('{"requestId":"a\\u0000b"}'), 'k'))).toBe(
+      'VALIDATION_FAILED requestId: contains a NUL character (\\u0000)',
+    )
+    expect(messageOf(() => parse(Buffer.from('{"items":[{"name":"\\ud800"}]}'), 'k'))).toBe(
+      'VALIDATION_FAILED items[0].name: contains a lone UTF-16 surrogate',
+    )
+    expect(messageOf(() => parse(Buffer.from('{"a\\u0000":1}'), 'k'))).toMatch(
+      /^VALIDATION_FAILED value: has a property name/,
+    )
+    // A well-formed pair is text like any other.
+    expect(parse(Buffer.from('{"emoji":"\\ud83d\\ude00"}'), 'k')).toEqual({ emoji: '😀' })
+  })
+
+  it('should reject a value nested deeper than the bound without overflowing the stack', () => {
+    const deep = '['.repeat(1_000_000) + ']'.repeat(1_000_000)
+    expect(messageOf(() => parse(Buffer.from(deep), 'k'))).toMatch(
+      /^VALIDATION_FAILED .*nested deeper than 64/,
+    )
+  })
+
+  it('should check what validate returns, so ignored extra fields may hold anything', () => {
+    const pick = jsonValue((v) => ({ id: (v as { id: number }).id }))
+    expect(pick(Buffer.from('{"id":1,"extra":"\\u0000"}'), 'k')).toEqual({ id: 1 })
+  })
+})

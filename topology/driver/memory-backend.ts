@@ -8,11 +8,13 @@ import type { KeyValueStore, TableRow } from '../api.ts'
 import {
   type BatchCommit,
   type Claim,
+  CommitRejectedError,
   FencedError,
   type OutboxRecord,
   type StateBackend,
   type TaskId,
 } from '../runtime/backend.ts'
+import { describeProblem, findUnstorable } from '../storable.ts'
 
 const taskKey = (t: TaskId) => `${t.applicationId}\u0000${t.processor}\u0000${t.partition}`
 const storeKey = (t: TaskId, store: string) => `${taskKey(t)}\u0000${store}`
@@ -71,6 +73,16 @@ export class MemoryBackend implements StateBackend {
       if (stored !== expected)
         throw new FencedError(batch.task, `${topic} is at ${stored}, expected ${expected}`)
     }
+    // Refuse what PostgreSQL would refuse (a NUL or lone surrogate in a key, value or row), so a driver
+    // test sees the same batch split and COMMIT_REJECTED dead letter as the real backend gives.
+    const unstorable = findUnstorable(
+      [
+        batch.stores.map(({ changes }) => [changes.puts, changes.deletes]),
+        (batch.tables ?? []).map(({ rows }) => rows),
+      ],
+      Number.POSITIVE_INFINITY,
+    )
+    if (unstorable) throw new CommitRejectedError(batch.task, describeProblem(unstorable))
     // Copy everything before applying anything: a value structuredClone rejects must change nothing.
     const stores = batch.stores.map(({ store, changes }) => ({
       store,

@@ -50,7 +50,11 @@ export interface StateBackend {
   loadStore(task: TaskId, store: string): Promise<Array<[string, unknown]>>
   /** Fetches reference data by key; keys with no data are absent. Needed by topologies with lookups. */
   lookup?(name: string, keys: readonly string[]): Promise<Map<string, unknown>>
-  /** Throws `FencedError` when the epoch or an offset moved: another owner took the task. */
+  /**
+   * Throws `FencedError` when the epoch or an offset moved: another owner took the task, and
+   * `CommitRejectedError` when the batch's content cannot be stored (a data error): retrying the same
+   * batch cannot succeed. Any other error is taken as transient and the batch is retried.
+   */
   commit(batch: BatchCommit): Promise<void>
 }
 
@@ -58,5 +62,17 @@ export class FencedError extends Error {
   constructor(task: TaskId, detail: string) {
     super(`task ${taskName(task)} was taken over by another owner (${detail}); it can no longer commit here`)
     this.name = 'FencedError'
+  }
+}
+
+/**
+ * The backend refused what the batch holds — a value the database cannot store, a constraint a row
+ * breaks — as opposed to failing to reach it. The same batch would fail the same way for ever, so the
+ * task splits it to find the record responsible and sends that record to the DLQ with this cause.
+ */
+export class CommitRejectedError extends Error {
+  constructor(task: TaskId, detail: string, options?: { cause?: unknown }) {
+    super(`the state backend refused task ${taskName(task)}'s batch: ${detail}`, options)
+    this.name = 'CommitRejectedError'
   }
 }

@@ -8,9 +8,11 @@ import type { ErrorPolicy, KeyValueStore, Processor, ProcessorContext, TableRow 
 import type { ProcessorNode, Topology } from '../builder.ts'
 import { RecordError, type RecordErrorCode } from '../errors.ts'
 import { type OutputRecord, type RawRecord, type RecordHeaders, StreamRecord } from '../record.ts'
+import { unstorableReason } from '../storable.ts'
 import { InMemoryKeyValueStore } from '../stores/key-value.ts'
 import {
   type BatchCommit,
+  CommitRejectedError,
   FencedError,
   type OutboxRecord,
   type StateBackend,
@@ -19,6 +21,8 @@ import {
 import { deadLetter, groupRows, Headers } from './outputs.ts'
 
 export { Headers }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 export type TaskState = 'new' | 'running' | 'stopped' | 'fenced' | 'closed'
 
@@ -50,6 +54,19 @@ export interface BatchResult {
   outputs: number
   /** The partition stopped on a record (error policy "stop"); that record was not committed. */
   stoppedAt?: { topic: string; offset: bigint; error: string }
+}
+
+type Failure = { policy: ErrorPolicy; code: RecordErrorCode; message: string }
+
+function mergeResults(a: BatchResult, b: BatchResult): BatchResult {
+  return {
+    consumed: a.consumed + b.consumed,
+    dlq: a.dlq + b.dlq,
+    outputs: a.outputs + b.outputs,
+    committed: [...a.committed, ...b.committed],
+    dead: [...a.dead, ...b.dead],
+    ...(b.stoppedAt ? { stoppedAt: b.stoppedAt } : {}),
+  }
 }
 
 export class PartitionTask {
@@ -132,9 +149,40 @@ export class PartitionTask {
   /**
    * Processes `records` (in partition order; records before the committed position are skipped as
    * already applied) and commits them. Throws `FencedError` if another owner took the task, or the
-   * backend's error if the commit failed — the batch then left no trace and may be run again.
+   * backend's error if the commit failed for a transient reason — the batch then left no trace and
+   * may be run again. When the backend refuses the batch's content (`CommitRejectedError`, a data
+   * error), retrying cannot help: the batch is split in halves, each committed on its own, down to the
+   * record responsible, which goes to the DLQ with the backend's cause while the rest commits.
    */
   async runBatch(records: readonly RawRecord[]): Promise<BatchResult> {
+    try {
+      return await this.#runOnce(records)
+    } catch (error) {
+      if (!(error instanceof CommitRejectedError)) throw error
+      return this.#split(this.#unapplied(records), error)
+    }
+  }
+
+  /** Bisects a refused batch: log2(n) extra commits find the one record the backend cannot store. */
+  async #split(records: readonly RawRecord[], error: CommitRejectedError): Promise<BatchResult> {
+    if (records.length <= 1) return this.#runOnce(records, error)
+    const half = Math.ceil(records.length / 2)
+    const first = await this.runBatch(records.slice(0, half))
+    if (first.stoppedAt) return first
+    return mergeResults(first, await this.runBatch(records.slice(half)))
+  }
+
+  /** The records at or past the committed position of their topic. */
+  #unapplied(records: readonly RawRecord[]): RawRecord[] {
+    return records.filter((raw) => {
+      const position = this.#positions.get(raw.topic)
+      if (position === undefined) throw new Error(`task ${this.id.processor} does not read ${raw.topic}`)
+      return raw.offset >= position
+    })
+  }
+
+  /** One attempt: process and commit; with `rejected`, the records go to the DLQ with its cause instead. */
+  async #runOnce(records: readonly RawRecord[], rejected?: CommitRejectedError): Promise<BatchResult> {
     if (this.#state !== 'running')
       throw new Error(`task ${this.id.processor}/${this.id.partition} is ${this.#state}`)
     const start = new Map(this.#positions)
@@ -143,15 +191,13 @@ export class PartitionTask {
     this.#outputs = []
     this.#rows = []
     try {
-      const fresh = records.filter((raw) => {
-        const position = next.get(raw.topic)
-        if (position === undefined) throw new Error(`task ${this.id.processor} does not read ${raw.topic}`)
-        return raw.offset >= position
-      })
-      const parsed = fresh.map((raw) => this.#parse(raw))
-      await this.#prefetch(parsed)
+      const fresh = this.#unapplied(records)
+      const parsed = rejected ? [] : fresh.map((raw) => this.#parse(raw))
+      if (!rejected) await this.#prefetch(parsed)
       for (const [i, raw] of fresh.entries()) {
-        const failure = await this.#handle(raw, parsed[i]!)
+        const failure = rejected
+          ? this.#reject(raw, 'COMMIT_REJECTED', rejected.message)
+          : await this.#handle(raw, parsed[i]!)
         if (failure?.policy === 'stop') {
           result.stoppedAt = { topic: raw.topic, offset: raw.offset, error: failure.message }
           break
@@ -203,7 +249,18 @@ export class PartitionTask {
 
   /** Parses a record: a StreamRecord, or the RecordError that sends it to the DLQ. */
   #parse(raw: RawRecord): StreamRecord | RecordError {
-    const key = raw.key === null ? null : raw.key.toString('utf8')
+    let key: string | null = null
+    if (raw.key !== null) {
+      // Keys are UTF-8 strings by contract; a lossy decode would hand the processor a key that is not
+      // the one on the wire, and a NUL could not be stored in a store's text key.
+      try {
+        key = utf8.decode(raw.key)
+      } catch {
+        return new RecordError('DESERIALIZATION_FAILED', 'key: the bytes are not UTF-8')
+      }
+      const reason = unstorableReason(key)
+      if (reason) return new RecordError('VALIDATION_FAILED', `key: ${reason}`)
+    }
     try {
       const value = this.#parsers.get(raw.topic)!(raw.value, key)
       return new StreamRecord({ ...raw, key, value })
@@ -230,16 +287,9 @@ export class PartitionTask {
   }
 
   /** Processes one parsed record; returns the failure it was routed to, if any. */
-  async #handle(
-    raw: RawRecord,
-    record: StreamRecord | RecordError,
-  ): Promise<{ policy: ErrorPolicy; code: RecordErrorCode; message: string } | undefined> {
+  async #handle(raw: RawRecord, record: StreamRecord | RecordError): Promise<Failure | undefined> {
     const { observer, processor } = this.#options
-    if (record instanceof RecordError) {
-      this.#deadLetter(raw, record.code, record.message)
-      observer?.dlq?.(raw.topic, record.code)
-      return { policy: 'dlq', code: record.code, message: record.message }
-    }
+    if (record instanceof RecordError) return this.#reject(raw, record.code, record.message)
     for (let attempt = 1; ; attempt++) {
       const marks = [...this.#stores.values()].map((s) => [s, s.mark()] as const)
       const outputMark = this.#outputs.length
@@ -260,9 +310,7 @@ export class PartitionTask {
           continue
         }
         if (processor.onError === 'stop') return { policy: 'stop', code: 'PROCESSING_FAILED', message }
-        this.#deadLetter(raw, 'PROCESSING_FAILED', message)
-        observer?.dlq?.(raw.topic, 'PROCESSING_FAILED')
-        return { policy: 'dlq', code: 'PROCESSING_FAILED', message }
+        return this.#reject(raw, 'PROCESSING_FAILED', message)
       } finally {
         this.#current = undefined
       }
@@ -271,8 +319,11 @@ export class PartitionTask {
     }
   }
 
-  #deadLetter(raw: RawRecord, code: RecordErrorCode, message: string): void {
+  /** Sends a record to its topic's DLQ with the cause. */
+  #reject(raw: RawRecord, code: RecordErrorCode, message: string): Failure {
     this.#outputs.push(deadLetter(this.id.applicationId, raw, code, message))
+    this.#options.observer?.dlq?.(raw.topic, code)
+    return { policy: 'dlq', code, message }
   }
 
   #createContext(): ProcessorContext {
