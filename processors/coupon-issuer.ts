@@ -7,6 +7,7 @@
 import type { KeyValueStore, Processor, ProcessorContext } from '../topology/api.ts'
 import type { StreamRecord } from '../topology/record.ts'
 import type { CouponIssueRequest } from './coupon-request.ts'
+import { ACCEPTED_BY_API, ShopHeaders } from './shop-headers.ts'
 
 export const CouponStores = { ISSUED: 'coupon-issued', HOLDERS: 'coupon-holders' } as const
 export const CouponTables = {
@@ -51,6 +52,20 @@ export interface Holding {
   requestId: string
 }
 
+/**
+ * The instant a request's expiry is judged at. Never the clock: a replayed batch must reach the same
+ * decision. A request our API accepted (it says so in a header) is judged when it was accepted — its
+ * `requestedAt`, checked against the expiry by the API too — not when the outbox relay happened to
+ * publish it. A record from any other producer is judged by its timestamp: a `requestedAt` it wrote
+ * itself could be any instant.
+ */
+export function judgedAt(record: StreamRecord<CouponIssueRequest>): number {
+  const { requestedAt } = record.value
+  if (record.headers[ShopHeaders.ACCEPTED_BY] === ACCEPTED_BY_API && requestedAt !== undefined)
+    return Date.parse(requestedAt)
+  return record.timestamp
+}
+
 export class CouponIssuer implements Processor<CouponIssueRequest> {
   process(record: StreamRecord<CouponIssueRequest>, ctx: ProcessorContext): void {
     const { userId, couponId } = record.value
@@ -70,7 +85,9 @@ export class CouponIssuer implements Processor<CouponIssueRequest> {
       requestedAt: record.value.requestedAt ?? new Date(record.timestamp).toISOString(),
       decidedAt: new Date(ctx.now()).toISOString(),
     })
-    ctx.emit(COUPON_RESULTS_SINK, { key: String(couponId), value: result })
+    // The id comes from the request, not from its log position: the outbox publishes at least once, so
+    // one request can reach the topic twice, and both copies must answer with one result id.
+    ctx.emit(COUPON_RESULTS_SINK, { key: String(couponId), value: result, id: requestId })
   }
 
   #decide(
@@ -89,8 +106,7 @@ export class CouponIssuer implements Processor<CouponIssueRequest> {
     if (!coupon) return { status: 'REJECTED', reason: 'COUPON_NOT_FOUND' }
     if (!ctx.lookup<true>(CouponLookups.USERS).get(String(userId)))
       return { status: 'REJECTED', reason: 'USER_NOT_FOUND' }
-    // The record's timestamp, not the clock: a replayed batch must reach the same decision.
-    if (coupon.expiresAt !== null && record.timestamp >= coupon.expiresAt) {
+    if (coupon.expiresAt !== null && judgedAt(record) >= coupon.expiresAt) {
       return { status: 'REJECTED', reason: 'COUPON_EXPIRED' }
     }
     if (held) return { status: 'REJECTED', reason: 'ALREADY_ISSUED' }

@@ -53,4 +53,11 @@ export interface OutputRecord {
   readonly key: string | null
   readonly value: unknown
   readonly headers?: RecordHeaders
+  /**
+   * The output's identity, unique within its sink: the runtime makes its output-id header from it.
+   * Give one derived from the input's own identity (a request id) when the same input can arrive
+   * twice, so both deliveries produce the same id and consumers keep one. Without it the id is the
+   * input's log position, which a re-sent copy of the input does not share.
+   */
+  readonly id?: string
 }

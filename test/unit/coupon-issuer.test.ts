@@ -92,6 +92,11 @@ describe('CouponIssuer', () => {
     request(d, 2)
     await d.process()
     expect(summary(results(d))).toEqual(['1:7000001', '1:7000001', '1:7000001', '2:SOLD_OUT'])
+    // Regression: each copy's result had an id made of its own log position, so a consumer that
+    // de-duplicates by id saw three results for one request.
+    const ids = d.allOutputs(Topics.COUPON_ISSUE_RESULT).map((r) => r.headers['commerce.output-id'])
+    expect(new Set(ids.slice(0, 3))).toEqual(new Set(['shop/coupon-issue-result-topic/same']))
+    expect(ids[3]).not.toBe(ids[0])
     expect(d.table('user-coupons')).toHaveLength(1)
     expect(d.table('coupon-quantities').map((r) => r.issuedQuantity)).toEqual([1])
   })
@@ -102,6 +107,60 @@ describe('CouponIssuer', () => {
     d.pipe(Topics.COUPON_ISSUE, String(COUPON), { userId: 2, couponId: COUPON }, { timestamp: NOW + 1_000 })
     await d.process()
     expect(summary(results(d))).toEqual(['1:7000001', '2:COUPON_EXPIRED'])
+  })
+
+  it('should judge a request our API accepted at its acceptance time, not when the relay published it', async () => {
+    const d = driver({ expiresAt: NOW + 1_000 })
+    const api = { 'commerce.accepted-by': 'api' }
+    const acceptedAt = new Date(NOW + 999).toISOString()
+    const late = { timestamp: NOW + 5_000 } // published 4 s after the expiry (a slow relay)
+    d.pipe(
+      Topics.COUPON_ISSUE,
+      String(COUPON),
+      { userId: 1, couponId: COUPON, requestedAt: acceptedAt },
+      {
+        ...late,
+        headers: api,
+      },
+    )
+    // Another producer's requestedAt is its own claim: its record is judged by the record timestamp.
+    d.pipe(
+      Topics.COUPON_ISSUE,
+      String(COUPON),
+      { userId: 2, couponId: COUPON, requestedAt: acceptedAt },
+      late,
+    )
+    d.pipe(
+      Topics.COUPON_ISSUE,
+      String(COUPON),
+      { userId: 3, couponId: COUPON, requestedAt: acceptedAt },
+      {
+        timestamp: NOW + 500,
+      },
+    )
+    await d.process()
+    expect(summary(results(d))).toEqual(['1:7000001', '2:COUPON_EXPIRED', '3:7000002'])
+  })
+
+  it('should send a requestedAt that is not a real ISO-8601 instant to the DLQ, as PostgreSQL would refuse it', async () => {
+    const d = driver()
+    for (const requestedAt of [
+      '1',
+      '2026-02-30T00:00:00Z',
+      '2026-00-10T00:00:00Z',
+      'Sat, 01 Jan 2000 00:00:00 GMT',
+    ])
+      d.pipe(Topics.COUPON_ISSUE, String(COUPON), { userId: 1, couponId: COUPON, requestedAt })
+    d.pipe(Topics.COUPON_ISSUE, String(COUPON), {
+      userId: 1,
+      couponId: COUPON,
+      requestedAt: '2026-11-24T19:00:00+09:00',
+    })
+    await d.process()
+    expect(d.dlq(Topics.COUPON_ISSUE).map((r) => r.headers['error.code'])).toEqual(
+      Array(4).fill('VALIDATION_FAILED'),
+    )
+    expect(d.table('coupon-requests').map((r) => r.requestedAt)).toEqual(['2026-11-24T10:00:00.000Z'])
   })
 
   it('should reject unknown coupons and users without using a unit', async () => {

@@ -354,7 +354,10 @@ export class PartitionTask {
         if (!source) throw new Error('emit() is only allowed while a record is processed')
         const headers: RecordHeaders = {
           ...output.headers,
-          [Headers.OUTPUT_ID]: `${this.id.applicationId}/${source.topic}/${source.partition}/${source.offset}/${this.#emitted++}`,
+          [Headers.OUTPUT_ID]:
+            output.id === undefined
+              ? `${this.id.applicationId}/${source.topic}/${source.partition}/${source.offset}/${this.#emitted++}`
+              : `${this.id.applicationId}/${topic}/${output.id}`,
         }
         this.#outputs.push({
           topic,
