@@ -20,6 +20,7 @@ import { healthRoutes } from './routes/health.ts'
 import { metricsRoutes } from './routes/metrics.ts'
 import { type TopologyRouteOptions, topologyRoutes } from './routes/topology.ts'
 import { userRoutes } from './routes/users.ts'
+import { textGuard } from './text-guard.ts'
 import { installValidation } from './validation.ts'
 
 export interface ShopOptions {
@@ -43,7 +44,9 @@ export interface AppOptions {
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: opts.logger })
+  const guard = textGuard()
+  const app = Fastify({ loggerInstance: opts.logger, ...guard.serverOptions })
+  guard.install(app)
   installValidation(app)
   installErrorHandlers(app)
   installHttpMetrics(app, opts.metrics.registry)

@@ -1,5 +1,5 @@
 /** Maps the error catalogue to HTTP: one place decides every status code the API answers with. */
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { describeError, type ErrorCode, isCommerceError, isUnavailable } from '../service/errors.ts'
 
 const statusOf: Partial<Record<ErrorCode, number>> = {
@@ -29,34 +29,40 @@ export const errorBodySchema = {
   properties: { code: { type: 'string' }, message: { type: 'string' } },
 } as const
 
+/**
+ * Answers `error` with its status and code. Also called outside fastify's error handler, for errors
+ * the framework raises before a route is found (a URL that does not decode).
+ */
+export function replyWithError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error.validation) {
+    // fastify/ajv: instancePath names the field ("/userId"); missing properties name it in params.
+    const first = error.validation[0]
+    const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty
+    const field = [
+      error.validationContext,
+      first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || missing,
+    ]
+      .filter(Boolean)
+      .join('.')
+    return reply.status(400).send({ code: 'VALIDATION_FAILED', message: `${field}: ${first?.message}` })
+  }
+  if (isCommerceError(error)) {
+    return reply.status(statusOf[error.code] ?? 500).send({ code: error.code, message: error.message })
+  }
+  if (error.statusCode && error.statusCode < 500) {
+    const code = clientErrors[error.statusCode] ?? 'VALIDATION_FAILED'
+    return reply.status(statusOf[code] ?? 400).send({ code, message: error.message })
+  }
+  if (isUnavailable(error)) {
+    request.log.warn({ error: describeError(error) }, 'dependency unavailable')
+    return reply.status(503).send({ code: 'DEPENDENCY_UNAVAILABLE', message: describeError(error) })
+  }
+  request.log.error({ err: error }, 'unhandled error')
+  return reply.status(500).send({ code: 'INTERNAL', message: 'internal error' })
+}
+
 export function installErrorHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error.validation) {
-      // fastify/ajv: instancePath names the field ("/userId"); missing properties name it in params.
-      const first = error.validation[0]
-      const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty
-      const field = [
-        error.validationContext,
-        first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || missing,
-      ]
-        .filter(Boolean)
-        .join('.')
-      return reply.status(400).send({ code: 'VALIDATION_FAILED', message: `${field}: ${first?.message}` })
-    }
-    if (isCommerceError(error)) {
-      return reply.status(statusOf[error.code] ?? 500).send({ code: error.code, message: error.message })
-    }
-    if (error.statusCode && error.statusCode < 500) {
-      const code = clientErrors[error.statusCode] ?? 'VALIDATION_FAILED'
-      return reply.status(statusOf[code] ?? 400).send({ code, message: error.message })
-    }
-    if (isUnavailable(error)) {
-      request.log.warn({ error: describeError(error) }, 'dependency unavailable')
-      return reply.status(503).send({ code: 'DEPENDENCY_UNAVAILABLE', message: describeError(error) })
-    }
-    request.log.error({ err: error }, 'unhandled error')
-    return reply.status(500).send({ code: 'INTERNAL', message: 'internal error' })
-  })
+  app.setErrorHandler(replyWithError)
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` }),
   )
