@@ -60,16 +60,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { health: opts.health })
   await app.register(metricsRoutes, { registry: opts.metrics.registry })
   if (opts.topology) await app.register(topologyRoutes, opts.topology)
-  if (opts.shop) await registerShop(app, opts.shop)
+  if (opts.shop) await registerShop(app, opts.shop, opts.metrics)
   return app
 }
 
 async function registerShop(
   app: FastifyInstance,
   { db, adminToken, onEnqueued, issueQueue }: ShopOptions,
+  metrics: ServiceMetrics,
 ): Promise<void> {
   await app.register(userRoutes, { db })
-  await app.register(couponRoutes, { db, onEnqueued, issueQueue })
+  const onRefused = () => metrics.issueQueueRefused.inc()
+  await app.register(couponRoutes, { db, onEnqueued, issueQueue: { ...issueQueue, onRefused } })
   if (!adminToken) return
   // An encapsulated context: the bearer hook guards the admin routes and nothing else.
   await app.register(async (admin) => {

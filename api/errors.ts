@@ -12,8 +12,15 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   COUPON_EXPIRED: 410,
   REQUEST_NOT_FOUND: 404,
   DEPENDENCY_UNAVAILABLE: 503,
+  OVERLOADED: 503,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+}
+
+/** Codes that mean "come back later", with the Retry-After (seconds) they answer with. */
+const retryAfterSeconds: Partial<Record<ErrorCode, number>> = {
+  // The issue queue holds about a second of statements at its default bound (state/coupon-requests.ts).
+  OVERLOADED: 1,
 }
 
 /** fastify's own client errors, by status: bad JSON and the like are VALIDATION_FAILED. */
@@ -47,6 +54,8 @@ export function replyWithError(error: FastifyError, request: FastifyRequest, rep
     return reply.status(400).send({ code: 'VALIDATION_FAILED', message: `${field}: ${first?.message}` })
   }
   if (isCommerceError(error)) {
+    const retryAfter = retryAfterSeconds[error.code]
+    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
     return reply.status(statusOf[error.code] ?? 500).send({ code: error.code, message: error.message })
   }
   if (error.statusCode && error.statusCode < 500) {
