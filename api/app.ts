@@ -45,7 +45,16 @@ export interface AppOptions {
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const guard = textGuard()
-  const app = Fastify({ loggerInstance: opts.logger, ...guard.serverOptions })
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    ...guard.serverOptions,
+    routerOptions: {
+      ...guard.serverOptions.routerOptions,
+      // The schemas set each parameter's real limit and name the field when it is exceeded; the
+      // router's default (100) was below requestId's 200 and answered its own 414 for valid ids.
+      maxParamLength: 1_000,
+    },
+  })
   guard.install(app)
   installValidation(app)
   installErrorHandlers(app)

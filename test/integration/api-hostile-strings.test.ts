@@ -174,3 +174,31 @@ describe('hostile strings at the HTTP edge', () => {
     expect((await stored.executeTakeFirstOrThrow()).name).toBe(name)
   })
 })
+
+describe('long path parameters', () => {
+  it('GET /coupons/:couponId/requests/:requestId should find a request whose id has 200 characters, the limit records may carry', async () => {
+    const user = await app.inject({
+      method: 'POST',
+      url: '/admin/users',
+      headers: auth,
+      payload: { name: 'L', points: 0 },
+    })
+    const requestId = 'r'.repeat(200)
+    await db
+      .insertInto('coupon_issue_requests')
+      .values({
+        request_id: requestId,
+        coupon_id: String(couponId),
+        user_id: String(user.json().userId),
+        status: 'PENDING',
+        requested_at: new Date(),
+      })
+      .execute()
+    const reply = await app.inject({ method: 'GET', url: `/coupons/${couponId}/requests/${requestId}` })
+    expect(reply.statusCode, reply.body).toBe(200)
+    expect(reply.json()).toMatchObject({ requestId, status: 'PENDING' })
+    const tooLong = await app.inject({ method: 'GET', url: `/coupons/${couponId}/requests/${requestId}r` })
+    expect(tooLong.statusCode).toBe(400)
+    expect(tooLong.json()).toMatchObject({ code: 'VALIDATION_FAILED', message: /^params\.requestId: / })
+  })
+})
