@@ -20,6 +20,7 @@ import { healthRoutes } from './routes/health.ts'
 import { metricsRoutes } from './routes/metrics.ts'
 import { type TopologyRouteOptions, topologyRoutes } from './routes/topology.ts'
 import { userRoutes } from './routes/users.ts'
+import { textGuard } from './text-guard.ts'
 import { installValidation } from './validation.ts'
 
 export interface ShopOptions {
@@ -43,7 +44,18 @@ export interface AppOptions {
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: opts.logger })
+  const guard = textGuard()
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    ...guard.serverOptions,
+    routerOptions: {
+      ...guard.serverOptions.routerOptions,
+      // The schemas set each parameter's real limit and name the field when it is exceeded; the
+      // router's default (100) was below requestId's 200 and answered its own 414 for valid ids.
+      maxParamLength: 1_000,
+    },
+  })
+  guard.install(app)
   installValidation(app)
   installErrorHandlers(app)
   installHttpMetrics(app, opts.metrics.registry)
@@ -57,16 +69,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { health: opts.health })
   await app.register(metricsRoutes, { registry: opts.metrics.registry })
   if (opts.topology) await app.register(topologyRoutes, opts.topology)
-  if (opts.shop) await registerShop(app, opts.shop)
+  if (opts.shop) await registerShop(app, opts.shop, opts.metrics)
   return app
 }
 
 async function registerShop(
   app: FastifyInstance,
   { db, adminToken, onEnqueued, issueQueue }: ShopOptions,
+  metrics: ServiceMetrics,
 ): Promise<void> {
   await app.register(userRoutes, { db })
-  await app.register(couponRoutes, { db, onEnqueued, issueQueue })
+  const onRefused = () => metrics.issueQueueRefused.inc()
+  await app.register(couponRoutes, { db, onEnqueued, issueQueue: { ...issueQueue, onRefused } })
   if (!adminToken) return
   // An encapsulated context: the bearer hook guards the admin routes and nothing else.
   await app.register(async (admin) => {

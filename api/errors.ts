@@ -1,5 +1,5 @@
 /** Maps the error catalogue to HTTP: one place decides every status code the API answers with. */
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { describeError, type ErrorCode, isCommerceError, isUnavailable } from '../service/errors.ts'
 
 const statusOf: Partial<Record<ErrorCode, number>> = {
@@ -12,8 +12,15 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   COUPON_EXPIRED: 410,
   REQUEST_NOT_FOUND: 404,
   DEPENDENCY_UNAVAILABLE: 503,
+  OVERLOADED: 503,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+}
+
+/** Codes that mean "come back later", with the Retry-After (seconds) they answer with. */
+const retryAfterSeconds: Partial<Record<ErrorCode, number>> = {
+  // The issue queue holds about a second of statements at its default bound (state/coupon-requests.ts).
+  OVERLOADED: 1,
 }
 
 /** fastify's own client errors, by status: bad JSON and the like are VALIDATION_FAILED. */
@@ -29,34 +36,42 @@ export const errorBodySchema = {
   properties: { code: { type: 'string' }, message: { type: 'string' } },
 } as const
 
+/**
+ * Answers `error` with its status and code. Also called outside fastify's error handler, for errors
+ * the framework raises before a route is found (a URL that does not decode).
+ */
+export function replyWithError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error.validation) {
+    // fastify/ajv: instancePath names the field ("/userId"); missing properties name it in params.
+    const first = error.validation[0]
+    const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty
+    const field = [
+      error.validationContext,
+      first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || missing,
+    ]
+      .filter(Boolean)
+      .join('.')
+    return reply.status(400).send({ code: 'VALIDATION_FAILED', message: `${field}: ${first?.message}` })
+  }
+  if (isCommerceError(error)) {
+    const retryAfter = retryAfterSeconds[error.code]
+    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
+    return reply.status(statusOf[error.code] ?? 500).send({ code: error.code, message: error.message })
+  }
+  if (error.statusCode && error.statusCode < 500) {
+    const code = clientErrors[error.statusCode] ?? 'VALIDATION_FAILED'
+    return reply.status(statusOf[code] ?? 400).send({ code, message: error.message })
+  }
+  if (isUnavailable(error)) {
+    request.log.warn({ error: describeError(error) }, 'dependency unavailable')
+    return reply.status(503).send({ code: 'DEPENDENCY_UNAVAILABLE', message: describeError(error) })
+  }
+  request.log.error({ err: error }, 'unhandled error')
+  return reply.status(500).send({ code: 'INTERNAL', message: 'internal error' })
+}
+
 export function installErrorHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error.validation) {
-      // fastify/ajv: instancePath names the field ("/userId"); missing properties name it in params.
-      const first = error.validation[0]
-      const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty
-      const field = [
-        error.validationContext,
-        first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || missing,
-      ]
-        .filter(Boolean)
-        .join('.')
-      return reply.status(400).send({ code: 'VALIDATION_FAILED', message: `${field}: ${first?.message}` })
-    }
-    if (isCommerceError(error)) {
-      return reply.status(statusOf[error.code] ?? 500).send({ code: error.code, message: error.message })
-    }
-    if (error.statusCode && error.statusCode < 500) {
-      const code = clientErrors[error.statusCode] ?? 'VALIDATION_FAILED'
-      return reply.status(statusOf[code] ?? 400).send({ code, message: error.message })
-    }
-    if (isUnavailable(error)) {
-      request.log.warn({ error: describeError(error) }, 'dependency unavailable')
-      return reply.status(503).send({ code: 'DEPENDENCY_UNAVAILABLE', message: describeError(error) })
-    }
-    request.log.error({ err: error }, 'unhandled error')
-    return reply.status(500).send({ code: 'INTERNAL', message: 'internal error' })
-  })
+  app.setErrorHandler(replyWithError)
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` }),
   )

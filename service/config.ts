@@ -2,6 +2,7 @@
  * The only module that reads `process.env`. Every variable is validated once, at start-up, and every
  * problem is reported together, each naming its variable; the result is frozen.
  */
+import { DEFAULT_ISSUE_QUEUE_MAX_WAITING } from '../state/coupon-requests.ts'
 import { CommerceError } from './errors.ts'
 
 export const Roles = { API: 'api', PROCESSORS: 'processors', ALL: 'all' } as const
@@ -25,6 +26,8 @@ export interface Config {
   readonly topicPrefix: string
   /** How long the group waits for a silent instance before moving its partitions to the others. */
   readonly sessionTimeoutMs: number
+  /** Coupon issue requests that may wait for a database statement; beyond it, 503 OVERLOADED. */
+  readonly issueQueueMaxWaiting: number
 }
 
 type Env = Record<string, string | undefined>
@@ -43,6 +46,7 @@ export const defaults = {
   TOPIC_PARTITIONS: '3',
   TOPIC_PREFIX: '',
   KAFKA_SESSION_TIMEOUT_MS: '10000',
+  ISSUE_QUEUE_MAX_WAITING: String(DEFAULT_ISSUE_QUEUE_MAX_WAITING),
 } as const
 
 const hostPort = /^[A-Za-z0-9.-]+:\d{1,5}$/
@@ -124,6 +128,11 @@ export function loadConfig(env: Env = process.env): Config {
       'KAFKA_SESSION_TIMEOUT_MS',
       parsers.int(1_000, 300_000),
       defaults.KAFKA_SESSION_TIMEOUT_MS,
+    ),
+    issueQueueMaxWaiting: read(
+      'ISSUE_QUEUE_MAX_WAITING',
+      parsers.int(1, 1_000_000),
+      defaults.ISSUE_QUEUE_MAX_WAITING,
     ),
   }
   if (problems.length > 0) {

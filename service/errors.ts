@@ -6,6 +6,10 @@
 export const ErrorCodes = {
   CONFIG_INVALID: { retriable: false, summary: 'an environment variable has a bad value' },
   DEPENDENCY_UNAVAILABLE: { retriable: true, summary: 'PostgreSQL, Redis or Kafka did not answer' },
+  OVERLOADED: {
+    retriable: true,
+    summary: 'too many requests are already waiting for the database: retry after Retry-After seconds',
+  },
   MIGRATION_FAILED: { retriable: false, summary: 'a database migration failed' },
   VALIDATION_FAILED: { retriable: false, summary: 'a request body, parameter or query is invalid' },
   PAYLOAD_TOO_LARGE: { retriable: false, summary: 'the request body is larger than the server accepts' },

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
             db: infra.db,
             adminToken: config.adminToken,
             onEnqueued: () => processing.relay.nudge(),
-            issueQueue: { topic: processing.topics.COUPON_ISSUE },
+            issueQueue: { topic: processing.topics.COUPON_ISSUE, maxWaiting: config.issueQueueMaxWaiting },
           },
     topology: {
       topology: processing.topology,

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 
 export const metricPrefix = 'commerce_'
 
@@ -6,6 +6,8 @@ export interface ServiceMetrics {
   readonly registry: Registry
   /** 1 while a component answers, 0 otherwise; one series per component (postgres, redis, kafka, processors). */
   readonly ready: Gauge<'component'>
+  /** Coupon issue requests refused with 503 OVERLOADED because the queue waiting for a statement was full. */
+  readonly issueQueueRefused: Counter
 }
 
 /** One registry per service instance (not prom-client's global one), so tests can build many apps. */
@@ -18,5 +20,10 @@ export function createMetrics(): ServiceMetrics {
     labelNames: ['component'],
     registers: [registry],
   })
-  return { registry, ready }
+  const issueQueueRefused = new Counter({
+    name: `${metricPrefix}issue_queue_refused_total`,
+    help: 'Coupon issue requests refused (503 OVERLOADED) because the queue waiting for the database was full',
+    registers: [registry],
+  })
+  return { registry, ready, issueQueueRefused }
 }

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
+import { CommerceError } from '../service/errors.ts'
 import { Topics } from '../topology/topics.ts'
 import type { Database } from './schema.ts'
 
@@ -114,19 +115,41 @@ export interface IssueQueueOptions {
   /** Statements running at once; requests arriving meanwhile wait and go together in the next one. */
   maxInFlight?: number
   maxBatch?: number
+  /**
+   * Requests that may wait for a free statement. Beyond it `enqueue` refuses at once with OVERLOADED:
+   * a queue that grows while PostgreSQL is slow only adds memory and latency to requests whose
+   * clients have long given up, so the client is told to come back instead.
+   */
+  maxWaiting?: number
   /** Observes each statement's batch size (metrics, tests). */
   onBatch?: (size: number) => void
+  /** Observes each request refused because the queue was full (a metric). */
+  onRefused?: () => void
   /** Where the requests go: `coupon-issue-topic`, with the deployment's topic prefix. */
   topic?: string
 }
 
 /**
+ * Ten statements' worth at the default batch: about a second of waiting when PostgreSQL keeps up,
+ * a few hundred kilobytes of memory.
+ */
+export const DEFAULT_ISSUE_QUEUE_MAX_WAITING = 5_000
+
+/**
  * The flash-sale hot path: coalesces concurrent requests into shared statements. A request that finds
  * a free slot goes at once, alone (no added latency when quiet); under load, requests queue behind the
- * running statements and the next free slot takes up to `maxBatch` of them in one round trip.
+ * running statements and the next free slot takes up to `maxBatch` of them in one round trip. At most
+ * `maxWaiting` wait; the next ones are refused (OVERLOADED) without touching the database.
  */
 export function issueRequestQueue(db: Kysely<Database>, options: IssueQueueOptions = {}) {
-  const { maxInFlight = 4, maxBatch = 500, onBatch, topic = Topics.COUPON_ISSUE } = options
+  const {
+    maxInFlight = 4,
+    maxBatch = 500,
+    maxWaiting = DEFAULT_ISSUE_QUEUE_MAX_WAITING,
+    onBatch,
+    onRefused,
+    topic = Topics.COUPON_ISSUE,
+  } = options
   const waiting: Array<{ input: IssueInput; resolve(r: EnqueueResult): void; reject(e: unknown): void }> = []
   let inFlight = 0
 
@@ -154,6 +177,13 @@ export function issueRequestQueue(db: Kysely<Database>, options: IssueQueueOptio
 
   return {
     enqueue(input: IssueInput): Promise<EnqueueResult> {
+      // Requests only wait while every slot is busy (a free slot empties `waiting` before its first
+      // await), so the bound counts exactly the requests that would wait.
+      if (waiting.length >= maxWaiting) {
+        onRefused?.()
+        const message = `${waiting.length} coupon issue requests are already waiting for the database`
+        return Promise.reject(new CommerceError('OVERLOADED', message))
+      }
       const result = new Promise<EnqueueResult>((resolve, reject) => waiting.push({ input, resolve, reject }))
       if (inFlight < maxInFlight) void run()
       return result

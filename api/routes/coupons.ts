@@ -41,6 +41,7 @@ const issueSchema = {
       404: 'USER_NOT_FOUND or COUPON_NOT_FOUND',
       409: 'COUPON_ALREADY_ISSUED',
       410: 'COUPON_EXPIRED',
+      503: 'OVERLOADED (too many requests waiting; see the Retry-After header) or DEPENDENCY_UNAVAILABLE',
     }),
   },
 } as const

@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       role: 'all',
       topicPartitions: 3,
+      issueQueueMaxWaiting: 5_000,
     })
   })
 
@@ -39,7 +40,9 @@ describe('loadConfig', () => {
       ROLE: 'processors',
       APPLICATION_ID: 'shop-1',
       TOPIC_PARTITIONS: '12',
+      ISSUE_QUEUE_MAX_WAITING: '50',
     })
+    expect(config.issueQueueMaxWaiting).toBe(50)
     expect(config.kafkaBrokers).toEqual(['k1:9092', 'k2:9093'])
     expect(config.port).toBe(8080)
     expect(config.role).toBe('processors')
@@ -57,6 +60,7 @@ describe('loadConfig', () => {
       ROLE: 'both',
       ADMIN_TOKEN: 'short',
       TOPIC_PARTITIONS: '0',
+      ISSUE_QUEUE_MAX_WAITING: '0',
     })
     for (const name of [
       'PORT',
@@ -67,6 +71,7 @@ describe('loadConfig', () => {
       'ROLE',
       'ADMIN_TOKEN',
       'TOPIC_PARTITIONS',
+      'ISSUE_QUEUE_MAX_WAITING',
     ]) {
       expect(message).toContain(`${name}:`)
     }
