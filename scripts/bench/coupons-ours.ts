@@ -83,7 +83,7 @@ export async function runOurs(
     metrics,
     batchSize: config.settings.relayBatch,
   })
-  const { maxBatch, lingerMs, maxQueue } = config.settings
+  const { maxBatch, lingerMs, maxQueueBytes } = config.settings
   const runtime = new StreamsRuntime({
     topology: shopTopology(config.group, topicNames(config.prefix)),
     brokers: config.brokers,
@@ -93,7 +93,7 @@ export async function runOurs(
     onCommitted: () => relay.nudge(),
     maxBatch,
     lingerMs,
-    maxQueue,
+    maxQueueBytes,
   })
 
   const ends = config.ends.map(Number)

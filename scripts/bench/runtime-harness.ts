@@ -31,7 +31,7 @@ import {
 export interface RuntimeSettings {
   maxBatch: number
   lingerMs: number
-  maxQueue: number
+  maxQueueBytes: number
   /** The OutboxRelay's rows per publish round (its batchSize). */
   relayBatch: number
 }
@@ -152,7 +152,7 @@ export class RuntimeHarness {
       metrics: this.metrics,
       batchSize: config.settings.relayBatch,
     })
-    const { maxBatch, lingerMs, maxQueue } = config.settings
+    const { maxBatch, lingerMs, maxQueueBytes } = config.settings
     this.runtime = new StreamsRuntime({
       topology: countingTopology({
         applicationId: config.applicationId,
@@ -166,7 +166,7 @@ export class RuntimeHarness {
       onCommitted: () => this.relay.nudge(),
       maxBatch,
       lingerMs,
-      maxQueue,
+      maxQueueBytes,
     })
   }
 
