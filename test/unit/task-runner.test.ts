@@ -4,6 +4,7 @@ import { MemoryBackend } from '../../topology/driver/memory-backend.ts'
 import type { RawRecord } from '../../topology/record.ts'
 import { copartitionedAssigner } from '../../topology/runtime/assignor.ts'
 import { createRuntimeMetrics } from '../../topology/runtime/metrics.ts'
+import { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
 import { PartitionTask } from '../../topology/runtime/task.ts'
 import { ONE_RECORD_BYTES, TaskRunner } from '../../topology/runtime/task-runner.ts'
 import { countingTopology } from '../support/counting-topology.ts'
@@ -142,6 +143,16 @@ describe('TaskRunner', () => {
     expect(runner.wantsFetch()).toBe(true)
     expect(runner.fetchTargets()[0]!.maxBytes).toBe(ONE_RECORD_BYTES)
     await runner.stop()
+  })
+
+  it('should refuse a maxQueueBytes that is not a positive integer when the runtime is built', () => {
+    for (const maxQueueBytes of [0, -1, 1.5, Number.NaN]) {
+      const options = { topology, brokers: ['127.0.0.1:1'], backend: new MemoryBackend(), log: console }
+      const metrics = createRuntimeMetrics(new Registry())
+      expect(() => new StreamsRuntime({ ...options, metrics, maxQueueBytes }), String(maxQueueBytes)).toThrow(
+        RangeError,
+      )
+    }
   })
 
   it('should report itself fenced, and stop, when another owner claimed its task', async () => {
