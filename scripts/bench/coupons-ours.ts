@@ -41,6 +41,10 @@ class TimedBackend implements StateBackend {
   loadStore(task: TaskId, store: string) {
     return this.#inner.loadStore(task, store)
   }
+
+  loadKeys(task: TaskId, store: string, keys: readonly string[]) {
+    return this.#inner.loadKeys(task, store, keys)
+  }
   async lookup(name: string, keys: readonly string[]) {
     const started = performance.now()
     try {

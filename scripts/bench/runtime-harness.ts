@@ -108,6 +108,10 @@ export class TimedBackend implements StateBackend {
   loadStore(task: TaskId, store: string) {
     return this.#inner.loadStore(task, store)
   }
+
+  loadKeys(task: TaskId, store: string, keys: readonly string[]) {
+    return this.#inner.loadKeys(task, store, keys)
+  }
   lookup(name: string, keys: readonly string[]) {
     if (!this.#inner.lookup) throw new Error(`the wrapped backend cannot serve lookup "${name}"`)
     return this.#inner.lookup(name, keys)
