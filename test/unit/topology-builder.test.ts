@@ -275,7 +275,7 @@ describe('describeTopology', () => {
           onError: 'dlq',
         },
       ],
-      stores: [{ name: 'counts', type: 'key-value', processor: 'counter' }],
+      stores: [{ name: 'counts', type: 'key-value', loading: 'eager', processor: 'counter' }],
       sinks: [{ name: 'statuses', topic: 'order-status' }],
       lookups: ['users'],
       tables: ['order-log'],
