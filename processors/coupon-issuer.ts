@@ -46,6 +46,9 @@ export const userCouponId = (couponId: number, ordinal: number) => couponId * 1_
 export const derivedRequestId = (record: StreamRecord<unknown>) =>
   `${record.topic}-${record.partition}-${record.offset}`
 
+/** The `coupon-holders` key of a user's holding of a coupon. */
+export const holderKey = (couponId: number, userId: number) => `${couponId}/${userId}`
+
 /** A holder of a coupon: the user coupon, and the request that won it. */
 export interface Holding {
   userCouponId: number
@@ -97,8 +100,7 @@ export class CouponIssuer implements Processor<CouponIssueRequest> {
   ): { status: 'ISSUED'; userCouponId: number } | { status: 'REJECTED'; reason: RejectReason } {
     const { userId, couponId } = record.value
     const holders = ctx.store<KeyValueStore<Holding>>(CouponStores.HOLDERS)
-    const holderKey = `${couponId}/${userId}`
-    const held = holders.get(holderKey)
+    const held = holders.get(holderKey(couponId, userId))
     // The same request again: the outbox publishes at least once, so a request can reach the topic
     // twice. It already won: answer the same result again and change nothing.
     if (held?.requestId === requestId) return { status: 'ISSUED', userCouponId: held.userCouponId }
@@ -117,7 +119,7 @@ export class CouponIssuer implements Processor<CouponIssueRequest> {
     const ordinal = issued + 1
     const id = userCouponId(couponId, ordinal)
     counters.put(String(couponId), ordinal)
-    holders.put(holderKey, { userCouponId: id, requestId })
+    holders.put(holderKey(couponId, userId), { userCouponId: id, requestId })
     ctx.write(CouponTables.USER_COUPONS, {
       id,
       userId,

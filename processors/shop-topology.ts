@@ -7,6 +7,7 @@ import {
   CouponLookups,
   CouponStores,
   CouponTables,
+  holderKey,
 } from './coupon-issuer.ts'
 import { type CouponIssueRequest, parseCouponIssueRequest } from './coupon-request.ts'
 
@@ -14,7 +15,11 @@ export function shopTopology(applicationId: string, topics: TopicNames = topicNa
   return new TopologyBuilder(applicationId)
     .source('issue-requests', { topic: topics.COUPON_ISSUE, parse: parseCouponIssueRequest })
     .store(CouponStores.ISSUED)
-    .store(CouponStores.HOLDERS)
+    .store<CouponIssueRequest>(CouponStores.HOLDERS, {
+      // One entry per (coupon, user) ever issued: grows with history, so loaded by the keys a batch needs.
+      loading: 'keyed',
+      keys: (request) => holderKey(request.couponId, request.userId),
+    })
     .lookup(CouponLookups.COUPONS)
     .lookup(CouponLookups.USERS)
     .table(CouponTables.USER_COUPONS)

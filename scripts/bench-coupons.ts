@@ -9,7 +9,7 @@
  * and removes them; it starts the local broker only when nothing answers, and then stops it again.
  *
  * Other options: --users 10000 --coupons 10 --supply 1000 --cold-share 0.0025 --partitions 3
- * --max-batch 500 --linger-ms 5 --max-queue 5000 --relay-batch 1000 --profile DIR (CPU profile of our
+ * --max-batch 500 --linger-ms 5 --max-queue-bytes 2097152 --relay-batch 1000 --profile DIR (CPU profile of our
  * runtime's process) --out FILE (instead of BENCHMARKS.md) --no-write (print only).
  */
 import { parseArgs } from 'node:util'
@@ -52,7 +52,7 @@ const { values: args } = parseArgs({
     partitions: { type: 'string', default: '3' },
     'max-batch': { type: 'string', default: '500' },
     'linger-ms': { type: 'string', default: '5' },
-    'max-queue': { type: 'string', default: '5000' },
+    'max-queue-bytes': { type: 'string', default: '2097152' },
     'relay-batch': { type: 'string', default: '1000' },
     profile: { type: 'string' },
     out: { type: 'string', default: new URL('../BENCHMARKS.md', import.meta.url).pathname },
@@ -80,7 +80,7 @@ const workload: Workload = {
 const settings: RuntimeSettings = {
   maxBatch: int('max-batch'),
   lingerMs: int('linger-ms', 0),
-  maxQueue: int('max-queue'),
+  maxQueueBytes: int('max-queue-bytes'),
   relayBatch: int('relay-batch'),
 }
 const execArgv = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : []
@@ -196,7 +196,7 @@ async function main() {
   const o = phase('ours', oursGroup, full, ends, N)
   log(
     `ours: shop topology on StreamsRuntime (maxBatch ${settings.maxBatch}, lingerMs ${settings.lingerMs}, ` +
-      `maxQueue ${settings.maxQueue}) + OutboxRelay over ${N} requests`,
+      `maxQueueBytes ${settings.maxQueueBytes}) + OutboxRelay over ${N} requests`,
   )
   const ours = (
     await runCouponsPhase(o.config, { timeoutMs: phaseTimeout(N, 1_000), execArgv, onChild: o.onChild })

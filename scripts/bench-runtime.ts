@@ -5,7 +5,7 @@
  * them to BENCHMARKS.md. It creates its own database and topics and removes them; it starts the local
  * broker only when nothing answers, and then stops it again.
  *
- * Other options: --partitions 3 --keys 10000 --max-batch 500 --linger-ms 5 --max-queue 5000 --relay-batch 1000
+ * Other options: --partitions 3 --keys 10000 --max-batch 500 --linger-ms 5 --max-queue-bytes 2097152 --relay-batch 1000
  * --live-rate 5000 --live-seconds 10 --profile DIR (CPU profiles of the runtime processes)
  * --out FILE (instead of BENCHMARKS.md) --no-write (print only).
  */
@@ -35,7 +35,7 @@ const { values: args } = parseArgs({
     keys: { type: 'string', default: '10000' },
     'max-batch': { type: 'string', default: '500' },
     'linger-ms': { type: 'string', default: '5' },
-    'max-queue': { type: 'string', default: '5000' },
+    'max-queue-bytes': { type: 'string', default: '2097152' },
     'relay-batch': { type: 'string', default: '1000' },
     'live-rate': { type: 'string', default: '5000' },
     'live-seconds': { type: 'string', default: '10' },
@@ -57,7 +57,7 @@ const keys = int('keys')
 const settings: RuntimeSettings = {
   maxBatch: int('max-batch'),
   lingerMs: int('linger-ms', 0),
-  maxQueue: int('max-queue'),
+  maxQueueBytes: int('max-queue-bytes'),
   relayBatch: int('relay-batch'),
 }
 const liveRate = int('live-rate')
@@ -173,7 +173,7 @@ async function main() {
   // (b) the runtime over the backlog, then (d) live records at a fixed rate.
   const b = phase('app', input, output, N, { live: true })
   log(
-    `runtime (maxBatch ${settings.maxBatch}, lingerMs ${settings.lingerMs}, maxQueue ${settings.maxQueue}) over ${N} records`,
+    `runtime (maxBatch ${settings.maxBatch}, lingerMs ${settings.lingerMs}, maxQueueBytes ${settings.maxQueueBytes}) over ${N} records`,
   )
   let live = { sent: 0, seconds: 0 }
   const main = await runPhase(b.config, {

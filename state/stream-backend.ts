@@ -97,6 +97,19 @@ export class PostgresStateBackend implements StateBackend {
     return rows.map((r) => [r.key, r.value])
   }
 
+  /** One statement on the primary key, whatever the number of keys: `key = any($1)`. */
+  async loadKeys(task: TaskId, store: string, keys: readonly string[]): Promise<Map<string, unknown>> {
+    const rows = await this.#db
+      .selectFrom('store_entries')
+      .select(['key', 'value'])
+      .where('application_id', '=', task.applicationId)
+      .where('store', '=', store)
+      .where('partition', '=', task.partition)
+      .where('key', '=', sql<string>`any(${[...keys]}::text[])`)
+      .execute()
+    return new Map(rows.map((r) => [r.key, r.value]))
+  }
+
   /**
    * One statement does the whole commit when the batch writes no tables: it locks the task row if the
    * epoch is still ours, moves every offset by compare-and-set, and only if all of that held writes

@@ -48,8 +48,10 @@ export type ProcessorSupplier<V = unknown> = () => Processor<V>
 
 /**
  * Partition-local key-value state. Reads and writes are in memory; the runtime persists the batch's
- * changes in the batch's transaction and loads them back on assignment. Values are JSON data and are
- * frozen once stored: to change one, put a new value (`store.put(k, { ...old, n: old.n + 1 })`).
+ * changes in the batch's transaction. An eager store is loaded whole on assignment; a keyed store holds
+ * only the keys its key function declared for the batch (reading another throws a StoreError; writing
+ * one is fine) and cannot list its entries. Values are JSON data and are frozen once stored: to change
+ * one, put a new value (`store.put(k, { ...old, n: old.n + 1 })`).
  */
 export interface KeyValueStore<V> {
   get(key: string): V | undefined

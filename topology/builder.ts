@@ -15,11 +15,37 @@ export interface SourceNode {
   readonly parse: ValueParser<unknown>
 }
 
-export interface StoreNode {
-  readonly kind: 'store'
-  readonly name: string
-  readonly type: 'key-value'
-}
+/** How a store's state reaches memory: whole when its task opens, or by the keys each batch needs. */
+export const StoreLoadings = {
+  /** Loaded whole when the task opens: for small state, e.g. a counter per coupon. */
+  EAGER: 'eager',
+  /** Loaded per batch, by the keys its records need, into a bounded cache: for state that grows with history. */
+  KEYED: 'keyed',
+} as const
+export type StoreLoading = (typeof StoreLoadings)[keyof typeof StoreLoadings]
+
+/** Which keys of a store (or lookup) a record needs: the runtime fetches them all before the batch runs. */
+export type RecordKeys<V> = (value: V) => string | readonly string[] | undefined
+
+export type StoreNode =
+  | { readonly kind: 'store'; readonly name: string; readonly type: 'key-value'; readonly loading: 'eager' }
+  | {
+      readonly kind: 'store'
+      readonly name: string
+      readonly type: 'key-value'
+      readonly loading: 'keyed'
+      /** Every key a record's processing may read; reading another throws a StoreError. */
+      readonly keys: RecordKeys<unknown>
+      /** Committed entries kept in memory between batches (a batch may need more; it gets them all). */
+      readonly maxCachedEntries: number
+    }
+
+export type StoreOptions<V> = { type?: 'key-value' } & (
+  | { loading?: 'eager' }
+  | { loading: 'keyed'; keys: RecordKeys<V>; maxCachedEntries?: number }
+)
+
+const DEFAULT_MAX_CACHED_ENTRIES = 10_000
 
 /** Reference data a processor reads by key (e.g. users, coupons), fetched for each batch before it runs. */
 export interface LookupNode {
@@ -34,7 +60,7 @@ export interface TableNode {
 }
 
 /** Which keys of a lookup a record needs: the runtime fetches them all before the batch runs. */
-export type LookupKeys<V> = (value: V) => string | readonly string[] | undefined
+export type LookupKeys<V> = RecordKeys<V>
 
 export interface SinkNode {
   readonly kind: 'sink'
@@ -81,8 +107,22 @@ export class TopologyBuilder {
     return this.#add({ kind: 'source', name, ...options })
   }
 
-  store(name: string, options: { type?: 'key-value' } = {}): this {
-    return this.#add({ kind: 'store', name, type: options.type ?? 'key-value' })
+  /**
+   * A partition-local key-value store. Eager (the default) loads it whole when a task opens; keyed loads,
+   * before each batch, the keys its records need, e.g.
+   * `.store<Request>('holders', { loading: 'keyed', keys: (r) => \`${r.couponId}/${r.userId}\` })`.
+   */
+  store<V = unknown>(name: string, options: StoreOptions<V> = {}): this {
+    const type = options.type ?? 'key-value'
+    if (options.loading !== 'keyed') return this.#add({ kind: 'store', name, type, loading: 'eager' })
+    return this.#add({
+      kind: 'store',
+      name,
+      type,
+      loading: 'keyed',
+      keys: options.keys as RecordKeys<unknown>,
+      maxCachedEntries: options.maxCachedEntries ?? DEFAULT_MAX_CACHED_ENTRIES,
+    })
   }
 
   lookup(name: string): this {
@@ -246,6 +286,12 @@ function validate(nodes: TopologyNode[]): string[] {
     }
   }
   for (const node of nodes) {
+    if (node.kind === 'store' && node.loading === 'keyed') {
+      if (typeof node.keys !== 'function')
+        problems.push(`store "${node.name}": a keyed store needs a keys function`)
+      if (!Number.isSafeInteger(node.maxCachedEntries) || node.maxCachedEntries < 1)
+        problems.push(`store "${node.name}": maxCachedEntries must be a positive integer`)
+    }
     if (node.kind === 'source' && !readers.has(node.name))
       problems.push(`source "${node.name}": no processor reads it`)
     if (node.kind === 'store' && !owners.has(node.name))

@@ -13,7 +13,8 @@ export interface TopologyDescription {
     tables: string[]
     onError: string
   }>
-  stores: Array<{ name: string; type: string; processor: string }>
+  /** `loading`: eager (loaded whole when a task opens) or keyed (by the keys each batch needs). */
+  stores: Array<{ name: string; type: string; loading: string; processor: string }>
   sinks: Array<{ name: string; topic: string }>
   lookups: string[]
   tables: string[]
@@ -52,7 +53,12 @@ export function describeTopology(topology: Topology): TopologyDescription {
         })
         break
       case 'store':
-        description.stores.push({ name: node.name, type: node.type, processor: ownerOf(node.name) })
+        description.stores.push({
+          name: node.name,
+          type: node.type,
+          loading: node.loading,
+          processor: ownerOf(node.name),
+        })
         break
       case 'lookup':
         description.lookups.push(node.name)

@@ -26,3 +26,19 @@ export class TopologyError extends Error {
     this.problems = Object.freeze([...problems])
   }
 }
+
+/** A processor used a store in a way the store's declaration does not allow: a bug in the processor. */
+export const StoreErrorCodes = {
+  KEY_NOT_DECLARED: "the key is not among the keys the store's key function declared for this batch",
+  NOT_ENUMERABLE: 'a keyed store holds only the keys batches declared, so it cannot list its entries',
+} as const
+export type StoreErrorCode = keyof typeof StoreErrorCodes
+
+export class StoreError extends Error {
+  readonly code: StoreErrorCode
+  constructor(code: StoreErrorCode, message: string) {
+    super(message)
+    this.name = 'StoreError'
+    this.code = code
+  }
+}

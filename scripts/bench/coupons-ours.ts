@@ -41,6 +41,10 @@ class TimedBackend implements StateBackend {
   loadStore(task: TaskId, store: string) {
     return this.#inner.loadStore(task, store)
   }
+
+  loadKeys(task: TaskId, store: string, keys: readonly string[]) {
+    return this.#inner.loadKeys(task, store, keys)
+  }
   async lookup(name: string, keys: readonly string[]) {
     const started = performance.now()
     try {
@@ -83,7 +87,7 @@ export async function runOurs(
     metrics,
     batchSize: config.settings.relayBatch,
   })
-  const { maxBatch, lingerMs, maxQueue } = config.settings
+  const { maxBatch, lingerMs, maxQueueBytes } = config.settings
   const runtime = new StreamsRuntime({
     topology: shopTopology(config.group, topicNames(config.prefix)),
     brokers: config.brokers,
@@ -93,7 +97,7 @@ export async function runOurs(
     onCommitted: () => relay.nudge(),
     maxBatch,
     lingerMs,
-    maxQueue,
+    maxQueueBytes,
   })
 
   const ends = config.ends.map(Number)

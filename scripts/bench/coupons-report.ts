@@ -68,7 +68,7 @@ export function renderCoupons(r: CouponsResults): string {
       `the first ${M} of the same requests: the seed style reads it, and so does ours a second time, from a fresh ` +
       `sale, for a comparison on the same input (the same mix of issues and rejections: over ${N} requests the ` +
       `sale sells out early and most requests are cheap rejections). Ours: maxBatch ${p.maxBatch}, lingerMs ` +
-      `${p.lingerMs}, maxQueue ${p.maxQueue}; OutboxRelay batchSize ${p.relayBatch}.`,
+      `${p.lingerMs}, maxQueueBytes ${p.maxQueueBytes}; OutboxRelay batchSize ${p.relayBatch}.`,
     '',
     table(
       ['measurement', 'requests', 'seconds', 'requests/s'],

@@ -36,7 +36,7 @@ export function render(r: Results): string {
     `Records: ${fmtInt(Number(p.records))} keyed JSON records (\`{"key":"k123","n":7}\`, ${fmtInt(Number(p.keys))} keys) ` +
       `on a topic of ${p.partitions} partitions (so ${p.partitions} tasks); the per-record run reads a separate topic ` +
       `holding the first ${fmtInt(Number(p.perRecordRecords))} of them. Runtime settings: maxBatch ${p.maxBatch}, ` +
-      `lingerMs ${p.lingerMs}, maxQueue ${p.maxQueue}; OutboxRelay batchSize ${p.relayBatch}.`,
+      `lingerMs ${p.lingerMs}, maxQueueBytes ${p.maxQueueBytes}; OutboxRelay batchSize ${p.relayBatch}.`,
     '',
     table(
       ['measurement', 'records', 'seconds', 'records/s'],
@@ -108,8 +108,8 @@ export function render(r: Results): string {
     `Memory of the runtime process (runtime + relay, in a process of its own; sampled every 250 ms, ` +
       `${r.rss.samples} samples over the ${fmtInt(rt.committed.records)}-record run): peak RSS **${mb(r.rss.peak)}**. ` +
       `At most ${fmtInt(r.maxQueued)} records were held in the task queues at once (fetched, not yet committed; ` +
-      `the runtime's consumed − processed counters), for ${p.partitions} tasks × maxQueue ${p.maxQueue}: a task stops ` +
-      `fetching at maxQueue, but the fetch that crosses it can bring up to partitionMaxBytes (2 MB) per partition.`,
+      `the runtime's consumed − processed counters), for ${p.partitions} tasks × maxQueueBytes ${p.maxQueueBytes}: a task fetches only what ` +
+      `is free of its byte bound (at least one record's worth, 1 MB), so its queue stays within it.`,
     '',
     table(
       ['progress', 'start', '10%', '50%', '90%', 'end'],

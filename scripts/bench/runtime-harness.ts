@@ -31,7 +31,7 @@ import {
 export interface RuntimeSettings {
   maxBatch: number
   lingerMs: number
-  maxQueue: number
+  maxQueueBytes: number
   /** The OutboxRelay's rows per publish round (its batchSize). */
   relayBatch: number
 }
@@ -108,6 +108,10 @@ export class TimedBackend implements StateBackend {
   loadStore(task: TaskId, store: string) {
     return this.#inner.loadStore(task, store)
   }
+
+  loadKeys(task: TaskId, store: string, keys: readonly string[]) {
+    return this.#inner.loadKeys(task, store, keys)
+  }
   lookup(name: string, keys: readonly string[]) {
     if (!this.#inner.lookup) throw new Error(`the wrapped backend cannot serve lookup "${name}"`)
     return this.#inner.lookup(name, keys)
@@ -152,7 +156,7 @@ export class RuntimeHarness {
       metrics: this.metrics,
       batchSize: config.settings.relayBatch,
     })
-    const { maxBatch, lingerMs, maxQueue } = config.settings
+    const { maxBatch, lingerMs, maxQueueBytes } = config.settings
     this.runtime = new StreamsRuntime({
       topology: countingTopology({
         applicationId: config.applicationId,
@@ -166,7 +170,7 @@ export class RuntimeHarness {
       onCommitted: () => this.relay.nudge(),
       maxBatch,
       lingerMs,
-      maxQueue,
+      maxQueueBytes,
     })
   }
 

@@ -4,8 +4,9 @@ import { MemoryBackend } from '../../topology/driver/memory-backend.ts'
 import type { RawRecord } from '../../topology/record.ts'
 import { copartitionedAssigner } from '../../topology/runtime/assignor.ts'
 import { createRuntimeMetrics } from '../../topology/runtime/metrics.ts'
+import { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
 import { PartitionTask } from '../../topology/runtime/task.ts'
-import { TaskRunner } from '../../topology/runtime/task-runner.ts'
+import { ONE_RECORD_BYTES, TaskRunner } from '../../topology/runtime/task-runner.ts'
 import { countingTopology } from '../support/counting-topology.ts'
 
 const topology = countingTopology({ applicationId: 'app', input: 'in', output: 'out' })
@@ -24,19 +25,27 @@ function record(offset: number, key = 'k'): RawRecord {
 }
 
 function fetched(from: number, count: number) {
-  const records = Array.from({ length: count }, (_, i) => record(from + i))
-  return {
-    topic: 'in',
-    partition: 0,
-    records,
-    highWatermark: BigInt(from + count),
-    logStartOffset: 0n,
-    errorCode: 0,
-  }
+  return fetchedRecords(Array.from({ length: count }, (_, i) => record(from + i)))
 }
 
+function fetchedRecords(records: RawRecord[]) {
+  const last = records.at(-1)?.offset ?? -1n
+  return { topic: 'in', partition: 0, records, highWatermark: last + 1n, logStartOffset: 0n, errorCode: 0 }
+}
+
+/** A valid record whose value is padded to about `bytes` bytes, with a header. */
+function sized(offset: number, bytes: number): RawRecord {
+  const value = JSON.stringify({ key: 'k', n: offset, pad: 'x'.repeat(bytes) })
+  return { ...record(offset), value: Buffer.from(value), headers: { 'trace-id': `t${offset}` } }
+}
+
+const bytesOf = (r: RawRecord) =>
+  (r.key?.length ?? 0) +
+  (r.value?.length ?? 0) +
+  Object.entries(r.headers).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0)
+
 async function openRunner(
-  options: { maxBatch: number; lingerMs: number; maxQueue?: number },
+  options: { maxBatch: number; lingerMs: number; maxQueueBytes?: number },
   backend = new MemoryBackend(),
 ) {
   const metrics = createRuntimeMetrics(new Registry())
@@ -50,7 +59,7 @@ async function openRunner(
   })
   const fenced: TaskRunner[] = []
   const runner = new TaskRunner(task, {
-    maxQueue: 1_000,
+    maxQueueBytes: 1 << 20,
     ...options,
     metrics,
     log: silent,
@@ -107,18 +116,43 @@ describe('TaskRunner', () => {
     await runner.stop()
   })
 
-  it('should stop asking for records while its queue is full (bounded memory)', async () => {
-    const { runner } = await openRunner({ maxBatch: 10, lingerMs: 10_000, maxQueue: 5 })
+  it('should bound its queue by bytes: a fetch asks for the free bytes, and big records stop the fetching', async () => {
+    const maxQueueBytes = 4 << 20
+    const { runner } = await openRunner({ maxBatch: 1_000, lingerMs: 10_000, maxQueueBytes })
     // A linger longer than the test and a batch larger than the queue: nothing is taken from it.
+    expect(runner.fetchTargets()[0]!.maxBytes).toBe(maxQueueBytes)
+    const records = Array.from({ length: 8 }, (_, i) => sized(i, 400 * 1024))
+    runner.deliver(fetchedRecords(records.slice(0, 3)))
+    // Real sizes: key + value + header names and values, with no guessed overhead.
+    const three = records.slice(0, 3).reduce((n, r) => n + bytesOf(r), 0)
     expect(runner.wantsFetch()).toBe(true)
-    const empty = runner.fetchTargets()[0]!.maxBytes!
-    runner.deliver(fetched(0, 3))
-    // Fetches ask for no more than the queue has room for (never below 64 KiB).
-    expect(runner.fetchTargets()[0]!.maxBytes).toBeLessThanOrEqual(empty)
-    expect(runner.fetchTargets()[0]!.maxBytes).toBeGreaterThanOrEqual(64 * 1024)
-    runner.deliver(fetched(3, 2))
+    expect(runner.fetchTargets()[0]!.maxBytes).toBe(maxQueueBytes - three)
+    runner.deliver(fetchedRecords(records.slice(3)))
+    // 3.2 MB queued: less than one record's worth is free, so the task waits for its queue to drain.
     expect(runner.wantsFetch()).toBe(false)
     await runner.stop()
+  })
+
+  it("should still ask for one record's worth when its byte bound is smaller than a record", async () => {
+    const { runner, task } = await openRunner({ maxBatch: 10, lingerMs: 1, maxQueueBytes: 64 * 1024 })
+    expect(runner.fetchTargets()[0]!.maxBytes).toBe(ONE_RECORD_BYTES)
+    runner.deliver(fetchedRecords([sized(0, 900 * 1024)]))
+    expect(runner.wantsFetch()).toBe(false)
+    // Committed records leave the queue and free their bytes.
+    await until(() => task.positions.get('in') === 1n)
+    expect(runner.wantsFetch()).toBe(true)
+    expect(runner.fetchTargets()[0]!.maxBytes).toBe(ONE_RECORD_BYTES)
+    await runner.stop()
+  })
+
+  it('should refuse a maxQueueBytes that is not a positive integer when the runtime is built', () => {
+    for (const maxQueueBytes of [0, -1, 1.5, Number.NaN]) {
+      const options = { topology, brokers: ['127.0.0.1:1'], backend: new MemoryBackend(), log: console }
+      const metrics = createRuntimeMetrics(new Registry())
+      expect(() => new StreamsRuntime({ ...options, metrics, maxQueueBytes }), String(maxQueueBytes)).toThrow(
+        RangeError,
+      )
+    }
   })
 
   it('should report itself fenced, and stop, when another owner claimed its task', async () => {

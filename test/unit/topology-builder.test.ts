@@ -150,6 +150,21 @@ describe('TopologyBuilder', () => {
     ).toEqual(['source "idle": no processor reads it', 'store "unused": no processor uses it'])
   })
 
+  it('should report a keyed store without a keys function or with a bad cache size', () => {
+    expect(
+      problemsOf((b) =>
+        b
+          .source('s', { topic: 't', parse })
+          .store('no-keys', { loading: 'keyed' } as never)
+          .store('no-cache', { loading: 'keyed', keys: () => 'k', maxCachedEntries: 0 })
+          .processor('p', { sources: ['s'], stores: ['no-keys', 'no-cache'], supplier }),
+      ),
+    ).toEqual([
+      'store "no-keys": a keyed store needs a keys function',
+      'store "no-cache": maxCachedEntries must be a positive integer',
+    ])
+  })
+
   it('should report a maxAttempts that is not a positive integer', () => {
     for (const maxAttempts of [0, -1, 1.5, Number.NaN]) {
       expect(
@@ -260,7 +275,7 @@ describe('describeTopology', () => {
           onError: 'dlq',
         },
       ],
-      stores: [{ name: 'counts', type: 'key-value', processor: 'counter' }],
+      stores: [{ name: 'counts', type: 'key-value', loading: 'eager', processor: 'counter' }],
       sinks: [{ name: 'statuses', topic: 'order-status' }],
       lookups: ['users'],
       tables: ['order-log'],

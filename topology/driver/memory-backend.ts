@@ -61,6 +61,13 @@ export class MemoryBackend implements StateBackend {
     return [...(this.#stores.get(storeKey(task, store)) ?? [])].map(([k, v]) => [k, structuredClone(v)])
   }
 
+  async loadKeys(task: TaskId, store: string, keys: readonly string[]): Promise<Map<string, unknown>> {
+    const entries = this.#stores.get(storeKey(task, store)) ?? new Map<string, unknown>()
+    return new Map(
+      keys.flatMap((k) => (entries.has(k) ? [[k, structuredClone(entries.get(k))] as const] : [])),
+    )
+  }
+
   async commit(batch: BatchCommit): Promise<void> {
     const failure = this.#failures.shift()
     if (failure) throw failure

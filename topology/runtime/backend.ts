@@ -47,7 +47,10 @@ export interface StateBackend {
    * offsets, creating them from `fallback` (e.g. the earliest offset) where none are stored.
    */
   claim(task: TaskId, owner: string, fallback: ReadonlyMap<string, bigint>): Promise<Claim>
+  /** Every entry of an eager store, when its task opens. */
   loadStore(task: TaskId, store: string): Promise<Array<[string, unknown]>>
+  /** The entries of a keyed store with these keys, in one request; a key with no entry is absent. */
+  loadKeys(task: TaskId, store: string, keys: readonly string[]): Promise<Map<string, unknown>>
   /** Fetches reference data by key; keys with no data are absent. Needed by topologies with lookups. */
   lookup?(name: string, keys: readonly string[]): Promise<Map<string, unknown>>
   /**

@@ -33,11 +33,15 @@ export interface RuntimeOptions {
   instanceId?: string
   maxBatch?: number
   lingerMs?: number
-  maxQueue?: number
+  /** Bytes of fetched, uncommitted records a task may hold (default 2 MiB); see `RunnerOptions`. */
+  maxQueueBytes?: number
   sessionTimeoutMs?: number
   heartbeatIntervalMs?: number
   clock?: () => number
 }
+
+/** One full fetch (the fetcher's 2 MiB per partition) fills it; fetching resumes with 1 MiB free. */
+const DEFAULT_MAX_QUEUE_BYTES = 2 << 20
 
 export interface RuntimeStatus {
   instanceId: string
@@ -62,6 +66,9 @@ export class StreamsRuntime {
   #ticks = 0
 
   constructor(options: RuntimeOptions) {
+    const { maxQueueBytes } = options
+    if (maxQueueBytes !== undefined && !(Number.isSafeInteger(maxQueueBytes) && maxQueueBytes > 0))
+      throw new RangeError(`maxQueueBytes: ${maxQueueBytes} is not a positive integer`)
     this.#o = options
     this.instanceId = options.instanceId ?? `${options.topology.applicationId}-${randomUUID().slice(0, 8)}`
     const session = options.sessionTimeoutMs ?? 10_000
@@ -203,7 +210,7 @@ export class StreamsRuntime {
       const runner = new TaskRunner(task, {
         maxBatch: this.#o.maxBatch ?? 500,
         lingerMs: this.#o.lingerMs ?? 5,
-        maxQueue: this.#o.maxQueue ?? 5_000,
+        maxQueueBytes: this.#o.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES,
         metrics,
         log: this.#o.log,
         clock: this.#o.clock ?? Date.now,

@@ -37,13 +37,32 @@ import type { BatchResult, PartitionTask } from './task.ts'
 export interface RunnerOptions {
   maxBatch: number
   lingerMs: number
-  /** Records held in memory per task; the fetcher skips a task whose queue is full (flat memory). */
-  maxQueue: number
+  /**
+   * Bytes of fetched records (key + value + headers) a task holds before it stops fetching: the queue's
+   * memory bound. A queue never holds more than this, or one record's worth (`ONE_RECORD_BYTES` per
+   * source topic) when that is larger.
+   */
+  maxQueueBytes: number
   metrics: RuntimeMetrics
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void }
   clock: () => number
   onCommitted: () => void
   onFenced: (runner: TaskRunner) => void
+}
+
+/**
+ * What a fetch asks for at least, per partition: the broker's default `message.max.bytes`, so no batch
+ * (hence no record) is larger. Kafka only returns a batch larger than the partition's limit when it
+ * is the first data in the whole response, which a partition shared with others cannot count on.
+ */
+export const ONE_RECORD_BYTES = 1_048_588
+
+/** A record's size as the queue accounts it: the bytes it keeps alive, key + value + headers. */
+export function queuedBytes(record: RawRecord): number {
+  let bytes = (record.key?.length ?? 0) + (record.value?.length ?? 0)
+  for (const [name, value] of Object.entries(record.headers))
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value)
+  return bytes
 }
 
 export type RunnerStatus = 'opening' | 'running' | 'stopped' | 'fenced' | 'closed'
@@ -60,8 +79,8 @@ export class TaskRunner {
   readonly #arrivals = new Subject<void>()
   #loop: Promise<void> = Promise.resolve()
   #commitError: string | undefined
-  /** Running average of a record's size on the wire, to size fetches to the queue's free space. */
-  #recordBytes = 256
+  /** Sum of `queuedBytes` over the queue. */
+  #queueBytes = 0
 
   constructor(task: PartitionTask, options: RunnerOptions) {
     this.task = task
@@ -97,15 +116,17 @@ export class TaskRunner {
     this.#loop = this.#run()
   }
 
+  /** Wants records while one record's worth per partition fits in the free bytes (or the queue is empty). */
   wantsFetch(): boolean {
-    return this.#status === 'running' && !this.#stopping && this.#queue.length < this.#options.maxQueue
+    if (this.#status !== 'running' || this.#stopping) return false
+    return this.#queue.length === 0 || this.#freeBytes() >= ONE_RECORD_BYTES * this.#fetchFrom.size
   }
 
   fetchTargets(): FetchTarget[] {
-    // A fetch returns up to maxBytes per partition whatever the queue holds: ask for what fits, so the
-    // queue bound is a memory bound (at least 64 KiB, so a large record still gets through).
-    const free = Math.max(0, this.#options.maxQueue - this.#queue.length)
-    const maxBytes = Math.max(64 * 1024, Math.ceil((free * this.#recordBytes) / this.#fetchFrom.size))
+    // A fetch returns up to maxBytes per partition whatever the queue holds: ask for what is free, so the
+    // bound holds; but never less than one record's worth, or a record larger than the bound would
+    // never come (wantsFetch waits until that much is free, so the bound still holds then).
+    const maxBytes = Math.max(ONE_RECORD_BYTES, Math.floor(this.#freeBytes() / this.#fetchFrom.size))
     return [...this.#fetchFrom].map(([topic, offset]) => ({
       topic,
       partition: this.task.id.partition,
@@ -123,10 +144,9 @@ export class TaskRunner {
     for (const record of fetched.records) {
       if (record.offset < from) continue
       this.#queue.push(record)
+      this.#queueBytes += queuedBytes(record)
       from = record.offset + 1n
       taken++
-      const bytes = 70 + (record.key?.length ?? 0) + (record.value?.length ?? 0)
-      this.#recordBytes += (bytes - this.#recordBytes) / 64
     }
     this.#fetchFrom.set(fetched.topic, from)
     this.#options.metrics.consumed.inc({ topic: fetched.topic, partition: fetched.partition }, taken)
@@ -169,6 +189,14 @@ export class TaskRunner {
     }
   }
 
+  #freeBytes(): number {
+    return Math.max(0, this.#options.maxQueueBytes - this.#queueBytes)
+  }
+
+  #dequeue(count: number): void {
+    for (const record of this.#queue.splice(0, count)) this.#queueBytes -= queuedBytes(record)
+  }
+
   get #name(): string {
     return `${this.task.id.processor}/${this.task.id.partition}`
   }
@@ -182,7 +210,7 @@ export class TaskRunner {
       concatMap((batch) =>
         this.#stopping || batch.length === 0
           ? of(false)
-          : this.#commit(batch).pipe(tap((done) => done && this.#queue.splice(0, batch.length))),
+          : this.#commit(batch).pipe(tap((done) => done && this.#dequeue(batch.length))),
       ),
     )
     await lastValueFrom(iteration.pipe(repeat(), takeWhile(Boolean)), { defaultValue: false })

@@ -5,11 +5,12 @@
  * the Kafka runtime and the TopologyTestDriver run exactly the same code.
  */
 import type { ErrorPolicy, KeyValueStore, Processor, ProcessorContext, TableRow } from '../api.ts'
-import type { ProcessorNode, Topology } from '../builder.ts'
+import type { ProcessorNode, RecordKeys, Topology } from '../builder.ts'
 import { RecordError, type RecordErrorCode } from '../errors.ts'
 import { type OutputRecord, type RawRecord, type RecordHeaders, StreamRecord } from '../record.ts'
 import { unstorableReason } from '../storable.ts'
-import { InMemoryKeyValueStore } from '../stores/key-value.ts'
+import { type BufferedKeyValueStore, InMemoryKeyValueStore } from '../stores/key-value.ts'
+import { KeyedKeyValueStore } from '../stores/keyed-store.ts'
 import {
   type BatchCommit,
   CommitRejectedError,
@@ -69,13 +70,25 @@ function mergeResults(a: BatchResult, b: BatchResult): BatchResult {
   }
 }
 
+/** The distinct keys a key function names for the batch's parsed records. */
+function keysOf(parsed: ReadonlyArray<StreamRecord | RecordError>, keys: RecordKeys<unknown>): Set<string> {
+  const wanted = new Set<string>()
+  for (const record of parsed) {
+    if (record instanceof RecordError) continue
+    const k = keys(record.value)
+    if (typeof k === 'string') wanted.add(k)
+    else if (k) for (const one of k) wanted.add(one)
+  }
+  return wanted
+}
+
 export class PartitionTask {
   readonly id: TaskId
   #state: TaskState = 'new'
   #epoch = -1
   #stopReason: string | undefined
   readonly #positions = new Map<string, bigint>()
-  readonly #stores = new Map<string, InMemoryKeyValueStore<unknown>>()
+  readonly #stores = new Map<string, BufferedKeyValueStore<unknown>>()
   readonly #sinks: ReadonlyMap<string, string>
   readonly #parsers: ReadonlyMap<string, (value: Buffer | null, key: string | null) => unknown>
   readonly #processor: Processor<unknown>
@@ -99,7 +112,14 @@ export class PartitionTask {
         return [source.topic, source.parse]
       }),
     )
-    for (const store of processor.stores) this.#stores.set(store, new InMemoryKeyValueStore(store))
+    for (const name of processor.stores) {
+      const node = topology.node('store', name)
+      const store =
+        node.loading === 'keyed'
+          ? new KeyedKeyValueStore(name, node.maxCachedEntries)
+          : new InMemoryKeyValueStore(name)
+      this.#stores.set(name, store)
+    }
     this.#tables = new Set(processor.tables)
     this.#processor = processor.supplier()
     this.#context = this.#createContext()
@@ -133,8 +153,9 @@ export class PartitionTask {
     const claim = await backend.claim(this.id, owner, fallback)
     this.#epoch = claim.epoch
     for (const [topic, offset] of claim.offsets) this.#positions.set(topic, offset)
+    // Keyed stores are not loaded here: each batch loads the keys it needs (see #prefetch).
     for (const [name, store] of this.#stores) {
-      store.load((await backend.loadStore(this.id, name)) as Array<[string, unknown]>)
+      if (store instanceof InMemoryKeyValueStore) store.load(await backend.loadStore(this.id, name))
     }
     this.#processor.init?.(this.#context)
     this.#state = 'running'
@@ -269,20 +290,24 @@ export class PartitionTask {
     }
   }
 
-  /** Fetches every lookup key the batch's records name, in one request per lookup. */
+  /**
+   * Fetches every lookup key and keyed-store key the batch's records name, in one request per lookup
+   * and per keyed store (only the store keys its cache lacks).
+   */
   async #prefetch(parsed: Array<StreamRecord | RecordError>): Promise<void> {
-    const { processor, backend } = this.#options
+    const { processor, backend, topology } = this.#options
     this.#lookups = new Map()
     for (const { name, keys } of processor.lookups) {
-      const wanted = new Set<string>()
-      for (const record of parsed) {
-        if (record instanceof RecordError) continue
-        const k = keys(record.value)
-        if (typeof k === 'string') wanted.add(k)
-        else if (k) for (const one of k) wanted.add(one)
-      }
+      const wanted = keysOf(parsed, keys)
       if (!backend.lookup) throw new Error(`the state backend cannot serve lookup "${name}"`)
       this.#lookups.set(name, wanted.size > 0 ? await backend.lookup(name, [...wanted]) : new Map())
+    }
+    for (const [name, store] of this.#stores) {
+      if (!(store instanceof KeyedKeyValueStore)) continue
+      const node = topology.node('store', name)
+      if (node.loading !== 'keyed') continue
+      const missing = store.declare(keysOf(parsed, node.keys))
+      if (missing.length > 0) store.loaded(missing, await backend.loadKeys(this.id, name, missing))
     }
   }
 

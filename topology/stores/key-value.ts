@@ -1,7 +1,7 @@
 /**
- * The in-memory key-value store behind `KeyValueStore`. Committed state lives in a Map; a batch's
- * writes go to an overlay that the runtime persists in the batch transaction, then merges (commit) or
- * drops (rollback). A journal of each write lets the runtime undo a single failed record inside a batch.
+ * The in-memory key-value stores behind `KeyValueStore`. A batch's writes go to an overlay over the
+ * committed state that the runtime persists in the batch transaction, then merges (commit) or drops
+ * (rollback). A journal of each write lets the runtime undo a single failed record inside a batch.
  */
 import type { KeyValueStore } from '../api.ts'
 
@@ -13,8 +13,12 @@ export interface StoreChanges {
   deletes: string[]
 }
 
-export class InMemoryKeyValueStore<V> implements KeyValueStore<V> {
-  readonly #committed = new Map<string, V>()
+/**
+ * A batch's writes over some committed state: reads see the overlay first, `commit` merges it into the
+ * committed state, `rollback` drops it. Subclasses decide what the committed state is — all of it in a
+ * Map (InMemoryKeyValueStore) or the keys batches asked for (KeyedKeyValueStore).
+ */
+export abstract class BufferedKeyValueStore<V> implements KeyValueStore<V> {
   readonly #overlay = new Map<string, Slot<V>>()
   /** [key, slot before the write (undefined: absent from the overlay)] in write order. */
   readonly #journal: Array<[string, Slot<V> | undefined]> = []
@@ -25,16 +29,20 @@ export class InMemoryKeyValueStore<V> implements KeyValueStore<V> {
     this.name = name
   }
 
-  load(entries: Iterable<[string, V]>): void {
-    this.#committed.clear()
-    this.rollback()
-    for (const [key, value] of entries) this.#committed.set(key, deepFreeze(value))
-  }
+  /** The committed value of a key the overlay does not hold. */
+  protected abstract committedValue(key: string): V | undefined
+  /** Makes a committed batch's write (undefined: a delete) part of the committed state. */
+  protected abstract applyCommitted(key: string, value: V | undefined): void
+  /** Called when a batch ends (committed or not), with an empty overlay. */
+  protected batchEnded(): void {}
+
+  abstract entries(): IterableIterator<[string, V]>
+  abstract get size(): number
 
   get(key: string): V | undefined {
     const slot = this.#overlay.get(key)
     if (slot === DELETED) return undefined
-    return slot !== undefined ? slot : this.#committed.get(key)
+    return slot !== undefined ? slot : this.committedValue(key)
   }
 
   has(key: string): boolean {
@@ -51,21 +59,6 @@ export class InMemoryKeyValueStore<V> implements KeyValueStore<V> {
 
   delete(key: string): void {
     this.#write(key, DELETED)
-  }
-
-  *entries(): IterableIterator<[string, V]> {
-    for (const [key, value] of this.#committed) if (!this.#overlay.has(key)) yield [key, value]
-    for (const [key, slot] of this.#overlay) if (slot !== DELETED) yield [key, slot]
-  }
-
-  get size(): number {
-    let size = this.#committed.size
-    for (const [key, slot] of this.#overlay) {
-      const before = this.#committed.has(key)
-      if (slot === DELETED && before) size--
-      if (slot !== DELETED && !before) size++
-    }
-    return size
   }
 
   /** A point to undo back to: the journal's length. */
@@ -94,10 +87,7 @@ export class InMemoryKeyValueStore<V> implements KeyValueStore<V> {
 
   /** The batch committed: its changes become the committed state. */
   commit(): void {
-    for (const [key, slot] of this.#overlay) {
-      if (slot === DELETED) this.#committed.delete(key)
-      else this.#committed.set(key, slot)
-    }
+    for (const [key, slot] of this.#overlay) this.applyCommitted(key, slot === DELETED ? undefined : slot)
     this.rollback()
   }
 
@@ -105,6 +95,12 @@ export class InMemoryKeyValueStore<V> implements KeyValueStore<V> {
   rollback(): void {
     this.#overlay.clear()
     this.#journal.length = 0
+    this.batchEnded()
+  }
+
+  /** The batch's writes: a value, or undefined for a delete. */
+  protected *overlay(): IterableIterator<[string, V | undefined]> {
+    for (const [key, slot] of this.#overlay) yield [key, slot === DELETED ? undefined : slot]
   }
 
   #write(key: string, slot: Slot<V>): void {
@@ -113,7 +109,43 @@ export class InMemoryKeyValueStore<V> implements KeyValueStore<V> {
   }
 }
 
-function deepFreeze<T>(value: T): T {
+/** A store loaded whole when its task opens: for small state, such as a counter per coupon. */
+export class InMemoryKeyValueStore<V> extends BufferedKeyValueStore<V> {
+  readonly #committed = new Map<string, V>()
+
+  load(entries: Iterable<[string, V]>): void {
+    this.#committed.clear()
+    this.rollback()
+    for (const [key, value] of entries) this.#committed.set(key, deepFreeze(value))
+  }
+
+  protected committedValue(key: string): V | undefined {
+    return this.#committed.get(key)
+  }
+
+  protected applyCommitted(key: string, value: V | undefined): void {
+    if (value === undefined) this.#committed.delete(key)
+    else this.#committed.set(key, value)
+  }
+
+  *entries(): IterableIterator<[string, V]> {
+    const written = new Map(this.overlay())
+    for (const [key, value] of this.#committed) if (!written.has(key)) yield [key, value]
+    for (const [key, value] of written) if (value !== undefined) yield [key, value]
+  }
+
+  get size(): number {
+    let size = this.#committed.size
+    for (const [key, value] of this.overlay()) {
+      const before = this.#committed.has(key)
+      if (value === undefined && before) size--
+      if (value !== undefined && !before) size++
+    }
+    return size
+  }
+}
+
+export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value)
     for (const inner of Object.values(value)) deepFreeze(inner)
