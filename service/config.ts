@@ -25,6 +25,8 @@ export interface Config {
   readonly topicPrefix: string
   /** How long the group waits for a silent instance before moving its partitions to the others. */
   readonly sessionTimeoutMs: number
+  /** The brokers' `message.max.bytes` (or the output topics' lower `max.message.bytes`): the relay's batch limit. */
+  readonly kafkaMaxMessageBytes: number
 }
 
 type Env = Record<string, string | undefined>
@@ -43,6 +45,8 @@ export const defaults = {
   TOPIC_PARTITIONS: '3',
   TOPIC_PREFIX: '',
   KAFKA_SESSION_TIMEOUT_MS: '10000',
+  // Kafka's default message.max.bytes.
+  KAFKA_MAX_MESSAGE_BYTES: '1048588',
 } as const
 
 const hostPort = /^[A-Za-z0-9.-]+:\d{1,5}$/
@@ -124,6 +128,11 @@ export function loadConfig(env: Env = process.env): Config {
       'KAFKA_SESSION_TIMEOUT_MS',
       parsers.int(1_000, 300_000),
       defaults.KAFKA_SESSION_TIMEOUT_MS,
+    ),
+    kafkaMaxMessageBytes: read(
+      'KAFKA_MAX_MESSAGE_BYTES',
+      parsers.int(1_024, 100_000_000),
+      defaults.KAFKA_MAX_MESSAGE_BYTES,
     ),
   }
   if (problems.length > 0) {

@@ -39,6 +39,7 @@ export function openProcessing(
     db: infra.db,
     brokers: config.kafkaBrokers,
     clientId: `${config.applicationId}-relay`,
+    maxBatchBytes: config.kafkaMaxMessageBytes,
     metrics: runtimeMetrics,
     log,
   })

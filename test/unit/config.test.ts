@@ -39,12 +39,14 @@ describe('loadConfig', () => {
       ROLE: 'processors',
       APPLICATION_ID: 'shop-1',
       TOPIC_PARTITIONS: '12',
+      KAFKA_MAX_MESSAGE_BYTES: '4194304',
     })
     expect(config.kafkaBrokers).toEqual(['k1:9092', 'k2:9093'])
     expect(config.port).toBe(8080)
     expect(config.role).toBe('processors')
     expect(config.adminToken).toBe('a-very-long-admin-token')
     expect(config.topicPartitions).toBe(12)
+    expect(config.kafkaMaxMessageBytes).toBe(4_194_304)
   })
 
   it('should name every bad variable in one error', () => {
@@ -57,6 +59,7 @@ describe('loadConfig', () => {
       ROLE: 'both',
       ADMIN_TOKEN: 'short',
       TOPIC_PARTITIONS: '0',
+      KAFKA_MAX_MESSAGE_BYTES: '10',
     })
     for (const name of [
       'PORT',
@@ -67,6 +70,7 @@ describe('loadConfig', () => {
       'ROLE',
       'ADMIN_TOKEN',
       'TOPIC_PARTITIONS',
+      'KAFKA_MAX_MESSAGE_BYTES',
     ]) {
       expect(message).toContain(`${name}:`)
     }
