@@ -213,6 +213,27 @@ describe('OutboxRelay on the real broker and PostgreSQL', () => {
     ])
   })
 
+  it('should move aside a record for a topic that cannot exist, and carry on', async () => {
+    const topic = await infra.createTopic('relay-topic', 1)
+    const row = (to: string, seq: string): OutboxRecord => ({
+      topic: to,
+      key: Buffer.from('k'),
+      value: Buffer.from(seq),
+      headers: { seq },
+    })
+    await commitOutputs([row(topic, 'x1'), row('no such topic!', 'bad'), row(topic, 'x2')])
+
+    const { relay } = startRelay()
+    await drained(relay)
+    expect((await readTopic(topic, 2)).map(seqOf)).toEqual(['x1', 'x2'])
+    const rejected = await db
+      .selectFrom('outbox_rejected')
+      .select(['value', 'reason'])
+      .where('topic', '=', 'no such topic!')
+      .execute()
+    expect(rejected).toEqual([{ value: Buffer.from('bad'), reason: 'INVALID_TOPIC_EXCEPTION' }])
+  })
+
   it('should carry a DLQ copy of a key with NUL and invalid UTF-8 bytes and a header with NUL to the DLQ byte-exact', async () => {
     const source = await infra.createTopic('relay-bytes', 1)
     const dlq = `${source}.dlq`
