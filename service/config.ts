@@ -28,6 +28,8 @@ export interface Config {
   readonly sessionTimeoutMs: number
   /** Coupon issue requests that may wait for a database statement; beyond it, 503 OVERLOADED. */
   readonly issueQueueMaxWaiting: number
+  /** The brokers' `message.max.bytes` (or the output topics' lower `max.message.bytes`): the relay's batch limit. */
+  readonly kafkaMaxMessageBytes: number
 }
 
 type Env = Record<string, string | undefined>
@@ -47,6 +49,8 @@ export const defaults = {
   TOPIC_PREFIX: '',
   KAFKA_SESSION_TIMEOUT_MS: '10000',
   ISSUE_QUEUE_MAX_WAITING: String(DEFAULT_ISSUE_QUEUE_MAX_WAITING),
+  // Kafka's default message.max.bytes.
+  KAFKA_MAX_MESSAGE_BYTES: '1048588',
 } as const
 
 const hostPort = /^[A-Za-z0-9.-]+:\d{1,5}$/
@@ -133,6 +137,11 @@ export function loadConfig(env: Env = process.env): Config {
       'ISSUE_QUEUE_MAX_WAITING',
       parsers.int(1, 1_000_000),
       defaults.ISSUE_QUEUE_MAX_WAITING,
+    ),
+    kafkaMaxMessageBytes: read(
+      'KAFKA_MAX_MESSAGE_BYTES',
+      parsers.int(1_024, 100_000_000),
+      defaults.KAFKA_MAX_MESSAGE_BYTES,
     ),
   }
   if (problems.length > 0) {

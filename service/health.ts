@@ -2,7 +2,7 @@ import type { Gauge } from 'prom-client'
 import { describeError } from './errors.ts'
 import { withTimeout } from './retry.ts'
 
-export const Components = ['postgres', 'redis', 'kafka', 'processors'] as const
+export const Components = ['postgres', 'redis', 'kafka', 'processors', 'relay'] as const
 export type Component = (typeof Components)[number]
 
 export interface HealthCheck {

@@ -39,6 +39,7 @@ export function openProcessing(
     db: infra.db,
     brokers: config.kafkaBrokers,
     clientId: `${config.applicationId}-relay`,
+    maxBatchBytes: config.kafkaMaxMessageBytes,
     metrics: runtimeMetrics,
     log,
   })
@@ -55,9 +56,14 @@ export function openProcessing(
           sessionTimeoutMs: config.sessionTimeoutMs,
         })
   if (runtime) infra.health.add({ component: 'processors', check: async () => assertHealthy(runtime) })
+  infra.health.add({ component: 'relay', check: async () => assertHealthy(relay) })
   const backlog = setInterval(() => {
     relay.backlog().then(
       (n) => runtimeMetrics.outboxBacklog.set(n),
+      () => {},
+    )
+    relay.rejectedRows().then(
+      (n) => runtimeMetrics.outboxRejectedRows.set(n),
       () => {},
     )
   }, 5_000)
@@ -81,7 +87,7 @@ export function openProcessing(
   }
 }
 
-function assertHealthy(runtime: StreamsRuntime): void {
-  const problem = runtime.problem()
+function assertHealthy(part: { problem(): string | undefined }): void {
+  const problem = part.problem()
   if (problem) throw new Error(problem)
 }

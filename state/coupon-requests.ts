@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
 import { CommerceError } from '../service/errors.ts'
+import { encodeHeaders } from '../topology/runtime/header-codec.ts'
+import { Headers } from '../topology/runtime/outputs.ts'
 import { Topics } from '../topology/topics.ts'
 import type { Database } from './schema.ts'
 
@@ -64,7 +66,7 @@ export async function enqueueIssueRequests(
     const record: CouponIssueRecord = { requestId: ids[i]!, userId, couponId, requestedAt: now.toISOString() }
     return Buffer.from(JSON.stringify(record))
   })
-  const headers = ids.map((id) => JSON.stringify({ 'commerce.output-id': `api/${id}` }))
+  const headers = ids.map((id) => encodeHeaders({ [Headers.OUTPUT_ID]: `api/${id}` }))
   // Keyed by coupon: one partition owns each coupon, which is what makes first-come-first-served hold.
   // `checked` is read three times, so PostgreSQL materializes it: the inserts see the same verdicts.
   const { rows } = await sql<CheckRow>`
@@ -72,7 +74,7 @@ export async function enqueueIssueRequests(
       input as (
         select * from unnest(
           ${ids}::text[], ${inputs.map((r) => r.couponId)}::bigint[], ${inputs.map((r) => r.userId)}::bigint[],
-          ${inputs.map((r) => r.now)}::timestamptz[], ${values}::bytea[], ${headers}::jsonb[]
+          ${inputs.map((r) => r.now)}::timestamptz[], ${values}::bytea[], ${headers}::bytea[]
         ) with ordinality as t(request_id, coupon_id, user_id, requested_at, value, headers, n)
       ),
       checked as (
@@ -94,7 +96,7 @@ export async function enqueueIssueRequests(
       ),
       published as (
         insert into outbox (topic, key, value, headers)
-        select ${topic}::text, c.coupon_id::text, c.value, c.headers
+        select ${topic}::text, convert_to(c.coupon_id::text, 'UTF8'), c.value, c.headers
         from checked c join accepted a using (request_id)
         order by c.n
       )

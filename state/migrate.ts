@@ -3,6 +3,7 @@ import { type Migration, type MigrationProvider, Migrator } from 'kysely/migrati
 import { CommerceError } from '../service/errors.ts'
 import * as runtime from './migrations/0001-runtime.ts'
 import * as coupons from './migrations/0002-coupons.ts'
+import * as outboxBytes from './migrations/0003-outbox-bytes.ts'
 
 /**
  * Migrations are imported statically rather than read from a folder: the list is checked by the
@@ -11,6 +12,7 @@ import * as coupons from './migrations/0002-coupons.ts'
 const migrations: Record<string, Migration> = {
   '0001-runtime': runtime,
   '0002-coupons': coupons,
+  '0003-outbox-bytes': outboxBytes,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -2,12 +2,30 @@
  * Publishes committed outbox rows to Kafka, then deletes them. Publication is at least once (a crash
  * between send and delete re-sends): every row carries a deterministic output id so consumers
  * de-duplicate. One relay at a time per database (an advisory lock), so per-key order is kept.
+ *
+ * Nothing wedges it: rounds are sized by bytes below the broker's batch limit (state/outbox-round.ts),
+ * and a record the broker can never take is moved to `outbox_rejected` with its cause, counted in
+ * `commerce_outbox_rejected_total`, and the rows after it go on. Transient errors (broker down, not
+ * leader, timeouts) are retried with back-off; readiness reports a relay that keeps failing.
+ *
+ * An operator replays rejected rows (after fixing the cause, e.g. raising the topic's
+ * max.message.bytes) by moving them back; they get new ids, so they publish after what is pending:
+ *
+ *   with moved as (delete from outbox_rejected where id in (...) returning topic, key, value, headers, created_at)
+ *   insert into outbox (topic, key, value, headers, created_at) select * from moved;
  */
 import { compatibilityPartitioner, Producer } from '@platformatic/kafka'
 import { type Kysely, sql } from 'kysely'
 import { describeError } from '../service/errors.ts'
 import { backoffDelay, sleep } from '../service/retry.ts'
 import type { RuntimeMetrics } from '../topology/runtime/metrics.ts'
+import {
+  BROKER_MAX_BATCH_BYTES,
+  nextRound,
+  publishRound,
+  type RoundOutcome,
+  settleRound,
+} from './outbox-round.ts'
 import type { Database } from './schema.ts'
 
 const RELAY_LOCK = 0x636f6d6d // "comm": one advisory lock id for every relay of this database
@@ -18,9 +36,14 @@ export interface RelayOptions {
   clientId: string
   metrics?: RuntimeMetrics
   log?: { warn(obj: object, msg: string): void }
+  /** Rows per round at most. */
   batchSize?: number
+  /** The broker's (or the output topics') `message.max.bytes`; a round never holds more. */
+  maxBatchBytes?: number
   /** Poll interval when idle; a `nudge()` after a commit wakes the relay earlier. */
   idleMs?: number
+  /** How long publishing may keep failing before `problem()` reports it (readiness). */
+  failingAfterMs?: number
 }
 
 export class OutboxRelay {
@@ -30,10 +53,22 @@ export class OutboxRelay {
   #loop: Promise<void> | undefined
   #wake: (() => void) | undefined
   #failures = 0
+  #failingSince: number | undefined
   #lastError: string | undefined
 
   constructor(options: RelayOptions) {
-    this.#options = { batchSize: 5000, idleMs: 100, ...options }
+    this.#options = {
+      batchSize: 5000,
+      maxBatchBytes: BROKER_MAX_BATCH_BYTES,
+      idleMs: 100,
+      failingAfterMs: 30_000,
+      ...options,
+    }
+    const { batchSize, maxBatchBytes, failingAfterMs } = this.#options
+    for (const [name, value] of Object.entries({ batchSize, maxBatchBytes, failingAfterMs })) {
+      if (!Number.isSafeInteger(value) || value < 1)
+        throw new RangeError(`${name} must be a positive integer`)
+    }
     this.#producer = new Producer({
       clientId: options.clientId,
       bootstrapBrokers: [...options.brokers],
@@ -46,6 +81,18 @@ export class OutboxRelay {
   /** The last publish error while failures continue; undefined when healthy. */
   get error(): string | undefined {
     return this.#failures > 0 ? this.#lastError : undefined
+  }
+
+  /**
+   * Why the relay counts as not ready: publishing has failed for longer than `failingAfterMs`. A
+   * short blip does not flap readiness; rejected rows do not count (the relay carries on past them,
+   * and the rejected-rows alert calls the operator).
+   */
+  problem(now = Date.now()): string | undefined {
+    if (this.#failingSince === undefined || now - this.#failingSince < this.#options.failingAfterMs)
+      return undefined
+    const seconds = Math.round((now - this.#failingSince) / 1000)
+    return `publishing has failed for ${seconds} s (${this.#failures} attempts): ${this.#lastError}`
   }
 
   start(): void {
@@ -67,60 +114,68 @@ export class OutboxRelay {
     await this.#producer.close()
   }
 
-  /** One round: publishes up to `batchSize` rows; returns how many. */
+  /**
+   * One round: publishes (or moves aside) the next rows that fit one batch; returns how many rows it
+   * settled. A transient error is thrown after what was settled before it has committed.
+   */
   async publishOnce(): Promise<number> {
-    const { db, batchSize, metrics } = this.#options
-    return db.transaction().execute(async (trx) => {
+    const { db, batchSize, maxBatchBytes, metrics } = this.#options
+    const outcome = await db.transaction().execute(async (trx): Promise<RoundOutcome | undefined> => {
       const { rows } = await sql<{
         locked: boolean
       }>`select pg_try_advisory_xact_lock(${RELAY_LOCK}) as locked`.execute(trx)
-      if (!rows[0]?.locked) return 0
-      const batch = await trx
-        .selectFrom('outbox')
-        .select(['id', 'topic', 'key', 'value', 'headers'])
-        // Milliseconds as a number: parsing a Date per row cost more than the metric is worth.
-        .select(sql<number>`extract(epoch from created_at) * 1000`.as('created_ms'))
-        .orderBy('id')
-        .limit(batchSize)
-        .execute()
-      if (batch.length === 0) return 0
-      await this.#producer.send({
-        messages: batch.map((r) => ({
-          topic: r.topic,
-          key: r.key === null ? undefined : Buffer.from(r.key),
-          value: r.value,
-          // A Map: with no serializers configured, a plain object's header names would go out as strings.
-          headers: new Map(Object.entries(r.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
-        })),
+      if (!rows[0]?.locked) return undefined
+      const round = await nextRound(trx, batchSize, maxBatchBytes)
+      if (round.length === 0) return undefined
+      const result = await publishRound(round, maxBatchBytes, async (group) => {
+        await this.#producer.send({
+          messages: group.map(({ row, headers }) => ({
+            topic: row.topic,
+            key: row.key ?? undefined,
+            value: row.value,
+            // A Map: with no serializers configured, a plain object's header names would go out as strings.
+            headers: new Map(headers),
+          })),
+        })
       })
-      await trx
-        .deleteFrom('outbox')
-        .where('id', '=', sql<string>`any(${batch.map((r) => r.id)}::bigint[])`)
-        .execute()
-      const now = Date.now()
-      for (const r of batch) {
-        metrics?.outboxPublished.inc({ topic: r.topic })
-        metrics?.publishLatency.observe((now - Number(r.created_ms)) / 1000)
-      }
-      return batch.length
+      await settleRound(trx, result)
+      return result
     })
+    if (!outcome) return 0
+    const now = Date.now()
+    for (const r of outcome.published) {
+      metrics?.outboxPublished.inc({ topic: r.topic })
+      metrics?.publishLatency.observe((now - r.created_ms) / 1000)
+    }
+    for (const { row, reason, cause } of outcome.rejected) {
+      metrics?.outboxRejected.inc({ topic: row.topic, reason })
+      this.#options.log?.warn(
+        { id: row.id, topic: row.topic, reason, cause },
+        'outbox record moved to outbox_rejected',
+      )
+    }
+    if (outcome.error !== undefined) throw outcome.error
+    return outcome.published.length + outcome.rejected.length
   }
 
   async #run(): Promise<void> {
-    const { idleMs, batchSize, log } = this.#options
+    const { idleMs, log } = this.#options
     while (this.#running) {
-      let published = 0
+      let settled = 0
       try {
-        published = await this.publishOnce()
+        settled = await this.publishOnce()
         this.#failures = 0
+        this.#failingSince = undefined
       } catch (error) {
         this.#lastError = describeError(error)
+        this.#failingSince ??= Date.now()
         const delay = backoffDelay(this.#failures++, { maxMs: 5_000 })
         log?.warn({ error: this.#lastError, delay }, 'outbox publish failed, retrying')
         await sleep(delay)
         continue
       }
-      if (published < batchSize) await this.#idle(idleMs)
+      // Rounds are cut by bytes as well as rows: only an empty round means the outbox is drained.
+      if (settled === 0) await this.#idle(idleMs)
     }
   }
 
@@ -139,6 +194,15 @@ export class OutboxRelay {
   async backlog(): Promise<number> {
     const row = await this.#options.db
       .selectFrom('outbox')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow()
+    return Number(row.n)
+  }
+
+  /** Rows moved aside and waiting for an operator (for the rejected-rows gauge and its alert). */
+  async rejectedRows(): Promise<number> {
+    const row = await this.#options.db
+      .selectFrom('outbox_rejected')
       .select((eb) => eb.fn.countAll<string>().as('n'))
       .executeTakeFirstOrThrow()
     return Number(row.n)

@@ -32,14 +32,29 @@ export interface StoreEntriesTable {
   value: ColumnType<unknown, string, string>
 }
 
-/** Records emitted by a committed batch, waiting for the relay to publish them to Kafka. */
+/** Records emitted by a committed batch, waiting for the relay to publish them to Kafka. Bytes, exactly. */
 export interface OutboxTable {
   id: Generated<string>
   topic: string
-  key: string | null
+  key: Buffer | null
   value: Buffer
-  headers: ColumnType<Record<string, string>, string, string>
+  /** topology/runtime/header-codec.ts's encoding. */
+  headers: ColumnType<Buffer, Buffer | undefined, Buffer>
   created_at: Timestamp
+}
+
+/** Outbox rows the broker can never take, moved aside by the relay for an operator to inspect and replay. */
+export interface OutboxRejectedTable {
+  id: string
+  topic: string
+  key: Buffer | null
+  value: Buffer
+  headers: Buffer
+  created_at: Timestamp
+  rejected_at: Timestamp
+  /** The Kafka error code (e.g. MESSAGE_TOO_LARGE), or the relay's own verdict. */
+  reason: string
+  cause: string
 }
 
 /** bigint columns: pg returns strings; ids stay below 2^53, so repositories convert with Number(). */
@@ -89,6 +104,7 @@ export interface Database {
   stream_tasks: StreamTasksTable
   store_entries: StoreEntriesTable
   outbox: OutboxTable
+  outbox_rejected: OutboxRejectedTable
   users: UsersTable
   coupons: CouponsTable
   user_coupons: UserCouponsTable

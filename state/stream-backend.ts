@@ -13,6 +13,7 @@ import {
   type StateBackend,
   type TaskId,
 } from '../topology/runtime/backend.ts'
+import { encodeHeaders } from '../topology/runtime/header-codec.ts'
 import { classifyCommitError } from './commit-errors.ts'
 import type { Database } from './schema.ts'
 
@@ -194,8 +195,8 @@ function commitStatement(batch: BatchCommit) {
     ),
     outs as (
       insert into outbox (topic, key, value, headers)
-      select t, k, v, h from unnest(${o.map((r) => r.topic)}::text[], ${o.map((r) => r.key)}::text[],
-        ${o.map((r) => r.value)}::bytea[], ${o.map((r) => JSON.stringify(r.headers))}::jsonb[]) as x(t, k, v, h)
+      select t, k, v, h from unnest(${o.map((r) => r.topic)}::text[], ${o.map((r) => r.key)}::bytea[],
+        ${o.map((r) => r.value)}::bytea[], ${o.map((r) => encodeHeaders(r.headers))}::bytea[]) as x(t, k, v, h)
       where (select ok from verdict)
     )
     select (select ok from verdict) as ok, exists (select 1 from owner) as owned`

@@ -386,7 +386,7 @@ export async function storageCeiling(
         puts.set(key, count)
         outputs.push({
           topic: output,
-          key,
+          key: Buffer.from(key),
           value: Buffer.from(JSON.stringify({ key, count })),
           headers: { 'commerce.output-id': `${applicationId}/${input}/${partition}/${offset + BigInt(j)}/0` },
         })

@@ -10,6 +10,7 @@ import { PostgresStateBackend } from '../../state/stream-backend.ts'
 import type { KeyValueStore } from '../../topology/api.ts'
 import { TopologyBuilder } from '../../topology/builder.ts'
 import type { RawRecord } from '../../topology/record.ts'
+import { headersAsText } from '../../topology/runtime/header-codec.ts'
 import { PartitionTask } from '../../topology/runtime/task.ts'
 import { useInfra } from '../support/infra.ts'
 import { migratedDb } from '../support/runtime-fixtures.ts'
@@ -101,7 +102,7 @@ describe('a batch the database refuses', () => {
       batch[3]!.value!.toString(),
       batch[7]!.value!.toString(),
     ])
-    const causes = dead.map((r) => JSON.stringify(r.headers))
+    const causes = dead.map((r) => headersAsText(r.headers)['error.message'])
     expect(causes[0]).toContain('SQLSTATE 22P05')
     expect(causes[1]).toContain('SQLSTATE 23514')
 

@@ -68,6 +68,8 @@ describe('grafana/prometheus', () => {
         { series: series('commerce_partition_lag_records', lag), values: '1500x15' },
         // One DLQ record at minute 3, none after.
         { series: series('commerce_records_dlq_total', dlq), values: '0 0 0 1x12' },
+        // Two rows moved aside at minute 3, still waiting for an operator.
+        { series: series('commerce_outbox_rejected_records', {}), values: '0 0 0 2x12' },
         { series: series('nodejs_eventloop_lag_p99_seconds', {}), values: '0.8x15' },
         { series: series('process_resident_memory_bytes', {}), values: '2000000000x15' },
       ],
@@ -132,6 +134,21 @@ describe('grafana/prometheus', () => {
         },
         // Five minutes after the last DLQ record the alert clears, though the counter stays at 1.
         { eval_time: '10m', alertname: 'CommerceStreamsDeadLetters', exp_alerts: [] },
+        { eval_time: '2m', alertname: 'CommerceStreamsOutboxRejected', exp_alerts: [] },
+        {
+          eval_time: '4m',
+          alertname: 'CommerceStreamsOutboxRejected',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'critical' },
+              exp_annotations: {
+                summary: '2 output record(s) moved to outbox_rejected',
+                description:
+                  "The broker refused them for good; commerce_outbox_rejected_total says which topic and why, the table's cause column says how. Replay them (SQL in state/outbox-relay.ts) once the cause is fixed, or delete them.",
+              },
+            },
+          ],
+        },
         {
           eval_time: '6m',
           alertname: 'CommerceStreamsEventLoopLagHigh',
@@ -168,6 +185,7 @@ describe('grafana/prometheus', () => {
         { series: series('commerce_partition_lag_records', { topic: 't', partition: '0' }), values: '20x15' },
         // A counter that stands still, however high, is no new dead letter.
         { series: series('commerce_records_dlq_total', { topic: 't' }), values: '7x15' },
+        { series: series('commerce_outbox_rejected_records', {}), values: '0x15' },
         { series: series('nodejs_eventloop_lag_p99_seconds', {}), values: '0.01x15' },
         { series: series('process_resident_memory_bytes', {}), values: '150000000x15' },
       ],
@@ -176,6 +194,7 @@ describe('grafana/prometheus', () => {
         'CommerceStreamsNotReady',
         'CommerceStreamsPartitionLagHigh',
         'CommerceStreamsDeadLetters',
+        'CommerceStreamsOutboxRejected',
         'CommerceStreamsEventLoopLagHigh',
         'CommerceStreamsMemoryHigh',
       ].map((alertname) => ({ eval_time: '12m', alertname, exp_alerts: [] })),

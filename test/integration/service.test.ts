@@ -37,6 +37,7 @@ describe('service skeleton', () => {
         redis: { ok: true },
         kafka: { ok: true },
         processors: { ok: true },
+        relay: { ok: true },
       },
     })
     const topology = (await fetch(`${service.url}/topology`).then((r) => r.json())) as {

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { PostgresStateBackend } from '../../state/stream-backend.ts'
 import type { BatchCommit, TaskId } from '../../topology/runtime/backend.ts'
 import { FencedError } from '../../topology/runtime/backend.ts'
+import { encodeHeaders } from '../../topology/runtime/header-codec.ts'
 import { useInfra } from '../support/infra.ts'
 import { migratedDb } from '../support/runtime-fixtures.ts'
 
@@ -18,7 +19,14 @@ function batch(epoch: number, expected: bigint, over: Partial<BatchCommit> = {})
     epoch,
     offsets: [{ topic: 'in', expected, next: expected + 2n }],
     stores: [{ store: 's', changes: { puts: [['a', { n: Number(expected) }]], deletes: ['gone'] } }],
-    outputs: [{ topic: 'out', key: 'a', value: Buffer.from([0, 255, 1]), headers: { id: `o${expected}` } }],
+    outputs: [
+      {
+        topic: 'out',
+        key: Buffer.from('a'),
+        value: Buffer.from([0, 255, 1]),
+        headers: { id: `o${expected}` },
+      },
+    ],
     ...over,
   }
 }
@@ -48,7 +56,12 @@ describe('PostgresStateBackend', () => {
     expect(after.offsets).toEqual([{ topic: 'in', next_offset: '7' }])
     expect(after.entries).toEqual([{ key: 'a', value: { n: 5 } }])
     expect(after.outbox).toEqual([
-      { topic: 'out', key: 'a', value: Buffer.from([0, 255, 1]), headers: { id: 'o5' } },
+      {
+        topic: 'out',
+        key: Buffer.from('a'),
+        value: Buffer.from([0, 255, 1]),
+        headers: encodeHeaders({ id: 'o5' }),
+      },
     ])
 
     // An offset that moved (a replay of the same batch) changes nothing.

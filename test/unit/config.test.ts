@@ -41,6 +41,7 @@ describe('loadConfig', () => {
       APPLICATION_ID: 'shop-1',
       TOPIC_PARTITIONS: '12',
       ISSUE_QUEUE_MAX_WAITING: '50',
+      KAFKA_MAX_MESSAGE_BYTES: '4194304',
     })
     expect(config.issueQueueMaxWaiting).toBe(50)
     expect(config.kafkaBrokers).toEqual(['k1:9092', 'k2:9093'])
@@ -48,6 +49,7 @@ describe('loadConfig', () => {
     expect(config.role).toBe('processors')
     expect(config.adminToken).toBe('a-very-long-admin-token')
     expect(config.topicPartitions).toBe(12)
+    expect(config.kafkaMaxMessageBytes).toBe(4_194_304)
   })
 
   it('should name every bad variable in one error', () => {
@@ -61,6 +63,7 @@ describe('loadConfig', () => {
       ADMIN_TOKEN: 'short',
       TOPIC_PARTITIONS: '0',
       ISSUE_QUEUE_MAX_WAITING: '0',
+      KAFKA_MAX_MESSAGE_BYTES: '10',
     })
     for (const name of [
       'PORT',
@@ -72,6 +75,7 @@ describe('loadConfig', () => {
       'ADMIN_TOKEN',
       'TOPIC_PARTITIONS',
       'ISSUE_QUEUE_MAX_WAITING',
+      'KAFKA_MAX_MESSAGE_BYTES',
     ]) {
       expect(message).toContain(`${name}:`)
     }

@@ -124,7 +124,7 @@ describe('PartitionTask', () => {
     expect(result).toMatchObject({ consumed: 3, dlq: 1, outputs: 2 })
     const [dead, ...more] = outputs(backend, 'orders.dlq')
     expect(more).toEqual([])
-    expect(dead!.key).toBe('bad')
+    expect(dead!.key).toEqual(Buffer.from('bad'))
     expect(dead!.value.equals(poison)).toBe(true)
     expect(dead!.headers).toMatchObject({
       'error.code': 'DESERIALIZATION_FAILED',
@@ -379,7 +379,7 @@ describe('MemoryBackend', () => {
         epoch,
         offsets: [{ topic: 'orders', expected, next: expected + 1n }],
         stores: [{ store: 'totals', changes: { puts: [['k', 1]], deletes: [] } }],
-        outputs: [{ topic: 'totals', key: 'k', value: Buffer.from('1'), headers: {} }],
+        outputs: [{ topic: 'totals', key: Buffer.from('k'), value: Buffer.from('1'), headers: {} }],
       })
     await expect(commit(4n)).rejects.toBeInstanceOf(FencedError)
     expect([backend.commits, backend.outbox.length, backend.storeView(TASK, 'totals').size]).toEqual([

@@ -210,7 +210,7 @@ describe('TopologyTestDriver', () => {
     const [dead, ...more] = driver.dlq('clicks')
     expect(more).toEqual([])
     expect(dead!.value.toString()).toBe('{not json')
-    expect([dead!.key, dead!.partition]).toEqual(['alice', 0])
+    expect([dead!.key, dead!.partition]).toEqual([Buffer.from('alice'), 0])
     expect(dead!.headers).toMatchObject({
       'error.code': 'DESERIALIZATION_FAILED',
       'original.offset': '0',
@@ -221,6 +221,24 @@ describe('TopologyTestDriver', () => {
     expect(driver.allDlq('clicks')).toHaveLength(1)
     expect(counts(driver)).toEqual({ alice: [0, 1] })
     expect(() => driver.output('clicks.dlq')).toThrow(/dlq\(/)
+  })
+
+  it('regression: a DLQ copy should keep a key with NUL and invalid UTF-8 bytes exactly (it went through toString)', async () => {
+    const driver = new TopologyTestDriver(countingTopology())
+    const key = Buffer.from([0x61, 0x00, 0xff, 0xed, 0xa0, 0x80])
+    driver.pipeRaw('clicks', key, Buffer.from('{not json'), { partition: 0 })
+    await driver.process()
+    const [dead] = driver.dlq('clicks')
+    expect(dead!.key).toEqual(key)
+  })
+
+  it('regression: a DLQ error message quoting a NUL should carry it escaped, not raw', async () => {
+    const driver = new TopologyTestDriver(countingTopology())
+    driver.pipeRaw('clicks', 'alice', Buffer.from('\u0000{not json'), { partition: 0 })
+    await driver.process()
+    const message = driver.dlq('clicks')[0]!.headers['error.message']!
+    expect(message).toContain('\\u0000')
+    expect(message).not.toContain('\u0000')
   })
 
   it('should show committed state through a read-only store view', async () => {

@@ -101,7 +101,12 @@ export class MemoryBackend implements StateBackend {
       rows: rows.map((r) => Object.freeze(structuredClone(r))),
     }))
     const outputs = batch.outputs.map((o) =>
-      Object.freeze({ ...o, value: Buffer.from(o.value), headers: Object.freeze({ ...o.headers }) }),
+      Object.freeze({
+        ...o,
+        key: o.key === null ? null : Buffer.from(o.key),
+        value: Buffer.from(o.value),
+        headers: Object.freeze({ ...o.headers }),
+      }),
     )
     for (const { topic, next } of batch.offsets) offsets.set(topic, next)
     for (const { store, deletes, puts } of stores) {

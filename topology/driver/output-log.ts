@@ -10,7 +10,7 @@ import type { TestDlqRecord, TestOutput } from './types.ts'
 export interface PublishedRecord {
   readonly topic: string
   readonly partition: number
-  readonly key: string | null
+  readonly key: Buffer | null
   readonly value: Buffer
   readonly headers: RecordHeaders
 }
@@ -18,10 +18,10 @@ export interface PublishedRecord {
 export class OutputLog {
   readonly #topics = new Map<string, PublishedRecord[]>()
   readonly #cursors = new Map<string, number>()
-  readonly #partitionOf: (topic: string, key: string | null) => number
+  readonly #partitionOf: (topic: string, key: Buffer | null) => number
   #relayed = 0
 
-  constructor(partitionOf: (topic: string, key: string | null) => number) {
+  constructor(partitionOf: (topic: string, key: Buffer | null) => number) {
     this.#partitionOf = partitionOf
   }
 
@@ -61,7 +61,13 @@ export class OutputLog {
 
 export function toOutput<V>(record: PublishedRecord): TestOutput<V> {
   const { key, headers, partition } = record
-  return { key, value: JSON.parse(record.value.toString('utf8')) as V, headers, partition }
+  // A processor's output keys are strings, so UTF-8 gives them back exactly.
+  return {
+    key: key === null ? null : key.toString('utf8'),
+    value: JSON.parse(record.value.toString('utf8')) as V,
+    headers,
+    partition,
+  }
 }
 
 export function toDlqRecord({ key, value, headers, partition }: PublishedRecord): TestDlqRecord {

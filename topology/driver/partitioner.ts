@@ -14,13 +14,18 @@ export interface RoundRobin {
  * (partition 0 without a counter). The Java producer has sent null keys to a "sticky" partition per
  * batch since Kafka 2.4; round-robin keeps the driver deterministic without modelling batches.
  */
-export function partitionForKey(key: string | null, partitions: number, roundRobin?: RoundRobin): number {
+export function partitionForKey(
+  key: string | Buffer | null,
+  partitions: number,
+  roundRobin?: RoundRobin,
+): number {
   if (!Number.isInteger(partitions) || partitions < 1) {
     throw new RangeError(`partitions must be a positive integer, got ${partitions}`)
   }
   if (key === null) return roundRobin ? roundRobin.next++ % partitions : 0
   // compatibilityPartitioner returns the masked hash (toPositive) only; the producer applies the modulo.
-  return compatibilityPartitioner({ topic: '' }, Buffer.from(key, 'utf8')) % partitions
+  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key
+  return compatibilityPartitioner({ topic: '' }, bytes) % partitions
 }
 
 /** Partitions keys per topic, with a round-robin counter per topic for null keys. */
@@ -32,7 +37,7 @@ export class KeyPartitioner {
     this.#partitions = partitions
   }
 
-  partition(topic: string, key: string | null): number {
+  partition(topic: string, key: string | Buffer | null): number {
     let counter = this.#counters.get(topic)
     if (!counter) {
       counter = { next: 0 }

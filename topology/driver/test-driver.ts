@@ -85,8 +85,8 @@ export class TopologyTestDriver {
     this.pipeRaw(topic, key, Buffer.from(JSON.stringify(value)), options)
   }
 
-  /** Appends a record with exactly these bytes (e.g. a poison record) to a source topic. */
-  pipeRaw(topic: string, key: string | null, value: Buffer | null, options: PipeOptions = {}): void {
+  /** Appends a record with exactly these bytes (e.g. a poison record, a key that is not UTF-8) to a source topic. */
+  pipeRaw(topic: string, key: string | Buffer | null, value: Buffer | null, options: PipeOptions = {}): void {
     this.#checkOpen()
     if (!this.#topology.topics().inputs.includes(topic)) throw new Error(`no source reads ${topic}`)
     const partition = options.partition ?? this.#partitioner.partition(topic, key)

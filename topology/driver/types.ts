@@ -18,9 +18,9 @@ export interface TestOutput<V = unknown> {
   readonly partition: number
 }
 
-/** A record sent to `<topic>.dlq`: the original bytes, and the error in the headers. */
+/** A record sent to `<topic>.dlq`: the original key and value bytes, and the error in the headers. */
 export interface TestDlqRecord {
-  readonly key: string | null
+  readonly key: Buffer | null
   readonly value: Buffer
   readonly headers: RecordHeaders
   readonly partition: number

@@ -22,10 +22,10 @@ export interface Claim {
   readonly offsets: ReadonlyMap<string, bigint>
 }
 
-/** A record ready to publish: bytes, exactly as they will be sent. */
+/** A record ready to publish: bytes, exactly as they will be sent (a DLQ copy keeps the original key). */
 export interface OutboxRecord {
   readonly topic: string
-  readonly key: string | null
+  readonly key: Buffer | null
   readonly value: Buffer
   readonly headers: RecordHeaders
 }

@@ -94,6 +94,17 @@ export function createRuntimeMetrics(registry: Registry) {
       labelNames: ['topic'],
       registers,
     }),
+    outboxRejected: new Counter({
+      name: 'commerce_outbox_rejected_total',
+      help: 'Output records the broker can never take, moved to outbox_rejected by the relay, by Kafka error code',
+      labelNames: ['topic', 'reason'],
+      registers,
+    }),
+    outboxRejectedRows: new Gauge({
+      name: 'commerce_outbox_rejected_records',
+      help: 'Rows in outbox_rejected waiting for an operator to inspect and replay (or delete) them',
+      registers,
+    }),
     publishLatency: new Histogram({
       name: 'commerce_outbox_publish_latency_seconds',
       help: 'From a batch commit to the publication of its outputs',

@@ -3,6 +3,7 @@ import type { TableRow } from '../api.ts'
 import type { RecordErrorCode } from '../errors.ts'
 import type { RawRecord } from '../record.ts'
 import type { OutboxRecord } from './backend.ts'
+import { headerText } from './header-text.ts'
 
 export const Headers = {
   OUTPUT_ID: 'commerce.output-id',
@@ -15,8 +16,9 @@ export const Headers = {
 } as const
 
 /**
- * The DLQ record for a record that cannot be read or processed: the original key and bytes, untouched,
- * with the cause and the original position in headers — and a deterministic id, like every output.
+ * The DLQ record for a record that cannot be read or processed: the original key and value bytes,
+ * untouched, with the cause and the original position in headers — and a deterministic id, like every
+ * output. The message can quote the bad input, so it is made header-safe (see `headerText`).
  */
 export function deadLetter(
   applicationId: string,
@@ -26,13 +28,13 @@ export function deadLetter(
 ): OutboxRecord {
   return {
     topic: `${raw.topic}.dlq`,
-    key: raw.key === null ? null : raw.key.toString('utf8'),
-    value: raw.value ?? Buffer.alloc(0),
+    key: raw.key === null ? null : Buffer.from(raw.key),
+    value: raw.value === null ? Buffer.alloc(0) : Buffer.from(raw.value),
     headers: {
       ...raw.headers,
       [Headers.OUTPUT_ID]: `${applicationId}/${raw.topic}/${raw.partition}/${raw.offset}/dlq`,
       [Headers.ERROR_CODE]: code,
-      [Headers.ERROR_MESSAGE]: message.slice(0, 1000),
+      [Headers.ERROR_MESSAGE]: headerText(message),
       [Headers.ORIGINAL_TOPIC]: raw.topic,
       [Headers.ORIGINAL_PARTITION]: String(raw.partition),
       [Headers.ORIGINAL_OFFSET]: String(raw.offset),

@@ -386,7 +386,7 @@ export class PartitionTask {
         }
         this.#outputs.push({
           topic,
-          key: output.key,
+          key: output.key === null ? null : Buffer.from(output.key, 'utf8'),
           value: Buffer.from(JSON.stringify(output.value)),
           headers,
         })
