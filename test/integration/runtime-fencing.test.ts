@@ -103,7 +103,8 @@ async function setup() {
       )
       const counted = new Map(rows.map((r) => [r.key, r.value]))
       expect(counted).toEqual(produced)
-      const { rows: outbox } = await sql<{ n: string }>`select count(*) as n from outbox`.execute(db)
+      const { rows: outbox } = await sql<{ n: string }>`
+        select count(*) as n from outbox where topic = ${output}`.execute(db)
       expect(Number(outbox[0]?.n), 'one output per record, none twice').toBe(this.total())
     },
   }

@@ -8,6 +8,8 @@ import type { KeyValueStore, TableRow } from '../api.ts'
 import {
   type BatchCommit,
   type Claim,
+  type CommitOutcome,
+  CommitOutcomes,
   FencedError,
   type OutboxRecord,
   type StateBackend,
@@ -59,7 +61,7 @@ export class MemoryBackend implements StateBackend {
     return [...(this.#stores.get(storeKey(task, store)) ?? [])].map(([k, v]) => [k, structuredClone(v)])
   }
 
-  async commit(batch: BatchCommit): Promise<void> {
+  async commit(batch: BatchCommit): Promise<CommitOutcome> {
     const failure = this.#failures.shift()
     if (failure) throw failure
     const key = taskKey(batch.task)
@@ -97,6 +99,7 @@ export class MemoryBackend implements StateBackend {
       this.#tables.set(table, list)
     }
     this.#commits++
+    return CommitOutcomes.COMMITTED
   }
 
   /** The next `count` commits throw `error` before changing anything, as a lost database would. */

@@ -11,6 +11,8 @@ import { type OutputRecord, type RawRecord, type RecordHeaders, StreamRecord } f
 import { InMemoryKeyValueStore } from '../stores/key-value.ts'
 import {
   type BatchCommit,
+  type CommitOutcome,
+  CommitOutcomes,
   FencedError,
   type OutboxRecord,
   type StateBackend,
@@ -116,11 +118,15 @@ export class PartitionTask {
     const claim = await backend.claim(this.id, owner, fallback)
     this.#epoch = claim.epoch
     for (const [topic, offset] of claim.offsets) this.#positions.set(topic, offset)
-    for (const [name, store] of this.#stores) {
-      store.load((await backend.loadStore(this.id, name)) as Array<[string, unknown]>)
-    }
+    await this.#loadStores()
     this.#processor.init?.(this.#context)
     this.#state = 'running'
+  }
+
+  async #loadStores(): Promise<void> {
+    for (const [name, store] of this.#stores) {
+      store.load((await this.#options.backend.loadStore(this.id, name)) as Array<[string, unknown]>)
+    }
   }
 
   close(): void {
@@ -181,8 +187,9 @@ export class PartitionTask {
       outputs: this.#outputs,
       tables: groupRows(this.#rows),
     }
+    let outcome: CommitOutcome | undefined
     try {
-      if (batch.offsets.length > 0) await this.#options.backend.commit(batch)
+      if (batch.offsets.length > 0) outcome = await this.#options.backend.commit(batch)
     } catch (error) {
       for (const store of this.#stores.values()) store.rollback()
       if (error instanceof FencedError) this.#state = 'fenced'
@@ -192,7 +199,10 @@ export class PartitionTask {
       this.#rows = []
       this.#lookups = new Map()
     }
-    for (const store of this.#stores.values()) store.commit()
+    // What is stored is an earlier attempt's result, and this run may have decided differently (a
+    // lookup or the clock moved in between): take the stores as they were committed.
+    if (outcome === CommitOutcomes.ALREADY_COMMITTED) await this.#loadStores()
+    else for (const store of this.#stores.values()) store.commit()
     for (const [topic, offset] of next) this.#positions.set(topic, offset)
     if (result.stoppedAt) {
       this.#state = 'stopped'
