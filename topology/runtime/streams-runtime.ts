@@ -138,8 +138,8 @@ export class StreamsRuntime {
     if (!this.#joined) return 'not in the consumer group yet'
     if (this.#kafkaError) return `kafka: ${this.#kafkaError}`
     for (const [name, runner] of this.#runners) if (runner.problem) return `${name}: ${runner.problem}`
-    for (const name of this.#fences.tasks()) return `${name}: ${FENCED_PROBLEM}`
-    return undefined
+    const fenced = this.#fences.tasks()[0]
+    return fenced ? `${fenced}: ${FENCED_PROBLEM}` : undefined
   }
 
   status(): RuntimeStatus {
