@@ -8,6 +8,8 @@ import type { TableRow } from '../topology/api.ts'
 import {
   type BatchCommit,
   type Claim,
+  type CommitOutcome,
+  CommitOutcomes,
   CommitRejectedError,
   FencedError,
   type StateBackend,
@@ -117,7 +119,7 @@ export class PostgresStateBackend implements StateBackend {
    * the store changes and the outbox records. One round trip, atomic on its own. Table writers need
    * their own statements, so a batch with table rows wraps the same statement in a transaction.
    */
-  async commit(batch: BatchCommit): Promise<void> {
+  async commit(batch: BatchCommit): Promise<CommitOutcome> {
     let statement: ReturnType<typeof commitStatement>
     try {
       statement = commitStatement(batch)
@@ -129,30 +131,66 @@ export class PostgresStateBackend implements StateBackend {
       })
     }
     try {
-      await this.#commitWith(batch, statement)
+      return await this.#commitWith(batch, statement)
     } catch (error) {
       throw classifyCommitError(batch.task, error)
     }
   }
 
-  async #commitWith(batch: BatchCommit, statement: ReturnType<typeof commitStatement>): Promise<void> {
+  async #commitWith(
+    batch: BatchCommit,
+    statement: ReturnType<typeof commitStatement>,
+  ): Promise<CommitOutcome> {
     const tables = (batch.tables ?? []).filter((t) => t.rows.length > 0)
-    if (tables.length === 0) return this.#checkCommitted(batch, await statement.execute(this.#db))
-    await this.#db.transaction().execute(async (trx) => {
-      this.#checkCommitted(batch, await statement.execute(trx))
+    if (tables.length === 0) return this.#checkCommitted(this.#db, batch, await statement.execute(this.#db))
+    return this.#db.transaction().execute(async (trx) => {
+      const outcome = await this.#checkCommitted(trx, batch, await statement.execute(trx))
+      // An earlier attempt wrote the rows with the batch; writing them again is not ours to do.
+      if (outcome === CommitOutcomes.ALREADY_COMMITTED) return outcome
       for (const { table, rows } of tables) {
         const writer = this.#tables[table]
         if (!writer) throw new Error(`no table writer named "${table}"`)
         await writer(trx, rows)
       }
+      return outcome
     })
   }
 
-  #checkCommitted(batch: BatchCommit, result: { rows: Array<{ ok: boolean; owned: boolean }> }): void {
+  async #checkCommitted(
+    db: Kysely<Database>,
+    batch: BatchCommit,
+    result: { rows: Array<{ ok: boolean; owned: boolean }> },
+  ): Promise<CommitOutcome> {
     const { ok, owned } = result.rows[0] ?? { ok: false, owned: false }
-    if (ok) return
+    if (ok) return CommitOutcomes.COMMITTED
+    if (owned && (await alreadyCommitted(db, batch))) return CommitOutcomes.ALREADY_COMMITTED
     throw new FencedError(batch.task, owned ? 'an offset moved' : `epoch ${batch.epoch} is no longer current`)
   }
+}
+
+/**
+ * Whether this batch committed before: a retry after a reply was lost (the connection dropped after
+ * the statement committed) finds the offsets moved, by itself. That is the case exactly when the epoch
+ * is still ours and every offset stands at this batch's `next`: within one epoch only this task's
+ * owner commits, one batch at a time, each starting where the last one ended, so the only batch that
+ * ends at `next` from `expected` is this one, run over the same records. Asked in a statement of its
+ * own (a fresh snapshot), so it also sees an attempt that committed while the retry waited for the
+ * task row's lock.
+ */
+async function alreadyCommitted(db: Kysely<Database>, batch: BatchCommit): Promise<boolean> {
+  const { applicationId: app, processor, partition } = batch.task
+  const { rows } = await sql<{ ours: boolean }>`
+    select exists (
+      select 1 from stream_tasks
+      where application_id = ${app} and processor = ${processor} and partition = ${partition}
+        and epoch = ${batch.epoch}
+    ) and (
+      select count(*) from stream_offsets o
+      join unnest(${batch.offsets.map((x) => x.topic)}::text[], ${batch.offsets.map((x) => String(x.next))}::bigint[])
+        as v(topic, next) on o.topic = v.topic and o.next_offset = v.next
+      where o.application_id = ${app} and o.partition = ${partition}
+    ) = ${batch.offsets.length} as ours`.execute(db)
+  return rows[0]?.ours === true
 }
 
 function commitStatement(batch: BatchCommit) {

@@ -54,11 +54,12 @@ class TimedBackend implements StateBackend {
       this.lookups++
     }
   }
-  async commit(batch: BatchCommit): Promise<void> {
+  async commit(batch: BatchCommit) {
     const started = performance.now()
-    await this.#inner.commit(batch)
+    const outcome = await this.#inner.commit(batch)
     this.commitMs += performance.now() - started
     this.commits++
+    return outcome
   }
 }
 

@@ -116,11 +116,12 @@ export class TimedBackend implements StateBackend {
     if (!this.#inner.lookup) throw new Error(`the wrapped backend cannot serve lookup "${name}"`)
     return this.#inner.lookup(name, keys)
   }
-  async commit(batch: BatchCommit): Promise<void> {
+  async commit(batch: BatchCommit) {
     const started = performance.now()
-    await this.#inner.commit(batch)
+    const outcome = await this.#inner.commit(batch)
     this.commitMs += performance.now() - started
     this.commits++
+    return outcome
   }
 }
 

@@ -8,6 +8,8 @@ import type { KeyValueStore, TableRow } from '../api.ts'
 import {
   type BatchCommit,
   type Claim,
+  type CommitOutcome,
+  CommitOutcomes,
   CommitRejectedError,
   FencedError,
   type OutboxRecord,
@@ -68,7 +70,7 @@ export class MemoryBackend implements StateBackend {
     )
   }
 
-  async commit(batch: BatchCommit): Promise<void> {
+  async commit(batch: BatchCommit): Promise<CommitOutcome> {
     const failure = this.#failures.shift()
     if (failure) throw failure
     const key = taskKey(batch.task)
@@ -121,6 +123,7 @@ export class MemoryBackend implements StateBackend {
       this.#tables.set(table, list)
     }
     this.#commits++
+    return CommitOutcomes.COMMITTED
   }
 
   /** The next `count` commits throw `error` before changing anything, as a lost database would. */

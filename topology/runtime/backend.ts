@@ -41,6 +41,13 @@ export interface BatchCommit {
   readonly tables?: ReadonlyArray<{ table: string; rows: readonly TableRow[] }>
 }
 
+/**
+ * How a commit ended. ALREADY_COMMITTED: this very batch had committed before (a retry after its reply
+ * was lost); nothing was written again, and what is stored is that earlier attempt's result.
+ */
+export const CommitOutcomes = { COMMITTED: 'committed', ALREADY_COMMITTED: 'already-committed' } as const
+export type CommitOutcome = (typeof CommitOutcomes)[keyof typeof CommitOutcomes]
+
 export interface StateBackend {
   /**
    * Takes ownership of a task: bumps its epoch (fencing every earlier owner) and returns its stored
@@ -56,9 +63,11 @@ export interface StateBackend {
   /**
    * Throws `FencedError` when the epoch or an offset moved: another owner took the task, and
    * `CommitRejectedError` when the batch's content cannot be stored (a data error): retrying the same
-   * batch cannot succeed. Any other error is taken as transient and the batch is retried.
+   * batch cannot succeed. Any other error is taken as transient and the batch is retried. A backend
+   * that can lose a reply (a network between them) recognises a retry of a batch that did commit and
+   * answers ALREADY_COMMITTED; one that cannot may answer nothing.
    */
-  commit(batch: BatchCommit): Promise<void>
+  commit(batch: BatchCommit): Promise<CommitOutcome | undefined>
 }
 
 export class FencedError extends Error {

@@ -11,6 +11,7 @@ import type { Topology } from '../builder.ts'
 import { RecordErrorCodes, TopologyError } from '../errors.ts'
 import { copartitionedAssigner } from './assignor.ts'
 import { type StateBackend, taskName } from './backend.ts'
+import { FenceLedger } from './fence-ledger.ts'
 import { Fetcher, type FetchTarget, KafkaErrors } from './fetcher.ts'
 import type { RuntimeMetrics } from './metrics.ts'
 import { PartitionTask } from './task.ts'
@@ -49,12 +50,19 @@ export interface RuntimeStatus {
   tasks: Array<{ task: string; status: string; problem?: string; positions: Record<string, string> }>
 }
 
+const FENCED_PROBLEM = 'fenced: another owner claimed it; waiting for a new group assignment'
+
 export class StreamsRuntime {
   readonly instanceId: string
   readonly #o: RuntimeOptions
   readonly #consumer: Consumer
   readonly #fetcher: Fetcher
   readonly #runners = new Map<string, TaskRunner>()
+  /** The join each runner was made in (see FenceLedger). */
+  readonly #claimedIn = new WeakMap<TaskRunner, number>()
+  readonly #fences = new FenceLedger()
+  /** Runners opening or stopping outside #runners: stop() waits for them, so none outlives it. */
+  readonly #pending = new Set<Promise<unknown>>()
   readonly #stop = new AbortController()
   #assignments: GroupAssignment[] = []
   #fetching: Promise<void> = Promise.resolve()
@@ -102,7 +110,11 @@ export class StreamsRuntime {
     }
     this.#consumer.on('consumer:group:join', ({ assignments }) => this.#reconcile(assignments ?? []))
     this.#consumer.on('consumer:heartbeat:error', ({ error }) => (this.#kafkaError = describeError(error)))
-    this.#consumer.on('consumer:heartbeat:end', () => (this.#kafkaError = undefined))
+    this.#consumer.on('consumer:heartbeat:start', () => this.#fences.heartbeatSent())
+    this.#consumer.on('consumer:heartbeat:end', () => {
+      this.#kafkaError = undefined
+      if (this.#fences.heartbeatAnswered().length > 0) this.#applyAssignment()
+    })
     // A rejoin that failed (broker down past the client's retries) ends membership: join again.
     this.#consumer.on('error', (error: Error) => this.#rejoin(error))
     this.#consumer.on('consumer:heartbeat:stalled', () => this.#rejoin(new Error('heartbeat stalled')))
@@ -120,6 +132,8 @@ export class StreamsRuntime {
     clearInterval(this.#timer)
     await this.#fetching
     await Promise.all([...this.#runners.values()].map((r) => r.stop()))
+    // Claims still asking for their fallback offsets, and runners revoked by the last assignment.
+    while (this.#pending.size > 0) await Promise.all([...this.#pending])
     await this.#mirrorOffsets().catch(() => {})
     this.#runners.clear()
     // close() leaves the group first, so the partitions move to other instances at once.
@@ -131,11 +145,12 @@ export class StreamsRuntime {
     if (!this.#joined) return 'not in the consumer group yet'
     if (this.#kafkaError) return `kafka: ${this.#kafkaError}`
     for (const [name, runner] of this.#runners) if (runner.problem) return `${name}: ${runner.problem}`
-    return undefined
+    const fenced = this.#fences.tasks()[0]
+    return fenced ? `${fenced}: ${FENCED_PROBLEM}` : undefined
   }
 
   status(): RuntimeStatus {
-    return {
+    const status: RuntimeStatus = {
       instanceId: this.instanceId,
       memberId: this.#consumer.memberId,
       tasks: [...this.#runners].map(([task, r]) => ({
@@ -145,6 +160,9 @@ export class StreamsRuntime {
         positions: Object.fromEntries([...r.task.positions].map(([t, o]) => [t, String(o)])),
       })),
     }
+    for (const task of this.#fences.tasks())
+      status.tasks.push({ task, status: 'fenced', problem: FENCED_PROBLEM, positions: {} })
+    return status
   }
 
   #retry(what: string) {
@@ -169,13 +187,17 @@ export class StreamsRuntime {
   }
 
   #reconcile(assignments: GroupAssignment[]): void {
-    this.#assignments = assignments
     this.#o.metrics.rebalances.inc()
+    // A join that arrives while stopping would start tasks stop() has already passed by.
+    if (this.#stop.signal.aborted) return
+    this.#assignments = assignments
+    this.#fences.joined()
     this.#applyAssignment()
   }
 
   /** Starts tasks for assigned partitions that have none running, and stops those no longer assigned. */
   #applyAssignment(): void {
+    if (this.#stop.signal.aborted) return
     const { topology, metrics } = this.#o
     const assignments = this.#assignments
     const owned = new Map(assignments.map((a) => [a.topic, new Set(a.partitions)]))
@@ -184,15 +206,16 @@ export class StreamsRuntime {
       const topics = topology.sourceTopics(processor)
       const partitions = owned.get(topics[0]!) ?? new Set<number>()
       for (const partition of partitions) {
-        if (topics.every((t) => owned.get(t)?.has(partition))) {
-          wanted.set(`${processor.name}/${partition}`, { processor, partition })
+        const name = `${processor.name}/${partition}`
+        if (topics.every((t) => owned.get(t)?.has(partition)) && !this.#fences.blocks(name)) {
+          wanted.set(name, { processor, partition })
         }
       }
     }
     for (const [name, runner] of this.#runners) {
       if (!wanted.has(name) || runner.status === 'fenced') {
         this.#runners.delete(name)
-        void runner.stop()
+        this.#track(runner.stop())
       }
     }
     for (const [name, { processor, partition }] of wanted) {
@@ -215,23 +238,35 @@ export class StreamsRuntime {
         log: this.#o.log,
         clock: this.#o.clock ?? Date.now,
         onCommitted: () => this.#o.onCommitted?.(),
-        onFenced: (r) => {
-          if (this.#runners.get(taskName(r.task.id)) === r) this.#runners.delete(taskName(r.task.id))
-          // Another owner claimed it. If the group still gives it to us after a session, claim it back
-          // (fencing that owner in turn); a rebalance normally revokes it from one of us before then.
-          setTimeout(() => {
-            if (!this.#stop.signal.aborted) this.#applyAssignment()
-          }, this.#o.sessionTimeoutMs ?? 10_000).unref()
-        },
+        onFenced: (r) => this.#fenced(r),
       })
       this.#runners.set(name, runner)
-      void this.#earliest(topology.sourceTopics(processor), partition)
-        .then((fallback) => runner.open(fallback, this.#stop.signal))
-        .catch((error) =>
-          this.#o.log.error({ task: name, error: describeError(error) }, 'task failed to open'),
-        )
+      this.#claimedIn.set(runner, this.#fences.joins)
+      this.#track(
+        this.#earliest(topology.sourceTopics(processor), partition)
+          .then((fallback) => runner.open(fallback, this.#stop.signal))
+          .catch((error) => {
+            if (!this.#stop.signal.aborted)
+              this.#o.log.error({ task: name, error: describeError(error) }, 'task failed to open')
+          }),
+      )
     }
     this.#o.log.info({ tasks: [...wanted.keys()] }, 'assignment')
+  }
+
+  /** Another owner claimed the task: stay out of it until the group says otherwise (see FenceLedger). */
+  #fenced(runner: TaskRunner): void {
+    const name = taskName(runner.task.id)
+    // A runner already revoked has no claim left to defend.
+    if (this.#runners.get(name) !== runner) return
+    this.#runners.delete(name)
+    this.#fences.fenced(name, this.#claimedIn.get(runner) ?? this.#fences.joins)
+    this.#track(runner.stop())
+  }
+
+  #track(work: Promise<unknown>): void {
+    const settled: Promise<unknown> = work.catch(() => {}).finally(() => this.#pending.delete(settled))
+    this.#pending.add(settled)
   }
 
   /** Where a partition with no stored offset starts: the earliest record still in the log. */

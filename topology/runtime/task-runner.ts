@@ -78,6 +78,10 @@ export class TaskRunner {
   /** Ticks when records arrive or the runner stops: what a waiting batch reacts to. */
   readonly #arrivals = new Subject<void>()
   #loop: Promise<void> = Promise.resolve()
+  /** The claim in progress, if any: stop() waits for it, so no claim lands after the runner stopped. */
+  #opening: Promise<void> = Promise.resolve()
+  /** Cuts the back-off between claim attempts short when the runner stops. */
+  readonly #stopped = new AbortController()
   #commitError: string | undefined
   /** Sum of `queuedBytes` over the queue. */
   #queueBytes = 0
@@ -97,8 +101,16 @@ export class TaskRunner {
     return this.#commitError
   }
 
-  /** Claims and loads the task (retrying while PostgreSQL is down), then starts the batch loop. */
-  async open(fallback: ReadonlyMap<string, bigint>, signal: AbortSignal): Promise<void> {
+  /**
+   * Claims and loads the task (retrying while PostgreSQL is down), then starts the batch loop — unless
+   * the runner was stopped meanwhile: then it claims no more and starts nothing.
+   */
+  open(fallback: ReadonlyMap<string, bigint>, signal: AbortSignal): Promise<void> {
+    this.#opening = this.#open(fallback, AbortSignal.any([signal, this.#stopped.signal]))
+    return this.#opening
+  }
+
+  async #open(fallback: ReadonlyMap<string, bigint>, signal: AbortSignal): Promise<void> {
     for (let attempt = 0; !this.#stopping; attempt++) {
       try {
         await this.task.open(fallback)
@@ -177,7 +189,9 @@ export class TaskRunner {
   /** Finishes the batch in flight (committing it if it can), then closes the task. */
   async stop(): Promise<void> {
     this.#stopping = true
+    this.#stopped.abort()
     this.#arrivals.next()
+    await this.#opening
     await this.#loop
     this.#arrivals.complete()
     this.task.close()

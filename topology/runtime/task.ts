@@ -13,6 +13,8 @@ import { type BufferedKeyValueStore, InMemoryKeyValueStore } from '../stores/key
 import { KeyedKeyValueStore } from '../stores/keyed-store.ts'
 import {
   type BatchCommit,
+  type CommitOutcome,
+  CommitOutcomes,
   CommitRejectedError,
   FencedError,
   type OutboxRecord,
@@ -153,12 +155,18 @@ export class PartitionTask {
     const claim = await backend.claim(this.id, owner, fallback)
     this.#epoch = claim.epoch
     for (const [topic, offset] of claim.offsets) this.#positions.set(topic, offset)
-    // Keyed stores are not loaded here: each batch loads the keys it needs (see #prefetch).
-    for (const [name, store] of this.#stores) {
-      if (store instanceof InMemoryKeyValueStore) store.load(await backend.loadStore(this.id, name))
-    }
+    await this.#loadStores()
     this.#processor.init?.(this.#context)
     this.#state = 'running'
+  }
+
+  /** Loads eager stores whole; keyed stores load the keys each batch names (see #prefetch). */
+  async #loadStores(): Promise<void> {
+    for (const [name, store] of this.#stores) {
+      if (store instanceof InMemoryKeyValueStore)
+        store.load(await this.#options.backend.loadStore(this.id, name))
+      else if (store instanceof KeyedKeyValueStore) store.forget()
+    }
   }
 
   close(): void {
@@ -248,8 +256,9 @@ export class PartitionTask {
       outputs: this.#outputs,
       tables: groupRows(this.#rows),
     }
+    let outcome: CommitOutcome | undefined
     try {
-      if (batch.offsets.length > 0) await this.#options.backend.commit(batch)
+      if (batch.offsets.length > 0) outcome = await this.#options.backend.commit(batch)
     } catch (error) {
       for (const store of this.#stores.values()) store.rollback()
       if (error instanceof FencedError) this.#state = 'fenced'
@@ -259,7 +268,10 @@ export class PartitionTask {
       this.#rows = []
       this.#lookups = new Map()
     }
-    for (const store of this.#stores.values()) store.commit()
+    // What is stored is an earlier attempt's result, and this run may have decided differently (a
+    // lookup or the clock moved in between): take the stores as they were committed.
+    if (outcome === CommitOutcomes.ALREADY_COMMITTED) await this.#loadStores()
+    else for (const store of this.#stores.values()) store.commit()
     for (const [topic, offset] of next) this.#positions.set(topic, offset)
     if (result.stoppedAt) {
       this.#state = 'stopped'

@@ -42,6 +42,12 @@ export class KeyedKeyValueStore<V> extends BufferedKeyValueStore<V> {
     }
   }
 
+  /** Drops the batch and the whole cache: what is committed is read again as batches name it. */
+  forget(): void {
+    this.rollback()
+    this.#cache.clear()
+  }
+
   /** Committed entries and known-absent keys in memory now. */
   get cached(): number {
     return this.#cache.size
