@@ -3,6 +3,7 @@ import { type Migration, type MigrationProvider, Migrator } from 'kysely/migrati
 import { CommerceError } from '../service/errors.ts'
 import * as runtime from './migrations/0001-runtime.ts'
 import * as coupons from './migrations/0002-coupons.ts'
+import * as sourcePartitions from './migrations/0003-source-partitions.ts'
 
 /**
  * Migrations are imported statically rather than read from a folder: the list is checked by the
@@ -11,6 +12,7 @@ import * as coupons from './migrations/0002-coupons.ts'
 const migrations: Record<string, Migration> = {
   '0001-runtime': runtime,
   '0002-coupons': coupons,
+  '0003-source-partitions': sourcePartitions,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -29,6 +29,7 @@ function fetched(from: number, count: number) {
     topic: 'in',
     partition: 0,
     records,
+    nextOffset: BigInt(from + count),
     highWatermark: BigInt(from + count),
     logStartOffset: 0n,
     errorCode: 0,

@@ -50,6 +50,11 @@ export interface StateBackend {
   loadStore(task: TaskId, store: string): Promise<Array<[string, unknown]>>
   /** Fetches reference data by key; keys with no data are absent. Needed by topologies with lookups. */
   lookup?(name: string, keys: readonly string[]): Promise<Map<string, unknown>>
+  /**
+   * Records each source topic's partition count where none is stored yet, and returns the stored ones
+   * (per topic), so start-up can refuse a topic whose count changed under the state built on it.
+   */
+  sourcePartitions?(applicationId: string, counts: ReadonlyMap<string, number>): Promise<Map<string, number>>
   /** Throws `FencedError` when the epoch or an offset moved: another owner took the task. */
   commit(batch: BatchCommit): Promise<void>
 }

@@ -133,8 +133,10 @@ export class PartitionTask {
    * Processes `records` (in partition order; records before the committed position are skipped as
    * already applied) and commits them. Throws `FencedError` if another owner took the task, or the
    * backend's error if the commit failed — the batch then left no trace and may be run again.
+   * `advance` moves a topic's position further, past offsets that hold nothing to process (transaction
+   * markers, records deleted from the log), unless the batch stopped on a record.
    */
-  async runBatch(records: readonly RawRecord[]): Promise<BatchResult> {
+  async runBatch(records: readonly RawRecord[], advance?: ReadonlyMap<string, bigint>): Promise<BatchResult> {
     if (this.#state !== 'running')
       throw new Error(`task ${this.id.processor}/${this.id.partition} is ${this.#state}`)
     const start = new Map(this.#positions)
@@ -169,6 +171,12 @@ export class PartitionTask {
       this.#outputs = []
       this.#rows = []
       throw error
+    }
+    if (!result.stoppedAt) {
+      for (const [topic, to] of advance ?? []) {
+        const position = next.get(topic)
+        if (position !== undefined && to > position) next.set(topic, to)
+      }
     }
     result.outputs = this.#outputs.length - result.dlq
     const batch: BatchCommit = {
