@@ -14,9 +14,9 @@ import type { RuntimeLogger } from './streams-runtime.ts'
 import type { TaskRunner } from './task-runner.ts'
 
 export interface FetchLoopOptions {
-  fetcher: Fetcher
+  fetcher: Pick<Fetcher, 'fetch' | 'invalidate'>
   /** For ListOffsets: where a partition's log starts now. */
-  consumer: Consumer
+  consumer: Pick<Consumer, 'listOffsets'>
   runners: () => Iterable<TaskRunner>
   metrics: RuntimeMetrics
   log: RuntimeLogger
