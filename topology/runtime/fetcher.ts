@@ -8,6 +8,7 @@ import {
   type Consumer,
   FetchIsolationLevels,
   type FetchOptions,
+  findErrorBy,
   ResponseError,
 } from '@platformatic/kafka'
 import type { RawRecord } from '../record.ts'
@@ -127,18 +128,7 @@ export class Fetcher {
       })
     }
     const responses = await Promise.allSettled(
-      [...byNode].map(([node, requests]) =>
-        this.#consumer
-          .fetch({
-            node,
-            topics: [...requests.values()],
-            maxWaitTime: this.#options.maxWaitMs,
-            minBytes: 1,
-            maxBytes: this.#options.maxBytes,
-            isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-          })
-          .catch(partitionErrors),
-      ),
+      [...byNode].map(([node, requests]) => this.#fetchNode(node, [...requests.values()])),
     )
     const wanted = new Map(targets.map((t) => [`${t.topic}:${t.partition}`, t.offset]))
     for (const [i, node] of [...byNode.keys()].entries()) {
@@ -175,7 +165,36 @@ export class Fetcher {
     }
     return fetched
   }
+
+  /**
+   * One broker's request. After a partition error the client keeps its old fetch session epoch while the
+   * broker moved on, so the next request answers a session error once; it is retried at once (the
+   * client dropped the session) instead of failing every partition of the broker for a round.
+   */
+  async #fetchNode(node: number, topics: FetchRequestTopic[]): Promise<FetchResponse> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#consumer
+          .fetch({
+            node,
+            topics,
+            maxWaitTime: this.#options.maxWaitMs,
+            minBytes: 1,
+            maxBytes: this.#options.maxBytes,
+            isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+          })
+          .catch(partitionErrors)
+      } catch (error) {
+        const session =
+          error instanceof Error && SESSION_ERRORS.some((id) => findErrorBy(error, 'apiId', id) !== null)
+        if (!session || attempt > 0) throw error
+      }
+    }
+  }
 }
+
+/** Fetch session errors: the client dropped its session, so an immediate retry is a full fetch. */
+const SESSION_ERRORS = ['FETCH_SESSION_ID_NOT_FOUND', 'INVALID_FETCH_SESSION_EPOCH'] as const
 
 /**
  * The client's Fetch decoder throws for the whole response when one partition carries an error code;
