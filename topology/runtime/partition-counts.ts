@@ -4,16 +4,13 @@
  * later requests would be decided by a task that never saw its earlier ones. The runtime refuses to
  * start instead; the operator re-partitions deliberately (new application id, replayed state).
  */
-import { TopologyError } from '../errors.ts'
-import type { StateBackend } from './backend.ts'
 
-export async function checkPartitionCounts(
-  backend: StateBackend,
+/** One problem per source topic whose current partition count differs from the stored one. */
+export function partitionCountProblems(
   applicationId: string,
   current: ReadonlyMap<string, number>,
-): Promise<void> {
-  if (!backend.sourcePartitions) return
-  const stored = await backend.sourcePartitions(applicationId, current)
+  stored: ReadonlyMap<string, number>,
+): string[] {
   const problems: string[] = []
   for (const [topic, now] of current) {
     const then = stored.get(topic)
@@ -24,5 +21,5 @@ export async function checkPartitionCounts(
       )
     }
   }
-  if (problems.length > 0) throw new TopologyError(problems)
+  return problems
 }

@@ -14,7 +14,7 @@ import { type StateBackend, taskName } from './backend.ts'
 import { FetchLoop } from './fetch-loop.ts'
 import { Fetcher } from './fetcher.ts'
 import type { RuntimeMetrics } from './metrics.ts'
-import { checkPartitionCounts } from './partition-counts.ts'
+import { partitionCountProblems } from './partition-counts.ts'
 import { PartitionTask } from './task.ts'
 import { TaskRunner } from './task-runner.ts'
 
@@ -109,11 +109,7 @@ export class StreamsRuntime {
       new Map([...metadata.topics].map(([t, m]) => [t, m.partitionsCount])),
     )
     if (problems.length > 0) throw new TopologyError(problems)
-    await checkPartitionCounts(
-      this.#o.backend,
-      topology.applicationId,
-      new Map(inputs.map((t) => [t, metadata.topics.get(t)!.partitionsCount])),
-    )
+    await this.#checkPartitionCounts(new Map(inputs.map((t) => [t, metadata.topics.get(t)!.partitionsCount])))
 
     // Every DLQ series exists from the start at 0, so an alert on increase() sees the first poison record.
     for (const topic of inputs) {
@@ -168,6 +164,18 @@ export class StreamsRuntime {
         positions: Object.fromEntries([...r.task.positions].map(([t, o]) => [t, String(o)])),
       })),
     }
+  }
+
+  /** Stores each source topic's partition count on first start; refuses to start when one changed. */
+  async #checkPartitionCounts(current: ReadonlyMap<string, number>): Promise<void> {
+    const { backend, topology } = this.#o
+    if (!backend.sourcePartitions) return
+    const stored = await retryForever(
+      () => backend.sourcePartitions!(topology.applicationId, current),
+      this.#retry('partition counts'),
+    )
+    const problems = partitionCountProblems(topology.applicationId, current, stored)
+    if (problems.length > 0) throw new TopologyError(problems)
   }
 
   #retry(what: string) {
