@@ -4,6 +4,7 @@ import { CommerceError } from '../service/errors.ts'
 import * as runtime from './migrations/0001-runtime.ts'
 import * as coupons from './migrations/0002-coupons.ts'
 import * as outboxBytes from './migrations/0003-outbox-bytes.ts'
+import * as sourcePartitions from './migrations/0004-source-partitions.ts'
 
 /**
  * Migrations are imported statically rather than read from a folder: the list is checked by the
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '0001-runtime': runtime,
   '0002-coupons': coupons,
   '0003-outbox-bytes': outboxBytes,
+  '0004-source-partitions': sourcePartitions,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

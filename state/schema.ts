@@ -23,6 +23,14 @@ export interface StreamTasksTable {
   claimed_at: Timestamp
 }
 
+/** The partition count of each source topic when the application first ran on it. */
+export interface StreamSourcePartitionsTable {
+  application_id: string
+  topic: string
+  partitions: number
+  recorded_at: Timestamp
+}
+
 /** Partition-local key-value stores. */
 export interface StoreEntriesTable {
   application_id: string
@@ -102,6 +110,7 @@ export interface CouponIssueRequestsTable {
 export interface Database {
   stream_offsets: StreamOffsetsTable
   stream_tasks: StreamTasksTable
+  stream_source_partitions: StreamSourcePartitionsTable
   store_entries: StoreEntriesTable
   outbox: OutboxTable
   outbox_rejected: OutboxRejectedTable

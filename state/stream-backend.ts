@@ -89,6 +89,28 @@ export class PostgresStateBackend implements StateBackend {
     })
   }
 
+  async sourcePartitions(
+    applicationId: string,
+    counts: ReadonlyMap<string, number>,
+  ): Promise<Map<string, number>> {
+    if (counts.size === 0) return new Map()
+    // First start records the counts; later starts leave them as they were (that is the point).
+    await this.#db
+      .insertInto('stream_source_partitions')
+      .values(
+        [...counts].map(([topic, partitions]) => ({ application_id: applicationId, topic, partitions })),
+      )
+      .onConflict((oc) => oc.columns(['application_id', 'topic']).doNothing())
+      .execute()
+    const rows = await this.#db
+      .selectFrom('stream_source_partitions')
+      .select(['topic', 'partitions'])
+      .where('application_id', '=', applicationId)
+      .where('topic', 'in', [...counts.keys()])
+      .execute()
+    return new Map(rows.map((r) => [r.topic, r.partitions]))
+  }
+
   async loadStore(task: TaskId, store: string): Promise<Array<[string, unknown]>> {
     const rows = await this.#db
       .selectFrom('store_entries')

@@ -15,7 +15,7 @@ export async function migratedDb(url: string): Promise<Kysely<Database>> {
 
 export async function produce(
   brokers: string[],
-  messages: Array<{ topic: string; key: string; value: string }>,
+  messages: Array<{ topic: string; key: string; value: string; partition?: number }>,
   chunk = 1_000,
 ): Promise<void> {
   const producer = new Producer({

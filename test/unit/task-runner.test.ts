@@ -30,7 +30,16 @@ function fetched(from: number, count: number) {
 
 function fetchedRecords(records: RawRecord[]) {
   const last = records.at(-1)?.offset ?? -1n
-  return { topic: 'in', partition: 0, records, highWatermark: last + 1n, logStartOffset: 0n, errorCode: 0 }
+  const next = last + 1n
+  return {
+    topic: 'in',
+    partition: 0,
+    records,
+    nextOffset: next,
+    highWatermark: next,
+    logStartOffset: 0n,
+    errorCode: 0,
+  }
 }
 
 /** A valid record whose value is padded to about `bytes` bytes, with a header. */
@@ -113,6 +122,32 @@ describe('TaskRunner', () => {
     expect(runner.fetchTargets()).toEqual([
       expect.objectContaining({ topic: 'in', partition: 0, offset: 7n }),
     ])
+    await runner.stop()
+  })
+
+  it('should commit the offset past a transaction marker that ends the log (no lag of 1 forever)', async () => {
+    const { runner, task, backend } = await openRunner({ maxBatch: 100, lingerMs: 1 })
+    // Records 0..2, then a commit marker at 3: the fetch says the next fetch starts at 4.
+    runner.deliver({ ...fetched(0, 3), nextOffset: 4n, highWatermark: 4n })
+    await until(() => task.positions.get('in') === 4n)
+    expect(backend.offsets(task.id).get('in')).toBe(4n)
+    expect(runner.fetchTargets()[0]!.offset).toBe(4n)
+    // A fetch holding only a marker moves the committed position too.
+    runner.deliver({ ...fetched(4, 0), nextOffset: 5n, highWatermark: 5n })
+    await until(() => backend.offsets(task.id).get('in') === 5n)
+    expect(task.store<number>('counts')?.get('k')).toBe(3)
+    await runner.stop()
+  })
+
+  it('should commit a reset past deleted records, so a restart resumes from the log start', async () => {
+    const { runner, task, backend } = await openRunner({ maxBatch: 100, lingerMs: 1 })
+    const skipped = runner.resetFetch('in', 12n)
+    await until(() => backend.offsets(task.id).get('in') === 12n)
+    expect(skipped).toBe(12n)
+    expect(runner.fetchTargets()[0]!.offset).toBe(12n)
+    // A reset to an offset already passed skips nothing.
+    expect(runner.resetFetch('in', 3n)).toBe(0n)
+    expect(runner.fetchTargets()[0]!.offset).toBe(12n)
     await runner.stop()
   })
 

@@ -29,6 +29,7 @@ export class MemoryBackend implements StateBackend {
   readonly #lookups = new Map<string, Map<string, unknown>>()
   readonly #tables = new Map<string, TableRow[]>()
   readonly #failures: Error[] = []
+  readonly #partitionCounts = new Map<string, number>()
   #commits = 0
 
   async claim(task: TaskId, _owner: string, fallback: ReadonlyMap<string, bigint>): Promise<Claim> {
@@ -39,6 +40,19 @@ export class MemoryBackend implements StateBackend {
     for (const [topic, offset] of fallback) if (!offsets.has(topic)) offsets.set(topic, offset)
     this.#offsets.set(key, offsets)
     return { epoch, offsets: new Map(offsets) }
+  }
+
+  async sourcePartitions(
+    applicationId: string,
+    counts: ReadonlyMap<string, number>,
+  ): Promise<Map<string, number>> {
+    const stored = new Map<string, number>()
+    for (const [topic, count] of counts) {
+      const key = `${applicationId}\u0000${topic}`
+      if (!this.#partitionCounts.has(key)) this.#partitionCounts.set(key, count)
+      stored.set(topic, this.#partitionCounts.get(key)!)
+    }
+    return stored
   }
 
   async lookup(name: string, keys: readonly string[]): Promise<Map<string, unknown>> {

@@ -61,6 +61,11 @@ export interface StateBackend {
   /** Fetches reference data by key; keys with no data are absent. Needed by topologies with lookups. */
   lookup?(name: string, keys: readonly string[]): Promise<Map<string, unknown>>
   /**
+   * Records each source topic's partition count where none is stored yet, and returns the stored ones
+   * (per topic), so start-up can refuse a topic whose count changed under the state built on it.
+   */
+  sourcePartitions?(applicationId: string, counts: ReadonlyMap<string, number>): Promise<Map<string, number>>
+  /**
    * Throws `FencedError` when the epoch or an offset moved: another owner took the task, and
    * `CommitRejectedError` when the batch's content cannot be stored (a data error): retrying the same
    * batch cannot succeed. Any other error is taken as transient and the batch is retried. A backend

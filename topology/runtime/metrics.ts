@@ -27,6 +27,18 @@ export function createRuntimeMetrics(registry: Registry) {
       labelNames: ['topic', 'code'],
       registers,
     }),
+    skipped: new Counter({
+      name: 'commerce_records_skipped_total',
+      help: 'Offsets skipped because they were deleted from the log (retention) before they were processed',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
+    fetchErrors: new Counter({
+      name: 'commerce_fetch_errors_total',
+      help: 'Partition fetches that failed (that partition backs off; the others go on), by Kafka error',
+      labelNames: ['topic', 'partition', 'code'],
+      registers,
+    }),
     retries: new Counter({
       name: 'commerce_processing_retries_total',
       help: 'Attempts of a record whose processing threw, that were retried',

@@ -12,8 +12,10 @@ import { RecordErrorCodes, TopologyError } from '../errors.ts'
 import { copartitionedAssigner } from './assignor.ts'
 import { type StateBackend, taskName } from './backend.ts'
 import { FenceLedger } from './fence-ledger.ts'
-import { Fetcher, type FetchTarget, KafkaErrors } from './fetcher.ts'
+import { FetchLoop } from './fetch-loop.ts'
+import { Fetcher } from './fetcher.ts'
 import type { RuntimeMetrics } from './metrics.ts'
+import { partitionCountProblems } from './partition-counts.ts'
 import { PartitionTask } from './task.ts'
 import { TaskRunner } from './task-runner.ts'
 
@@ -56,7 +58,10 @@ export class StreamsRuntime {
   readonly instanceId: string
   readonly #o: RuntimeOptions
   readonly #consumer: Consumer
+  /** Fetches and lists offsets only (it never joins the group); see `Fetcher` for why it has its own. */
+  readonly #fetchClient: Consumer
   readonly #fetcher: Fetcher
+  readonly #fetchLoop: FetchLoop
   readonly #runners = new Map<string, TaskRunner>()
   /** The join each runner was made in (see FenceLedger). */
   readonly #claimedIn = new WeakMap<TaskRunner, number>()
@@ -91,7 +96,23 @@ export class StreamsRuntime {
       partitionAssigner: copartitionedAssigner,
       retries: 3,
     })
-    this.#fetcher = new Fetcher(this.#consumer)
+    this.#fetchClient = new Consumer({
+      clientId: `${this.instanceId}-fetch`,
+      groupId: options.topology.applicationId,
+      bootstrapBrokers: [...options.brokers],
+      autocommit: false,
+      // The fetch loop retries per partition; the client would retry a whole request for one partition.
+      retries: 0,
+    })
+    this.#fetcher = new Fetcher(this.#fetchClient)
+    this.#fetchLoop = new FetchLoop({
+      fetcher: this.#fetcher,
+      consumer: this.#fetchClient,
+      runners: () => this.#runners.values(),
+      metrics: options.metrics,
+      log: options.log,
+      signal: this.#stop.signal,
+    })
   }
 
   /** Checks the topics, joins the group (waiting for Kafka if it is down) and starts fetching. */
@@ -103,6 +124,7 @@ export class StreamsRuntime {
       new Map([...metadata.topics].map(([t, m]) => [t, m.partitionsCount])),
     )
     if (problems.length > 0) throw new TopologyError(problems)
+    await this.#checkPartitionCounts(new Map(inputs.map((t) => [t, metadata.topics.get(t)!.partitionsCount])))
 
     // Every DLQ series exists from the start at 0, so an alert on increase() sees the first poison record.
     for (const topic of inputs) {
@@ -119,10 +141,11 @@ export class StreamsRuntime {
     this.#consumer.on('error', (error: Error) => this.#rejoin(error))
     this.#consumer.on('consumer:heartbeat:stalled', () => this.#rejoin(new Error('heartbeat stalled')))
     this.#consumer.topics.trackAll(...inputs)
+    this.#fetchClient.topics.trackAll(...inputs)
     await retryForever(() => this.#consumer.joinGroup({}), this.#retry('join group'))
     this.#joined = true
     log.info({ instance: this.instanceId, tasks: [...this.#runners.keys()] }, 'joined group')
-    this.#fetching = this.#fetchLoop()
+    this.#fetching = this.#fetchLoop.run()
     this.#timer = setInterval(() => this.#housekeeping(), 1_000)
   }
 
@@ -138,12 +161,15 @@ export class StreamsRuntime {
     this.#runners.clear()
     // close() leaves the group first, so the partitions move to other instances at once.
     await this.#consumer.close().catch(() => this.#consumer.close(true).catch(() => {}))
+    await this.#fetchClient.close(true).catch(() => {})
   }
 
   /** Why processing is not healthy, or undefined when it is. */
   problem(): string | undefined {
     if (!this.#joined) return 'not in the consumer group yet'
     if (this.#kafkaError) return `kafka: ${this.#kafkaError}`
+    const fetching = this.#fetchLoop.problem()
+    if (fetching) return fetching
     for (const [name, runner] of this.#runners) if (runner.problem) return `${name}: ${runner.problem}`
     const fenced = this.#fences.tasks()[0]
     return fenced ? `${fenced}: ${FENCED_PROBLEM}` : undefined
@@ -163,6 +189,18 @@ export class StreamsRuntime {
     for (const task of this.#fences.tasks())
       status.tasks.push({ task, status: 'fenced', problem: FENCED_PROBLEM, positions: {} })
     return status
+  }
+
+  /** Stores each source topic's partition count on first start; refuses to start when one changed. */
+  async #checkPartitionCounts(current: ReadonlyMap<string, number>): Promise<void> {
+    const { backend, topology } = this.#o
+    if (!backend.sourcePartitions) return
+    const stored = await retryForever(
+      () => backend.sourcePartitions!(topology.applicationId, current),
+      this.#retry('partition counts'),
+    )
+    const problems = partitionCountProblems(topology.applicationId, current, stored)
+    if (problems.length > 0) throw new TopologyError(problems)
   }
 
   #retry(what: string) {
@@ -276,42 +314,6 @@ export class StreamsRuntime {
       this.#retry('list offsets'),
     )
     return new Map(topics.map((t) => [t, offsets.get(t)?.[partition] ?? 0n]))
-  }
-
-  async #fetchLoop(): Promise<void> {
-    const signal = this.#stop.signal
-    let failures = 0
-    while (!signal.aborted) {
-      const byPartition = new Map<string, TaskRunner>()
-      const targets: FetchTarget[] = []
-      for (const runner of this.#runners.values()) {
-        if (!runner.wantsFetch()) continue
-        for (const t of runner.fetchTargets()) {
-          byPartition.set(`${t.topic}:${t.partition}`, runner)
-          targets.push(t)
-        }
-      }
-      if (targets.length === 0) {
-        await sleep(20, signal).catch(() => {})
-        continue
-      }
-      try {
-        const fetched = await this.#fetcher.fetch(targets)
-        failures = 0
-        for (const f of fetched) {
-          const runner = byPartition.get(`${f.topic}:${f.partition}`)
-          if (!runner) continue
-          if (f.errorCode === KafkaErrors.OFFSET_OUT_OF_RANGE) runner.resetFetch(f.topic, f.logStartOffset)
-          else runner.deliver(f)
-        }
-      } catch (error) {
-        this.#kafkaError = describeError(error)
-        this.#fetcher.invalidate()
-        const delay = backoffDelay(failures++, { maxMs: 5_000 })
-        this.#o.log.warn({ error: this.#kafkaError, delay }, 'fetch failed, retrying')
-        await sleep(delay, signal).catch(() => {})
-      }
-    }
   }
 
   #housekeeping(): void {

@@ -160,18 +160,29 @@ export class TaskRunner {
       from = record.offset + 1n
       taken++
     }
+    // Past transaction markers and aborted records too: they hold offsets but nothing to process.
+    if (fetched.nextOffset > from) from = fetched.nextOffset
     this.#fetchFrom.set(fetched.topic, from)
     this.#options.metrics.consumed.inc({ topic: fetched.topic, partition: fetched.partition }, taken)
     this.#arrivals.next()
   }
 
-  /** The stored offset is gone from the log (retention): continue from the log's start. */
-  resetFetch(topic: string, offset: bigint): void {
-    this.#options.log.warn(
-      { task: this.#name, topic, offset: String(offset) },
-      'offset out of range, resetting',
-    )
+  /**
+   * The fetch position is gone from the log (retention, deleteRecords): continue from `offset`, the
+   * log's start. The task commits the jump with its next batch (an empty one if no record follows),
+   * so a restart does not hit the same wall. Returns how many offsets were skipped.
+   */
+  resetFetch(topic: string, offset: bigint): bigint {
+    const from = this.#fetchFrom.get(topic)
+    if (from === undefined || offset <= from) return 0n
     this.#fetchFrom.set(topic, offset)
+    this.#arrivals.next()
+    return offset - from
+  }
+
+  /** Where the next fetch of `topic` starts. */
+  fetchPosition(topic: string): bigint | undefined {
+    return this.#fetchFrom.get(topic)
   }
 
   /** Updates the lag gauges: records behind the high watermark, and the age of the oldest waiting one. */
@@ -221,35 +232,52 @@ export class TaskRunner {
    */
   async #run(): Promise<void> {
     const iteration = defer(() => this.#batchReady()).pipe(
-      concatMap((batch) =>
-        this.#stopping || batch.length === 0
+      concatMap(({ records, advance }) =>
+        this.#stopping
           ? of(false)
-          : this.#commit(batch).pipe(tap((done) => done && this.#dequeue(batch.length))),
+          : this.#commit(records, advance).pipe(tap((done) => done && this.#dequeue(records.length))),
       ),
     )
     await lastValueFrom(iteration.pipe(repeat(), takeWhile(Boolean)), { defaultValue: false })
   }
 
-  /** Emits the next batch: at once when the queue holds `maxBatch` records, else `lingerMs` after the first. */
-  #batchReady(): Observable<RawRecord[]> {
+  /** True when the fetch position moved past offsets the task holds no records for (markers, a reset). */
+  #hasGap(): boolean {
+    if (this.#queue.length > 0) return false
+    for (const [topic, from] of this.#fetchFrom)
+      if (from > (this.task.positions.get(topic) ?? from)) return true
+    return false
+  }
+
+  /**
+   * Emits the next batch: at once when the queue holds `maxBatch` records, else `lingerMs` after the first.
+   * A batch that takes the whole queue also moves the task to the fetch position (`advance`), so offsets
+   * without records to process (transaction markers, a reset past deleted records) get committed too.
+   */
+  #batchReady(): Observable<{ records: RawRecord[]; advance?: ReadonlyMap<string, bigint> }> {
     const { maxBatch, lingerMs } = this.#options
     const changes = this.#arrivals.pipe(startWith(undefined))
     const full = () => this.#stopping || this.#queue.length >= maxBatch
     return changes.pipe(
-      filter(() => this.#stopping || this.#queue.length > 0),
+      filter(() => this.#stopping || this.#queue.length > 0 || this.#hasGap()),
       take(1),
       switchMap(() => (full() ? of(undefined) : race(timer(lingerMs), changes.pipe(filter(full), take(1))))),
-      map(() => this.#queue.slice(0, maxBatch)),
+      map(() => {
+        const records = this.#queue.slice(0, maxBatch)
+        return records.length === this.#queue.length
+          ? { records, advance: new Map(this.#fetchFrom) }
+          : { records }
+      }),
     )
   }
 
   /** Commits a batch, retrying on errors; emits false when the runner must stop (fenced, stopped, stopping). */
-  #commit(batch: RawRecord[]): Observable<boolean> {
+  #commit(batch: RawRecord[], advance?: ReadonlyMap<string, bigint>): Observable<boolean> {
     const { metrics, log } = this.#options
     const processor = this.task.id.processor
     return defer(() => {
       const started = performance.now()
-      return from(this.task.runBatch(batch)).pipe(map((result) => this.#committed(result, started)))
+      return from(this.task.runBatch(batch, advance)).pipe(map((result) => this.#committed(result, started)))
     }).pipe(
       retry({
         delay: (error: unknown, attempt: number) => {
@@ -281,7 +309,7 @@ export class TaskRunner {
     const { metrics, log, clock } = this.#options
     const processor = this.task.id.processor
     metrics.commitDuration.observe({ processor }, (performance.now() - started) / 1000)
-    metrics.batchSize.observe({ processor }, result.consumed)
+    if (result.consumed > 0) metrics.batchSize.observe({ processor }, result.consumed)
     const now = clock()
     for (const r of result.committed) {
       metrics.processed.inc({ topic: r.topic, partition: this.task.id.partition })

@@ -179,26 +179,31 @@ export class PartitionTask {
    * Processes `records` (in partition order; records before the committed position are skipped as
    * already applied) and commits them. Throws `FencedError` if another owner took the task, or the
    * backend's error if the commit failed for a transient reason — the batch then left no trace and
-   * may be run again. When the backend refuses the batch's content (`CommitRejectedError`, a data
+   * may be run again. `advance` moves a topic's position further, past offsets that hold nothing to
+   * process (transaction markers, records deleted from the log), unless the batch stopped on a record. When the backend refuses the batch's content (`CommitRejectedError`, a data
    * error), retrying cannot help: the batch is split in halves, each committed on its own, down to the
    * record responsible, which goes to the DLQ with the backend's cause while the rest commits.
    */
-  async runBatch(records: readonly RawRecord[]): Promise<BatchResult> {
+  async runBatch(records: readonly RawRecord[], advance?: ReadonlyMap<string, bigint>): Promise<BatchResult> {
     try {
-      return await this.#runOnce(records)
+      return await this.#runOnce(records, advance)
     } catch (error) {
       if (!(error instanceof CommitRejectedError)) throw error
-      return this.#split(this.#unapplied(records), error)
+      return this.#split(this.#unapplied(records), error, advance)
     }
   }
 
   /** Bisects a refused batch: log2(n) extra commits find the one record the backend cannot store. */
-  async #split(records: readonly RawRecord[], error: CommitRejectedError): Promise<BatchResult> {
-    if (records.length <= 1) return this.#runOnce(records, error)
+  async #split(
+    records: readonly RawRecord[],
+    error: CommitRejectedError,
+    advance?: ReadonlyMap<string, bigint>,
+  ): Promise<BatchResult> {
+    if (records.length <= 1) return this.#runOnce(records, advance, error)
     const half = Math.ceil(records.length / 2)
     const first = await this.runBatch(records.slice(0, half))
     if (first.stoppedAt) return first
-    return mergeResults(first, await this.runBatch(records.slice(half)))
+    return mergeResults(first, await this.runBatch(records.slice(half), advance))
   }
 
   /** The records at or past the committed position of their topic. */
@@ -211,7 +216,11 @@ export class PartitionTask {
   }
 
   /** One attempt: process and commit; with `rejected`, the records go to the DLQ with its cause instead. */
-  async #runOnce(records: readonly RawRecord[], rejected?: CommitRejectedError): Promise<BatchResult> {
+  async #runOnce(
+    records: readonly RawRecord[],
+    advance?: ReadonlyMap<string, bigint>,
+    rejected?: CommitRejectedError,
+  ): Promise<BatchResult> {
     if (this.#state !== 'running')
       throw new Error(`task ${this.id.processor}/${this.id.partition} is ${this.#state}`)
     const start = new Map(this.#positions)
@@ -244,6 +253,12 @@ export class PartitionTask {
       this.#outputs = []
       this.#rows = []
       throw error
+    }
+    if (!result.stoppedAt) {
+      for (const [topic, to] of advance ?? []) {
+        const position = next.get(topic)
+        if (position !== undefined && to > position) next.set(topic, to)
+      }
     }
     result.outputs = this.#outputs.length - result.dlq
     const batch: BatchCommit = {
