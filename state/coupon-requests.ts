@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
+import { ACCEPTED_BY_API, ShopHeaders } from '../processors/shop-headers.ts'
 import { CommerceError } from '../service/errors.ts'
 import { encodeHeaders } from '../topology/runtime/header-codec.ts'
 import { Headers } from '../topology/runtime/outputs.ts'
@@ -66,7 +67,10 @@ export async function enqueueIssueRequests(
     const record: CouponIssueRecord = { requestId: ids[i]!, userId, couponId, requestedAt: now.toISOString() }
     return Buffer.from(JSON.stringify(record))
   })
-  const headers = ids.map((id) => encodeHeaders({ [Headers.OUTPUT_ID]: `api/${id}` }))
+  // accepted-by: the processor judges expiry at `requestedAt` only for requests our API accepted.
+  const headers = ids.map((id) =>
+    encodeHeaders({ [Headers.OUTPUT_ID]: `api/${id}`, [ShopHeaders.ACCEPTED_BY]: ACCEPTED_BY_API }),
+  )
   // Keyed by coupon: one partition owns each coupon, which is what makes first-come-first-served hold.
   // `checked` is read three times, so PostgreSQL materializes it: the inserts see the same verdicts.
   const { rows } = await sql<CheckRow>`

@@ -234,7 +234,11 @@ describe('POST /coupons/:couponId/issue', () => {
     const [record] = outbox
     expect(record!.topic).toBe('coupon-issue-topic')
     expect(record!.key).toEqual(Buffer.from(String(couponId)))
-    expect(headersAsText(record!.headers)).toEqual({ 'commerce.output-id': `api/${requestId}` })
+    // accepted-by: the processor judges the expiry at requestedAt, not when the relay published it.
+    expect(headersAsText(record!.headers)).toEqual({
+      'commerce.output-id': `api/${requestId}`,
+      'commerce.accepted-by': 'api',
+    })
     const value = JSON.parse(record!.value.toString('utf8'))
     expect(value).toEqual({ requestId, userId, couponId, requestedAt: expect.any(String) })
     const requestedAt = Date.parse(value.requestedAt)
