@@ -2,29 +2,25 @@ import { describe, expect, it } from 'vitest'
 import { FenceLedger } from '../../topology/runtime/fence-ledger.ts'
 
 describe('FenceLedger', () => {
-  it('should keep a task fenced under the assignment it was claimed from until the next join', () => {
+  it('should keep a fenced task out until a heartbeat sent after the fence is answered', () => {
     const ledger = new FenceLedger()
-    ledger.joined()
-    ledger.fenced('p/0', ledger.joins)
-    ledger.heartbeatSent()
-    expect(ledger.heartbeatAnswered(), 'a heartbeat does not make the old assignment new').toEqual([])
-    expect(ledger.blocks('p/0')).toBe(true)
-    expect(ledger.tasks()).toEqual(['p/0'])
-    ledger.joined()
-    expect(ledger.blocks('p/0')).toBe(false)
-  })
-
-  it('should release a task claimed before the latest join once a heartbeat sent after its fence is answered', () => {
-    const ledger = new FenceLedger()
-    ledger.joined()
-    const claimedIn = ledger.joins
-    ledger.joined() // the runner was kept across this rebalance
     ledger.heartbeatSent() // in flight before the fence: proves nothing about it
-    ledger.fenced('p/1', claimedIn)
+    ledger.fenced('p/1')
     expect(ledger.heartbeatAnswered()).toEqual([])
     expect(ledger.blocks('p/1')).toBe(true)
+    expect(ledger.tasks()).toEqual(['p/1'])
     ledger.heartbeatSent()
-    expect(ledger.heartbeatAnswered()).toEqual(['p/1'])
+    expect(ledger.heartbeatAnswered(), 'our generation is current: the task is ours').toEqual(['p/1'])
     expect(ledger.blocks('p/1')).toBe(false)
+  })
+
+  it('should keep a task out while heartbeats fail, and release it at the next group join', () => {
+    const ledger = new FenceLedger()
+    ledger.fenced('p/0')
+    ledger.heartbeatSent() // answered with ILLEGAL_GENERATION: no heartbeatAnswered() follows
+    expect(ledger.blocks('p/0')).toBe(true)
+    ledger.joined()
+    expect(ledger.blocks('p/0')).toBe(false)
+    expect(ledger.tasks()).toEqual([])
   })
 })

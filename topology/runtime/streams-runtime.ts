@@ -64,7 +64,6 @@ export class StreamsRuntime {
   readonly #fetchLoop: FetchLoop
   readonly #runners = new Map<string, TaskRunner>()
   /** The join each runner was made in (see FenceLedger). */
-  readonly #claimedIn = new WeakMap<TaskRunner, number>()
   readonly #fences = new FenceLedger()
   /** Runners opening or stopping outside #runners: stop() waits for them, so none outlives it. */
   readonly #pending = new Set<Promise<unknown>>()
@@ -279,7 +278,6 @@ export class StreamsRuntime {
         onFenced: (r) => this.#fenced(r),
       })
       this.#runners.set(name, runner)
-      this.#claimedIn.set(runner, this.#fences.joins)
       this.#track(
         this.#earliest(topology.sourceTopics(processor), partition)
           .then((fallback) => runner.open(fallback, this.#stop.signal))
@@ -298,7 +296,7 @@ export class StreamsRuntime {
     // A runner already revoked has no claim left to defend.
     if (this.#runners.get(name) !== runner) return
     this.#runners.delete(name)
-    this.#fences.fenced(name, this.#claimedIn.get(runner) ?? this.#fences.joins)
+    this.#fences.fenced(name)
     this.#track(runner.stop())
   }
 
