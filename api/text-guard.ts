@@ -1,6 +1,6 @@
 /**
  * One guard for every route: text that is not valid UTF-8, or that PostgreSQL cannot store as sent
- * (see unstorable-text.ts), is 400 VALIDATION_FAILED naming the field — in the body, the path, the
+ * (see topology/storable.ts), is 400 VALIDATION_FAILED naming the field — in the body, the path, the
  * query string or a header — before any handler or schema sees it. Routes need do nothing.
  *
  * Three places decode text before our code runs, and each replaced what it could not decode
@@ -15,8 +15,11 @@ import type {
   FastifyServerOptions,
 } from 'fastify'
 import { CommerceError } from '../service/errors.ts'
+import { findUnstorable } from '../topology/storable.ts'
 import { replyWithError } from './errors.ts'
-import { findUnstorableText } from './unstorable-text.ts'
+
+/** Field paths as the schema errors name them: `body.items.0.name`. */
+const dotted = (path: string, segment: string | number) => `${path}.${segment}`
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
@@ -128,7 +131,7 @@ export function textGuard() {
         headers: request.headers,
       }
       for (const [root, value] of Object.entries(parts)) {
-        const found = findUnstorableText(value, root)
+        const found = findUnstorable(value, { root, join: dotted, maxDepth: Number.POSITIVE_INFINITY })
         if (found) throw refusal(found.path, found.reason)
       }
     })

@@ -16,20 +16,33 @@ export function unstorableReason(s: string): string | undefined {
 export const MAX_JSON_DEPTH = 64
 
 export interface JsonProblem {
-  /** Where the problem is, as `a.b[2]` (empty for the value itself). */
+  /** Where the problem is: `a.b[2]` (or as `options.path` joins it); for a bad property name, its object. */
   readonly path: string
   readonly reason: string
 }
 
+export interface FindOptions {
+  /** Nesting refused beyond this depth (default MAX_JSON_DEPTH); pass Infinity to only check strings. */
+  maxDepth?: number
+  /** The value's own name in paths: `body`, `params` (default: none). */
+  root?: string
+  /** Joins a path and a property name or array index (default JavaScript style: `a.b[2]`). */
+  join?: (path: string, segment: string | number) => string
+}
+
+const jsJoin = (path: string, segment: string | number) =>
+  typeof segment === 'number' ? `${path}[${segment}]` : path ? `${path}.${segment}` : segment
+
 /**
- * Finds the first string (value or property name) PostgreSQL cannot store, or nesting deeper than
- * `maxDepth`, in a parsed JSON value. Iterative: a hostile value nested a million levels deep must not
- * overflow the stack here.
+ * Finds the first string (value or property name), in document order, that PostgreSQL cannot store, or
+ * nesting deeper than `maxDepth`. Iterative: a hostile value nested a million levels deep (JSON.parse
+ * takes it) must not overflow the stack here.
  */
-export function findUnstorable(value: unknown, maxDepth = MAX_JSON_DEPTH): JsonProblem | undefined {
-  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value, path: '', depth: 0 }]
-  while (stack.length > 0) {
-    const { value: v, path, depth } = stack.pop()!
+export function findUnstorable(value: unknown, options: FindOptions = {}): JsonProblem | undefined {
+  const { maxDepth = MAX_JSON_DEPTH, root = '', join = jsJoin } = options
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value, path: root, depth: 0 }]
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { value: v, path, depth } = next
     if (typeof v === 'string') {
       const reason = unstorableReason(v)
       if (reason) return { path, reason }
@@ -37,16 +50,21 @@ export function findUnstorable(value: unknown, maxDepth = MAX_JSON_DEPTH): JsonP
     }
     if (v === null || typeof v !== 'object') continue
     if (depth >= maxDepth) return { path, reason: `is nested deeper than ${maxDepth} levels` }
+    // Children are pushed last to first, so the first problem in document order is the one reported.
     if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--)
-        stack.push({ value: v[i], path: `${path}[${i}]`, depth: depth + 1 })
+        stack.push({ value: v[i], path: join(path, i), depth: depth + 1 })
       continue
     }
-    for (const [name, child] of Object.entries(v)) {
-      const childPath = path ? `${path}.${name}` : name
+    const entries = Object.entries(v)
+    for (const [name] of entries) {
+      // The name itself is the bad text, so it cannot name the field: the object it sits in does.
       const reason = unstorableReason(name)
-      if (reason) return { path: path || 'value', reason: `has a property name that ${reason}` }
-      stack.push({ value: child, path: childPath, depth: depth + 1 })
+      if (reason) return { path, reason: `a property name ${reason}` }
+    }
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [name, child] = entries[i]!
+      stack.push({ value: child, path: join(path, name), depth: depth + 1 })
     }
   }
   return undefined

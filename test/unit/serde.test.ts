@@ -58,7 +58,7 @@ describe('jsonValue: what PostgreSQL cannot store', () => {
       'VALIDATION_FAILED items[0].name: contains a lone UTF-16 surrogate',
     )
     expect(messageOf(() => parse(Buffer.from('{"a\\u0000":1}'), 'k'))).toMatch(
-      /^VALIDATION_FAILED value: has a property name/,
+      /^VALIDATION_FAILED value: a property name contains a NUL/,
     )
     // A well-formed pair is text like any other.
     expect(parse(Buffer.from('{"emoji":"\\ud83d\\ude00"}'), 'k')).toEqual({ emoji: '😀' })

@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { parseQuerystring } from '../../api/text-guard.ts'
-import { findUnstorableText } from '../../api/unstorable-text.ts'
+import { findUnstorable } from '../../topology/storable.ts'
 
-describe('findUnstorableText', () => {
+const findUnstorableText = (value: unknown, root: string) =>
+  findUnstorable(value, {
+    root,
+    join: (path, segment) => `${path}.${segment}`,
+    maxDepth: Number.POSITIVE_INFINITY,
+  })
+
+describe("findUnstorable with the HTTP edge's paths", () => {
   it('should accept every well-formed string, astral characters and U+FFFD included', () => {
     expect(findUnstorableText({ a: ['Zoë 🎟️', '\ufffd', { b: '\ud83c\udf9f' }], c: 1, d: null }, 'body')).toBe(
       undefined,
@@ -16,7 +23,7 @@ describe('findUnstorableText', () => {
     })
     expect(findUnstorableText({ a: 'ok', c: '\udc00x' }, 'params')).toEqual({
       path: 'params.c',
-      reason: expect.stringMatching(/lone surrogate/),
+      reason: expect.stringMatching(/lone UTF-16 surrogate/),
     })
     // A high surrogate at the very end, with no low one after it.
     expect(findUnstorableText('abc\ud83c', 'querystring')?.path).toBe('querystring')

@@ -103,7 +103,7 @@ export class MemoryBackend implements StateBackend {
         batch.stores.map(({ changes }) => [changes.puts, changes.deletes]),
         (batch.tables ?? []).map(({ rows }) => rows),
       ],
-      Number.POSITIVE_INFINITY,
+      { maxDepth: Number.POSITIVE_INFINITY },
     )
     if (unstorable) throw new CommitRejectedError(batch.task, describeProblem(unstorable))
     // Copy everything before applying anything: a value structuredClone rejects must change nothing.
