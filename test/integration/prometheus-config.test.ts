@@ -68,6 +68,8 @@ describe('grafana/prometheus', () => {
         { series: series('commerce_partition_lag_records', lag), values: '1500x15' },
         // One DLQ record at minute 3, none after.
         { series: series('commerce_records_dlq_total', dlq), values: '0 0 0 1x12' },
+        // Seven offsets lost to retention at minute 3.
+        { series: series('commerce_records_skipped_total', lag), values: '0 0 0 7x20' },
         // Two rows moved aside at minute 3, still waiting for an operator.
         { series: series('commerce_outbox_rejected_records', {}), values: '0 0 0 2x12' },
         { series: series('nodejs_eventloop_lag_p99_seconds', {}), values: '0.8x15' },
@@ -134,6 +136,23 @@ describe('grafana/prometheus', () => {
         },
         // Five minutes after the last DLQ record the alert clears, though the counter stays at 1.
         { eval_time: '10m', alertname: 'CommerceStreamsDeadLetters', exp_alerts: [] },
+        { eval_time: '2m', alertname: 'CommerceStreamsRecordsSkipped', exp_alerts: [] },
+        {
+          eval_time: '4m',
+          alertname: 'CommerceStreamsRecordsSkipped',
+          exp_alerts: [
+            {
+              exp_labels: { ...lag, severity: 'critical' },
+              exp_annotations: {
+                summary: 'Offsets of order-created-topic[2] were skipped unread',
+                description:
+                  'They were deleted from the log before the processor read them (retention shorter than an outage, or deleteRecords). The service log says from which offset to which; they can only be recovered from the producer.',
+              },
+            },
+          ],
+        },
+        // Fifteen minutes after the skip the alert clears.
+        { eval_time: '20m', alertname: 'CommerceStreamsRecordsSkipped', exp_alerts: [] },
         { eval_time: '2m', alertname: 'CommerceStreamsOutboxRejected', exp_alerts: [] },
         {
           eval_time: '4m',

@@ -126,8 +126,12 @@ export class StreamsRuntime {
     await this.#checkPartitionCounts(new Map(inputs.map((t) => [t, metadata.topics.get(t)!.partitionsCount])))
 
     // Every DLQ series exists from the start at 0, so an alert on increase() sees the first poison record.
+    // Skipped offsets likewise, per partition: records lost to retention must alert the first time.
     for (const topic of inputs) {
       for (const code of Object.keys(RecordErrorCodes)) this.#o.metrics.dlq.inc({ topic, code }, 0)
+      const partitions = metadata.topics.get(topic)!.partitionsCount
+      for (let partition = 0; partition < partitions; partition++)
+        this.#o.metrics.skipped.inc({ topic, partition }, 0)
     }
     this.#consumer.on('consumer:group:join', ({ assignments }) => this.#reconcile(assignments ?? []))
     this.#consumer.on('consumer:heartbeat:error', ({ error }) => (this.#kafkaError = describeError(error)))
