@@ -40,6 +40,16 @@ export class PostgresStateBackend implements StateBackend {
     this.#tables = options.tables ?? {}
   }
 
+  /** A store's entries of one partition (a query to narrow further). */
+  #storeEntries(task: TaskId, store: string) {
+    return this.#db
+      .selectFrom('store_entries')
+      .select(['key', 'value'])
+      .where('application_id', '=', task.applicationId)
+      .where('store', '=', store)
+      .where('partition', '=', task.partition)
+  }
+
   async lookup(name: string, keys: readonly string[]): Promise<Map<string, unknown>> {
     const reader = this.#lookups[name]
     if (!reader) throw new Error(`no lookup reader named "${name}"`)
@@ -112,24 +122,13 @@ export class PostgresStateBackend implements StateBackend {
   }
 
   async loadStore(task: TaskId, store: string): Promise<Array<[string, unknown]>> {
-    const rows = await this.#db
-      .selectFrom('store_entries')
-      .select(['key', 'value'])
-      .where('application_id', '=', task.applicationId)
-      .where('store', '=', store)
-      .where('partition', '=', task.partition)
-      .execute()
+    const rows = await this.#storeEntries(task, store).execute()
     return rows.map((r) => [r.key, r.value])
   }
 
   /** One statement on the primary key, whatever the number of keys: `key = any($1)`. */
   async loadKeys(task: TaskId, store: string, keys: readonly string[]): Promise<Map<string, unknown>> {
-    const rows = await this.#db
-      .selectFrom('store_entries')
-      .select(['key', 'value'])
-      .where('application_id', '=', task.applicationId)
-      .where('store', '=', store)
-      .where('partition', '=', task.partition)
+    const rows = await this.#storeEntries(task, store)
       .where('key', '=', sql<string>`any(${[...keys]}::text[])`)
       .execute()
     return new Map(rows.map((r) => [r.key, r.value]))

@@ -13,6 +13,7 @@ import { useInfra } from '../support/infra.ts'
 import { ProbeBackend } from '../support/probe-backend.ts'
 import {
   committedTotal,
+  countedMessages,
   migratedDb,
   produce,
   quietLog,
@@ -44,16 +45,7 @@ async function setup() {
     total: () => [...produced.values()].reduce((a, b) => a + b, 0),
 
     async produce(keys: number, perKey: number): Promise<void> {
-      const messages = []
-      for (let i = 0; i < perKey; i++) {
-        for (let k = 0; k < keys; k++) {
-          const key = `key-${k}`
-          const n = (produced.get(key) ?? 0) + 1
-          produced.set(key, n)
-          messages.push({ topic: input, key, value: JSON.stringify({ key, n }) })
-        }
-      }
-      await produce(infra.brokers, messages)
+      await produce(infra.brokers, countedMessages(input, keys, perKey, produced))
     },
 
     /** A runtime (not started) whose backend is the real one behind a probe. */

@@ -4,7 +4,7 @@ import { expect } from 'vitest'
 import { type Child, spawnChild } from './child.ts'
 import type { TestInfra } from './infra.ts'
 import { headerValue, kcatConsume } from './kcat.ts'
-import { committedTotal, migratedDb, produce, waitUntil } from './runtime-fixtures.ts'
+import { committedTotal, countedMessages, migratedDb, produce, waitUntil } from './runtime-fixtures.ts'
 
 export async function countingSetup(infra: TestInfra) {
   const input = await infra.createTopic('chaos-in')
@@ -26,16 +26,7 @@ export async function countingSetup(infra: TestInfra) {
 
     /** Produces `perKey` more records for each of `keys` keys, interleaved. */
     async produce(keys: number, perKey: number): Promise<void> {
-      const messages = []
-      for (let i = 0; i < perKey; i++) {
-        for (let k = 0; k < keys; k++) {
-          const key = `key-${k}`
-          const n = (produced.get(key) ?? 0) + 1
-          produced.set(key, n)
-          messages.push({ topic: input, key, value: JSON.stringify({ key, n }) })
-        }
-      }
-      await produce(infra.brokers, messages, 2_000)
+      await produce(infra.brokers, countedMessages(input, keys, perKey, produced), 2_000)
     },
 
     start(env: Record<string, string> = {}): Child {

@@ -33,6 +33,23 @@ export async function produce(
   }
 }
 
+/**
+ * `perKey` more counting-topology records (`{ key, n }`) for each of `keys` keys, interleaved, numbered
+ * on from `produced`, which it updates: the expected count per key afterwards.
+ */
+export function countedMessages(topic: string, keys: number, perKey: number, produced: Map<string, number>) {
+  const messages: Array<{ topic: string; key: string; value: string }> = []
+  for (let i = 0; i < perKey; i++) {
+    for (let k = 0; k < keys; k++) {
+      const key = `key-${k}`
+      const n = (produced.get(key) ?? 0) + 1
+      produced.set(key, n)
+      messages.push({ topic, key, value: JSON.stringify({ key, n }) })
+    }
+  }
+  return messages
+}
+
 /** Sum of the committed next offsets of a topic: the number of records consumed when it started at 0. */
 export async function committedTotal(
   db: Kysely<Database>,
