@@ -323,19 +323,21 @@ export class PartitionTask {
    */
   async #prefetch(parsed: Array<StreamRecord | RecordError>): Promise<void> {
     const { processor, backend, topology } = this.#options
-    this.#lookups = new Map()
-    for (const { name, keys } of processor.lookups) {
+    // Every read of the batch at once: each is a round trip of its own, and the batch waits for all.
+    const lookups = processor.lookups.map(async ({ name, keys }): Promise<[string, Map<string, unknown>]> => {
       const wanted = keysOf(parsed, keys)
       if (!backend.lookup) throw new Error(`the state backend cannot serve lookup "${name}"`)
-      this.#lookups.set(name, wanted.size > 0 ? await backend.lookup(name, [...wanted]) : new Map())
-    }
-    for (const [name, store] of this.#stores) {
-      if (!(store instanceof KeyedKeyValueStore)) continue
+      return [name, wanted.size > 0 ? await backend.lookup(name, [...wanted]) : new Map()]
+    })
+    const loads = [...this.#stores].map(async ([name, store]) => {
+      if (!(store instanceof KeyedKeyValueStore)) return
       const node = topology.node('store', name)
-      if (node.loading !== 'keyed') continue
+      if (node.loading !== 'keyed') return
       const missing = store.declare(keysOf(parsed, node.keys))
       if (missing.length > 0) store.loaded(missing, await backend.loadKeys(this.id, name, missing))
-    }
+    })
+    const [found] = await Promise.all([Promise.all(lookups), Promise.all(loads)])
+    this.#lookups = new Map(found)
   }
 
   /** Processes one parsed record; returns the failure it was routed to, if any. */
