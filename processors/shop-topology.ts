@@ -1,6 +1,5 @@
 /** The shop's topology: which processors read which topics, with which stores, lookups and tables. */
 import { TopologyBuilder } from '../topology/builder.ts'
-import { type TopicNames, topicNames } from '../topology/topics.ts'
 import {
   COUPON_RESULTS_SINK,
   CouponIssuer,
@@ -10,6 +9,7 @@ import {
   holderKey,
 } from './coupon-issuer.ts'
 import { type CouponIssueRequest, parseCouponIssueRequest } from './coupon-request.ts'
+import { type TopicNames, topicNames } from './topics.ts'
 
 export function shopTopology(applicationId: string, topics: TopicNames = topicNames()) {
   return new TopologyBuilder(applicationId)

@@ -14,10 +14,11 @@
  */
 import { parseArgs } from 'node:util'
 import type { Kysely } from 'kysely'
-import { withTimeout } from '../service/retry.ts'
+import { topicNames } from '../processors/topics.ts'
 import { createDb } from '../state/db.ts'
 import { migrateToLatest } from '../state/migrate.ts'
-import { dlqTopic, topicNames } from '../topology/topics.ts'
+import { withTimeout } from '../topology/retry.ts'
+import { dlqTopic } from '../topology/topic-admin.ts'
 import { installCleanup } from './bench/cleanup.ts'
 import { type CouponsPhaseConfig, runCouponsPhase } from './bench/coupons-phase.ts'
 import { renderCoupons, writeCouponsSection } from './bench/coupons-report.ts'

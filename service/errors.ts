@@ -3,6 +3,8 @@
  * callers, logs and HTTP clients match on codes, never on messages. `retriable` tells the runtime
  * whether waiting can help (a service down) or not (bad input, bad configuration).
  */
+export { describeError } from '../topology/errors.ts'
+
 export const ErrorCodes = {
   CONFIG_INVALID: { retriable: false, summary: 'an environment variable has a bad value' },
   DEPENDENCY_UNAVAILABLE: { retriable: true, summary: 'PostgreSQL, Redis or Kafka did not answer' },
@@ -10,7 +12,6 @@ export const ErrorCodes = {
     retriable: true,
     summary: 'too many requests are already waiting for the database: retry after Retry-After seconds',
   },
-  MIGRATION_FAILED: { retriable: false, summary: 'a database migration failed' },
   VALIDATION_FAILED: { retriable: false, summary: 'a request body, parameter or query is invalid' },
   PAYLOAD_TOO_LARGE: { retriable: false, summary: 'the request body is larger than the server accepts' },
   UNSUPPORTED_MEDIA_TYPE: { retriable: false, summary: 'the request body is not application/json' },
@@ -43,17 +44,6 @@ export class CommerceError extends Error {
 
 export function isCommerceError(error: unknown, code?: ErrorCode): error is CommerceError {
   return error instanceof CommerceError && (code === undefined || error.code === code)
-}
-
-/** One line with the error and its causes: library errors often say "failed" and keep the reason in `cause`. */
-export function describeError(error: unknown): string {
-  const parts: string[] = []
-  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
-    const message = e instanceof Error ? e.message : String(e)
-    if (message && !parts.includes(message)) parts.push(message)
-    e = e instanceof Error ? e.cause : undefined
-  }
-  return parts.join(': ') || 'unknown error'
 }
 
 // Connection-level failures of PostgreSQL (SQLSTATE class 08, shutdown 57P01-57P03) and of sockets:

@@ -1,6 +1,6 @@
 import type { Gauge } from 'prom-client'
+import { withTimeout } from '../topology/retry.ts'
 import { describeError } from './errors.ts'
-import { withTimeout } from './retry.ts'
 
 export const Components = ['postgres', 'redis', 'kafka', 'processors', 'relay'] as const
 export type Component = (typeof Components)[number]

@@ -5,15 +5,16 @@
 import { Admin } from '@platformatic/kafka'
 import { type Kysely, sql } from 'kysely'
 import { createClient, type RedisClientType } from 'redis'
+import { allTopics } from '../processors/topics.ts'
 import { createDb, ensureDatabase } from '../state/db.ts'
 import { migrateToLatest } from '../state/migrate.ts'
 import type { Database } from '../state/schema.ts'
-import { allTopics, ensureTopics } from '../topology/topics.ts'
+import { backoffDelay, retryForever } from '../topology/retry.ts'
+import { ensureTopics } from '../topology/topic-admin.ts'
 import type { Config } from './config.ts'
 import { describeError } from './errors.ts'
 import { Health } from './health.ts'
 import type { ServiceMetrics } from './metrics.ts'
-import { backoffDelay, retryForever } from './retry.ts'
 
 export interface Logger {
   // the part of pino this module uses, so tests can pass anything with these two methods

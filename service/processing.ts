@@ -4,12 +4,12 @@
  * exist; stopped before the connections close.
  */
 import { shopTopology } from '../processors/shop-topology.ts'
+import { type TopicNames, topicNames } from '../processors/topics.ts'
 import { couponLookups, couponTables } from '../state/coupon-processing.ts'
-import { OutboxRelay } from '../state/outbox-relay.ts'
-import { PostgresStateBackend } from '../state/stream-backend.ts'
+import { OutboxRelay } from '../topology/postgres/outbox-relay.ts'
+import { PostgresStateBackend } from '../topology/postgres/state-backend.ts'
 import { createRuntimeMetrics } from '../topology/runtime/metrics.ts'
 import { type RuntimeLogger, StreamsRuntime } from '../topology/runtime/streams-runtime.ts'
-import { type TopicNames, topicNames } from '../topology/topics.ts'
 import type { Config } from './config.ts'
 import type { Infrastructure } from './infrastructure.ts'
 import type { ServiceMetrics } from './metrics.ts'

@@ -6,11 +6,12 @@
 import { sql } from 'kysely'
 import { type CouponInfo, CouponLookups, CouponTables } from '../processors/coupon-issuer.ts'
 import type { TableRow } from '../topology/api.ts'
-import type { LookupReader, TableWriter } from './stream-backend.ts'
+import type { LookupReader, TableWriter } from '../topology/postgres/state-backend.ts'
+import type { Database } from './schema.ts'
 
 const ids = (keys: readonly string[]) => keys.filter((k) => /^\d{1,15}$/.test(k))
 
-const readCoupons: LookupReader = async (db, keys) => {
+const readCoupons: LookupReader<Database> = async (db, keys) => {
   const rows = await db
     .selectFrom('coupons')
     .select(['id', 'total_quantity', 'issued_quantity', 'expires_at'])
@@ -28,7 +29,7 @@ const readCoupons: LookupReader = async (db, keys) => {
   )
 }
 
-const readUsers: LookupReader = async (db, keys) => {
+const readUsers: LookupReader<Database> = async (db, keys) => {
   const rows = await db
     .selectFrom('users')
     .select('id')
@@ -48,7 +49,7 @@ interface UserCouponRow {
   issuedAt: string
 }
 
-const writeUserCoupons: TableWriter = async (trx, rows) => {
+const writeUserCoupons: TableWriter<Database> = async (trx, rows) => {
   const c = <K extends keyof UserCouponRow>(key: K) => column<UserCouponRow, K>(rows, key)
   await sql`
     insert into user_coupons (id, user_id, coupon_id, issued_at)
@@ -62,7 +63,7 @@ interface QuantityRow {
   issuedQuantity: number
 }
 
-const writeQuantities: TableWriter = async (trx, rows) => {
+const writeQuantities: TableWriter<Database> = async (trx, rows) => {
   // A batch may issue several units of one coupon: the largest count is the one to keep.
   const latest = new Map<number, number>()
   for (const r of rows as Row<QuantityRow>[]) {
@@ -85,7 +86,7 @@ interface RequestRow {
   decidedAt: string
 }
 
-const writeRequests: TableWriter = async (trx, all) => {
+const writeRequests: TableWriter<Database> = async (trx, all) => {
   // One row per request id: a statement may not update the same row twice.
   const firstById = new Map<string, TableRow>()
   for (const row of all) {

@@ -6,10 +6,10 @@
 import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
 import { ACCEPTED_BY_API, ShopHeaders } from '../processors/shop-headers.ts'
+import { Topics } from '../processors/topics.ts'
 import { CommerceError } from '../service/errors.ts'
 import { encodeHeaders } from '../topology/runtime/header-codec.ts'
 import { Headers } from '../topology/runtime/outputs.ts'
-import { Topics } from '../topology/topics.ts'
 import type { Database } from './schema.ts'
 
 export interface IssueRequest {

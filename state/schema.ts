@@ -1,69 +1,6 @@
 /** kysely table types; one interface per table, named as in SQL. */
 import type { ColumnType, Generated } from 'kysely'
-
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
-
-/** The next offset to read for each partition an application consumes: the source of truth, not Kafka. */
-export interface StreamOffsetsTable {
-  application_id: string
-  topic: string
-  partition: number
-  // bigint comes back from pg as a string; we keep it a string and convert at the edge.
-  next_offset: ColumnType<string, string | bigint, string | bigint>
-  updated_at: Timestamp
-}
-
-/** Who owns each task (processor × partition), and the epoch that fences earlier owners. */
-export interface StreamTasksTable {
-  application_id: string
-  processor: string
-  partition: number
-  epoch: number
-  owner: string
-  claimed_at: Timestamp
-}
-
-/** The partition count of each source topic when the application first ran on it. */
-export interface StreamSourcePartitionsTable {
-  application_id: string
-  topic: string
-  partitions: number
-  recorded_at: Timestamp
-}
-
-/** Partition-local key-value stores. */
-export interface StoreEntriesTable {
-  application_id: string
-  store: string
-  partition: number
-  key: string
-  value: ColumnType<unknown, string, string>
-}
-
-/** Records emitted by a committed batch, waiting for the relay to publish them to Kafka. Bytes, exactly. */
-export interface OutboxTable {
-  id: Generated<string>
-  topic: string
-  key: Buffer | null
-  value: Buffer
-  /** topology/runtime/header-codec.ts's encoding. */
-  headers: ColumnType<Buffer, Buffer | undefined, Buffer>
-  created_at: Timestamp
-}
-
-/** Outbox rows the broker can never take, moved aside by the relay for an operator to inspect and replay. */
-export interface OutboxRejectedTable {
-  id: string
-  topic: string
-  key: Buffer | null
-  value: Buffer
-  headers: Buffer
-  created_at: Timestamp
-  rejected_at: Timestamp
-  /** The Kafka error code (e.g. MESSAGE_TOO_LARGE), or the relay's own verdict. */
-  reason: string
-  cause: string
-}
+import type { StreamsDatabase, Timestamp } from '../topology/postgres/schema.ts'
 
 /** bigint columns: pg returns strings; ids stay below 2^53, so repositories convert with Number(). */
 type BigintColumn = ColumnType<string, string | number | bigint, string | number | bigint>
@@ -107,13 +44,8 @@ export interface CouponIssueRequestsTable {
   decided_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
 }
 
-export interface Database {
-  stream_offsets: StreamOffsetsTable
-  stream_tasks: StreamTasksTable
-  stream_source_partitions: StreamSourcePartitionsTable
-  store_entries: StoreEntriesTable
-  outbox: OutboxTable
-  outbox_rejected: OutboxRejectedTable
+/** The shop's database: the stream library's tables and the shop's own. */
+export interface Database extends StreamsDatabase {
   users: UsersTable
   coupons: CouponsTable
   user_coupons: UserCouponsTable

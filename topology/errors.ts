@@ -1,3 +1,27 @@
+/**
+ * The library's error catalogue: every error the stream library raises for the application (not per
+ * record) has a stable code here, with whether waiting can help. Match on codes, never on messages.
+ */
+export const StreamsErrorCodes = {
+  OPTIONS_INVALID: {
+    retriable: false,
+    summary: 'the options given to the library are invalid (every problem listed)',
+  },
+  MIGRATION_FAILED: { retriable: false, summary: "a migration of the library's own tables failed" },
+} as const
+export type StreamsErrorCode = keyof typeof StreamsErrorCodes
+
+export class StreamsError extends Error {
+  readonly code: StreamsErrorCode
+  readonly retriable: boolean
+  constructor(code: StreamsErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'StreamsError'
+    this.code = code
+    this.retriable = StreamsErrorCodes[code].retriable
+  }
+}
+
 /** Why a record went to a DLQ: stable codes, carried in the DLQ record's `error.code` header. */
 export const RecordErrorCodes = {
   DESERIALIZATION_FAILED: 'the bytes are not UTF-8 JSON',
@@ -41,4 +65,15 @@ export class StoreError extends Error {
     this.name = 'StoreError'
     this.code = code
   }
+}
+
+/** One line with the error and its causes: library errors often say "failed" and keep the reason in `cause`. */
+export function describeError(error: unknown): string {
+  const parts: string[] = []
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    const message = e instanceof Error ? e.message : String(e)
+    if (message && !parts.includes(message)) parts.push(message)
+    e = e instanceof Error ? e.cause : undefined
+  }
+  return parts.join(': ') || 'unknown error'
 }

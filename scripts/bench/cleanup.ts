@@ -2,7 +2,7 @@
  * What a benchmark created, undone last first, exactly once: at the normal end, on Ctrl-C or SIGTERM,
  * or when the whole run overruns its limit (then it exits 1). Each step gets 60 s.
  */
-import { withTimeout } from '../../service/retry.ts'
+import { withTimeout } from '../../topology/retry.ts'
 import { log } from './infra.ts'
 
 export interface Cleanup {

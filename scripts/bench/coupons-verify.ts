@@ -8,8 +8,9 @@
  */
 import { Consumer } from '@platformatic/kafka'
 import pg from 'pg'
-import { withTimeout } from '../../service/retry.ts'
-import { dlqTopic, type TopicNames } from '../../topology/topics.ts'
+import type { TopicNames } from '../../processors/topics.ts'
+import { withTimeout } from '../../topology/retry.ts'
+import { dlqTopic } from '../../topology/topic-admin.ts'
 import type { Expected, Workload } from './coupons-workload.ts'
 import { readTopic } from './coupons-workload.ts'
 import type { KafkaScratch } from './infra.ts'

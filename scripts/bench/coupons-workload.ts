@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { compatibilityPartitioner, Producer } from '@platformatic/kafka'
 import pg from 'pg'
-import { withTimeout } from '../../service/retry.ts'
+import { withTimeout } from '../../topology/retry.ts'
 import { Fetcher } from '../../topology/runtime/fetcher.ts'
 import { rawConsumer, readRange } from './measure.ts'
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import { Admin, Consumer, compatibilityPartitioner, Producer } from '@platformatic/kafka'
 import pg from 'pg'
-import { withTimeout } from '../../service/retry.ts'
+import { withTimeout } from '../../topology/retry.ts'
 
 const root = new URL('../../', import.meta.url).pathname
 

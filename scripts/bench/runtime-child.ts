@@ -2,8 +2,9 @@
  * One runtime phase of the benchmark, in a process of its own (started by runPhase in
  * runtime-harness.ts with its PhaseConfig as the argument; reports over IPC).
  */
-import { withTimeout } from '../../service/retry.ts'
+
 import { createDb } from '../../state/db.ts'
+import { withTimeout } from '../../topology/retry.ts'
 import { KafkaScratch } from './infra.ts'
 import { RssSampler, waitProgress } from './measure.ts'
 import {

@@ -6,9 +6,9 @@
  */
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
-import { PostgresStateBackend } from '../../state/stream-backend.ts'
 import type { KeyValueStore } from '../../topology/api.ts'
 import { TopologyBuilder } from '../../topology/builder.ts'
+import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
 import type { RawRecord } from '../../topology/record.ts'
 import { headersAsText } from '../../topology/runtime/header-codec.ts'
 import { PartitionTask } from '../../topology/runtime/task.ts'

@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
-import { PostgresStateBackend } from '../../state/stream-backend.ts'
+import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
 import { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
 import { pause } from '../support/chaos-fixtures.ts'
 import { countingTopology } from '../support/counting-topology.ts'

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
-import { allTopics } from '../../topology/topics.ts'
+import { allTopics } from '../../processors/topics.ts'
 import { useInfra } from '../support/infra.ts'
 import { type ServiceProcess, startService, waitForHttp } from '../support/service-process.ts'
 

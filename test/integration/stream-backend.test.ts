@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
-import { PostgresStateBackend } from '../../state/stream-backend.ts'
+import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
 import type { BatchCommit, TaskId } from '../../topology/runtime/backend.ts'
 import { CommitOutcomes, FencedError } from '../../topology/runtime/backend.ts'
 import { encodeHeaders } from '../../topology/runtime/header-codec.ts'

@@ -2,8 +2,8 @@
  * A runtime process for the chaos tests: the counting topology on the real broker and PostgreSQL,
  * configured by environment, logging JSON lines to stdout. Tests SIGKILL, SIGSTOP and restart it.
  */
-import { OutboxRelay } from '../../state/outbox-relay.ts'
-import { PostgresStateBackend } from '../../state/stream-backend.ts'
+import { OutboxRelay } from '../../topology/postgres/outbox-relay.ts'
+import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
 import { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
 import { countingTopology } from './counting-topology.ts'
 import { migratedDb, testMetrics } from './runtime-fixtures.ts'

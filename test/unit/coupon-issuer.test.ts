@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { CouponInfo, CouponIssueResult } from '../../processors/coupon-issuer.ts'
 import { shopTopology } from '../../processors/shop-topology.ts'
+import { Topics } from '../../processors/topics.ts'
 import { TopologyTestDriver } from '../../topology/driver/test-driver.ts'
-import { Topics } from '../../topology/topics.ts'
 
 const COUPON = 7
 const NOW = Date.parse('2026-11-24T10:00:00Z')

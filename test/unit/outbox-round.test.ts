@@ -1,7 +1,7 @@
 import { MultipleErrors, NetworkError, ResponseError } from '@platformatic/kafka'
 import { describe, expect, it } from 'vitest'
-import { permanentRefusal } from '../../state/kafka-refusals.ts'
-import { type OutboxRow, publishRound, type Send } from '../../state/outbox-round.ts'
+import { permanentRefusal } from '../../topology/postgres/kafka-refusals.ts'
+import { type OutboxRow, publishRound, type Send } from '../../topology/postgres/outbox-round.ts'
 import { encodeHeaders } from '../../topology/runtime/header-codec.ts'
 
 const PRODUCE = 0

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { backoffDelay, retryForever, withTimeout } from '../../service/retry.ts'
+import { backoffDelay, retryForever, withTimeout } from '../../topology/retry.ts'
 
 describe('backoffDelay', () => {
   it('should double from the initial delay and stop at the cap', () => {

@@ -6,8 +6,8 @@
  */
 import type { Consumer } from '@platformatic/kafka'
 import { protocolErrorsCodesById } from '@platformatic/kafka'
-import { describeError } from '../../service/errors.ts'
-import { backoffDelay, sleep } from '../../service/retry.ts'
+import { describeError } from '../errors.ts'
+import { backoffDelay, sleep } from '../retry.ts'
 import { type FetchedPartition, type Fetcher, type FetchTarget, KafkaErrors } from './fetcher.ts'
 import type { RuntimeMetrics } from './metrics.ts'
 import type { RuntimeLogger } from './streams-runtime.ts'

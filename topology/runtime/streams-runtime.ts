@@ -5,10 +5,9 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Consumer, type GroupAssignment } from '@platformatic/kafka'
-import { describeError } from '../../service/errors.ts'
-import { backoffDelay, retryForever, sleep } from '../../service/retry.ts'
 import type { Topology } from '../builder.ts'
-import { RecordErrorCodes, TopologyError } from '../errors.ts'
+import { describeError, RecordErrorCodes, TopologyError } from '../errors.ts'
+import { backoffDelay, retryForever, sleep } from '../retry.ts'
 import { copartitionedAssigner } from './assignor.ts'
 import { type StateBackend, taskName } from './backend.ts'
 import { FenceLedger } from './fence-ledger.ts'

@@ -26,9 +26,9 @@ import {
   throwError,
   timer,
 } from 'rxjs'
-import { describeError } from '../../service/errors.ts'
-import { backoffDelay, sleep } from '../../service/retry.ts'
+import { describeError } from '../errors.ts'
 import type { RawRecord } from '../record.ts'
+import { backoffDelay, sleep } from '../retry.ts'
 import { FencedError } from './backend.ts'
 import type { FetchedPartition, FetchTarget } from './fetcher.ts'
 import type { RuntimeMetrics } from './metrics.ts'

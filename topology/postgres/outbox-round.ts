@@ -5,10 +5,10 @@
  * good is split in halves, sent half after half, until the culprit stands alone and is moved aside.
  */
 import { type Kysely, sql, type Transaction } from 'kysely'
-import { decodeHeaders, type HeaderBytes } from '../topology/runtime/header-codec.ts'
-import { headerText } from '../topology/runtime/header-text.ts'
+import { decodeHeaders, type HeaderBytes } from '../runtime/header-codec.ts'
+import { headerText } from '../runtime/header-text.ts'
 import { permanentRefusal } from './kafka-refusals.ts'
-import type { Database } from './schema.ts'
+import type { StreamsDatabase } from './schema.ts'
 
 /** The broker's default `message.max.bytes`: the most one partition's batch in a produce may hold. */
 export const BROKER_MAX_BATCH_BYTES = 1_048_588
@@ -46,7 +46,7 @@ export interface RoundOutcome {
 
 /** Reads the next round: at most `maxRows` rows whose records fit `maxBatchBytes`, at least one row. */
 export async function nextRound(
-  trx: Transaction<Database> | Kysely<Database>,
+  trx: Transaction<StreamsDatabase> | Kysely<StreamsDatabase>,
   maxRows: number,
   maxBatchBytes: number,
 ): Promise<OutboxRow[]> {
@@ -131,7 +131,7 @@ function precheck(row: OutboxRow, maxBatchBytes: number): Rejection | { headers:
 }
 
 /** Deletes the published rows and moves the rejected ones to `outbox_rejected`, in one statement. */
-export async function settleRound(trx: Transaction<Database>, outcome: RoundOutcome): Promise<void> {
+export async function settleRound(trx: Transaction<StreamsDatabase>, outcome: RoundOutcome): Promise<void> {
   const { published, rejected } = outcome
   if (published.length === 0 && rejected.length === 0) return
   await sql`

@@ -16,9 +16,9 @@
  */
 import { compatibilityPartitioner, Producer } from '@platformatic/kafka'
 import { type Kysely, sql } from 'kysely'
-import { describeError } from '../service/errors.ts'
-import { backoffDelay, sleep } from '../service/retry.ts'
-import type { RuntimeMetrics } from '../topology/runtime/metrics.ts'
+import { describeError } from '../errors.ts'
+import { backoffDelay, sleep } from '../retry.ts'
+import type { RuntimeMetrics } from '../runtime/metrics.ts'
 import {
   BROKER_MAX_BATCH_BYTES,
   nextRound,
@@ -26,12 +26,12 @@ import {
   type RoundOutcome,
   settleRound,
 } from './outbox-round.ts'
-import type { Database } from './schema.ts'
+import type { StreamsDatabase } from './schema.ts'
 
 const RELAY_LOCK = 0x636f6d6d // "comm": one advisory lock id for every relay of this database
 
 export interface RelayOptions {
-  db: Kysely<Database>
+  db: Kysely<StreamsDatabase>
   brokers: readonly string[]
   clientId: string
   metrics?: RuntimeMetrics

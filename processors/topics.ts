@@ -1,5 +1,5 @@
 /** The contract's topic names (CONTRACT.md section 1), exactly the seed's. */
-import type { Admin } from '@platformatic/kafka'
+import { dlqTopic } from '../topology/topic-admin.ts'
 
 export const Topics = {
   COUPON_ISSUE: 'coupon-issue-topic',
@@ -22,8 +22,6 @@ export const inputTopics: readonly TopicName[] = [
   Topics.COUPON_RESTORE,
 ]
 
-export const dlqTopic = (topic: string): string => `${topic}.dlq`
-
 export type TopicNames = { readonly [K in keyof typeof Topics]: string }
 
 /**
@@ -42,26 +40,4 @@ export function topicNames(prefix = ''): TopicNames {
 /** Every topic the service creates at start-up: the contract's topics and the input topics' DLQs. */
 export function allTopics(prefix = ''): string[] {
   return [...Object.values(Topics), ...inputTopics.map(dlqTopic)].map((t) => `${prefix}${t}`)
-}
-
-/**
- * Creates every missing topic with `partitions` partitions. Existing topics are left as they are: a
- * partition count cannot shrink, and growing it would move keys, which breaks per-key order.
- */
-export async function ensureTopics(
-  admin: Admin,
-  topics: readonly string[],
-  partitions: number,
-): Promise<string[]> {
-  const existing = new Set(await admin.listTopics())
-  const missing = topics.filter((t) => !existing.has(t))
-  if (missing.length === 0) return []
-  try {
-    await admin.createTopics({ topics: missing, partitions, replicas: 1 })
-  } catch (error) {
-    // Another instance may have created some of them between our list and create: check again.
-    const now = new Set(await admin.listTopics())
-    if (missing.some((t) => !now.has(t))) throw error
-  }
-  return missing
 }

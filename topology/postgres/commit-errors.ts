@@ -9,8 +9,8 @@
  *   syntax/undefined objects (42), which mean a missing migration: splitting would send every record
  *   to the DLQ, so those wait and report instead.
  */
-import type { TaskId } from '../topology/runtime/backend.ts'
-import { CommitRejectedError } from '../topology/runtime/backend.ts'
+import type { TaskId } from '../runtime/backend.ts'
+import { CommitRejectedError } from '../runtime/backend.ts'
 
 const REFUSED_CLASSES = new Set(['22', '23', '54'])
 

@@ -4,7 +4,7 @@
  * that same transaction, so an owner that lost the task cannot commit (fencing).
  */
 import { type Kysely, sql, type Transaction } from 'kysely'
-import type { TableRow } from '../topology/api.ts'
+import type { TableRow } from '../api.ts'
 import {
   type BatchCommit,
   type Claim,
@@ -14,15 +14,20 @@ import {
   FencedError,
   type StateBackend,
   type TaskId,
-} from '../topology/runtime/backend.ts'
-import { encodeHeaders } from '../topology/runtime/header-codec.ts'
+} from '../runtime/backend.ts'
+import { encodeHeaders } from '../runtime/header-codec.ts'
 import { classifyCommitError } from './commit-errors.ts'
-import type { Database } from './schema.ts'
+import type { StreamsDatabase } from './schema.ts'
 
 /** Reads reference data for a lookup: the rows of `keys` that exist, by key. */
-export type LookupReader = (db: Kysely<Database>, keys: readonly string[]) => Promise<Map<string, unknown>>
+// biome-ignore lint/suspicious/noExplicitAny: readers query the application's own tables, typed by it
+export type LookupReader<DB = any> = (
+  db: Kysely<DB>,
+  keys: readonly string[],
+) => Promise<Map<string, unknown>>
 /** Applies a batch's rows for one table inside the batch's transaction; must be idempotent per row. */
-export type TableWriter = (trx: Transaction<Database>, rows: readonly TableRow[]) => Promise<void>
+// biome-ignore lint/suspicious/noExplicitAny: as for LookupReader
+export type TableWriter<DB = any> = (trx: Transaction<DB>, rows: readonly TableRow[]) => Promise<void>
 
 export interface PostgresBackendOptions {
   lookups?: Record<string, LookupReader>
@@ -30,11 +35,11 @@ export interface PostgresBackendOptions {
 }
 
 export class PostgresStateBackend implements StateBackend {
-  readonly #db: Kysely<Database>
+  readonly #db: Kysely<StreamsDatabase>
   readonly #lookups: Record<string, LookupReader>
   readonly #tables: Record<string, TableWriter>
 
-  constructor(db: Kysely<Database>, options: PostgresBackendOptions = {}) {
+  constructor(db: Kysely<StreamsDatabase>, options: PostgresBackendOptions = {}) {
     this.#db = db
     this.#lookups = options.lookups ?? {}
     this.#tables = options.tables ?? {}
@@ -178,7 +183,7 @@ export class PostgresStateBackend implements StateBackend {
   }
 
   async #checkCommitted(
-    db: Kysely<Database>,
+    db: Kysely<StreamsDatabase>,
     batch: BatchCommit,
     result: { rows: Array<{ ok: boolean; owned: boolean }> },
   ): Promise<CommitOutcome> {
@@ -198,7 +203,7 @@ export class PostgresStateBackend implements StateBackend {
  * own (a fresh snapshot), so it also sees an attempt that committed while the retry waited for the
  * task row's lock.
  */
-async function alreadyCommitted(db: Kysely<Database>, batch: BatchCommit): Promise<boolean> {
+async function alreadyCommitted(db: Kysely<StreamsDatabase>, batch: BatchCommit): Promise<boolean> {
   const { applicationId: app, processor, partition } = batch.task
   const { rows } = await sql<{ ours: boolean }>`
     select exists (
