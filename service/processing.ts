@@ -12,7 +12,7 @@ import { createRuntimeMetrics } from '../topology/runtime/metrics.ts'
 import { type RuntimeLogger, StreamsRuntime } from '../topology/runtime/streams-runtime.ts'
 import type { Config } from './config.ts'
 import type { Infrastructure } from './infrastructure.ts'
-import type { ServiceMetrics } from './metrics.ts'
+import { metricPrefix, type ServiceMetrics } from './metrics.ts'
 
 export interface Processing {
   readonly topology: ReturnType<typeof shopTopology>
@@ -33,7 +33,7 @@ export function openProcessing(
 ): Processing {
   const topics = topicNames(config.topicPrefix)
   const topology = shopTopology(config.applicationId, topics)
-  const runtimeMetrics = createRuntimeMetrics(metrics.registry)
+  const runtimeMetrics = createRuntimeMetrics(metrics.registry, metricPrefix)
   // Every role runs the relay: the API writes issue requests and orders to the outbox too.
   const relay = new OutboxRelay({
     db: infra.db,

@@ -77,7 +77,7 @@ export async function runOurs(
   scratch: KafkaScratch,
 ): Promise<OursResult> {
   const registry = new Registry()
-  const metrics = createRuntimeMetrics(registry)
+  const metrics = createRuntimeMetrics(registry, 'commerce_')
   const backend = new TimedBackend(
     new PostgresStateBackend(db, { lookups: couponLookups, tables: couponTables }),
   )

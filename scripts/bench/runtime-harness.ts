@@ -128,7 +128,7 @@ export class TimedBackend implements StateBackend {
 /** One StreamsRuntime + OutboxRelay on the counting topology, with its own metrics registry. */
 export class RuntimeHarness {
   readonly registry = new Registry()
-  readonly metrics = createRuntimeMetrics(this.registry)
+  readonly metrics = createRuntimeMetrics(this.registry, 'commerce_')
   readonly config: PhaseConfig
   readonly backend: TimedBackend
   readonly relay: OutboxRelay

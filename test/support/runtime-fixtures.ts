@@ -83,7 +83,7 @@ export async function waitUntil(
 
 export function testMetrics() {
   const registry = new Registry()
-  return { registry, metrics: createRuntimeMetrics(registry) }
+  return { registry, metrics: createRuntimeMetrics(registry, 'commerce_') }
 }
 
 export const quietLog = {

@@ -143,7 +143,7 @@ describe('FetchLoop', () => {
     await until(() => loop.problem()?.includes('NOT_LEADER_OR_FOLLOWER') === true)
     expect(loop.problem()).toContain('in[1]')
     expect(await registry.metrics()).toMatch(
-      /commerce_fetch_errors_total\{topic="in",partition="1",code="NOT_LEADER_OR_FOLLOWER"\} [1-9]/,
+      /streams_fetch_errors_total\{topic="in",partition="1",code="NOT_LEADER_OR_FOLLOWER"\} [1-9]/,
     )
 
     logs.errors.delete(1) // the leader is back
@@ -161,6 +161,6 @@ describe('FetchLoop', () => {
     logs.logStart.set(1, 12n)
     const { registry, committed } = await start(logs)
     await until(() => committed(1) === 20n && committed(0) === 3n)
-    expect(await registry.metrics()).toContain('commerce_records_skipped_total{topic="in",partition="1"} 12')
+    expect(await registry.metrics()).toContain('streams_records_skipped_total{topic="in",partition="1"} 12')
   })
 })

@@ -94,7 +94,7 @@ describe('TaskRunner', () => {
     runner.deliver(fetched(0, 25))
     await until(() => task.positions.get('in') === 25n)
     const sizes = (await metrics.batchSize.get()).values.find(
-      (v) => v.metricName === 'commerce_batch_size_records_sum',
+      (v) => v.metricName === 'streams_batch_size_records_sum',
     )
     expect(sizes?.value).toBe(25)
     expect(backend.commits).toBe(3)
