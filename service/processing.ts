@@ -6,10 +6,9 @@
 import { shopTopology } from '../processors/shop-topology.ts'
 import { type TopicNames, topicNames } from '../processors/topics.ts'
 import { couponLookups, couponTables } from '../state/coupon-processing.ts'
-import { OutboxRelay } from '../topology/postgres/outbox-relay.ts'
-import { PostgresStateBackend } from '../topology/postgres/state-backend.ts'
-import { createRuntimeMetrics } from '../topology/runtime/metrics.ts'
-import { type RuntimeLogger, StreamsRuntime } from '../topology/runtime/streams-runtime.ts'
+import type { OutboxRelay } from '../topology/postgres/outbox-relay.ts'
+import type { RuntimeLogger, StreamsRuntime } from '../topology/runtime/streams-runtime.ts'
+import { StreamsApp } from '../topology/streams-app.ts'
 import type { Config } from './config.ts'
 import type { Infrastructure } from './infrastructure.ts'
 import { metricPrefix, type ServiceMetrics } from './metrics.ts'
@@ -17,6 +16,7 @@ import { metricPrefix, type ServiceMetrics } from './metrics.ts'
 export interface Processing {
   readonly topology: ReturnType<typeof shopTopology>
   readonly topics: TopicNames
+  readonly app: StreamsApp
   /** Null when this instance runs no processors (ROLE=api). */
   readonly runtime: StreamsRuntime | null
   readonly relay: OutboxRelay
@@ -33,57 +33,30 @@ export function openProcessing(
 ): Processing {
   const topics = topicNames(config.topicPrefix)
   const topology = shopTopology(config.applicationId, topics)
-  const runtimeMetrics = createRuntimeMetrics(metrics.registry, metricPrefix)
   // Every role runs the relay: the API writes issue requests and orders to the outbox too.
-  const relay = new OutboxRelay({
-    db: infra.db,
+  const app = new StreamsApp(topology, {
     brokers: config.kafkaBrokers,
-    clientId: `${config.applicationId}-relay`,
-    maxBatchBytes: config.kafkaMaxMessageBytes,
-    metrics: runtimeMetrics,
+    db: infra.db,
+    lookups: couponLookups,
+    tables: couponTables,
+    processors: config.role !== 'api',
+    registry: metrics.registry,
+    metricsPrefix: metricPrefix,
     log,
+    sessionTimeoutMs: config.sessionTimeoutMs,
+    maxMessageBytes: config.kafkaMaxMessageBytes,
   })
-  const runtime =
-    config.role === 'api'
-      ? null
-      : new StreamsRuntime({
-          topology,
-          brokers: config.kafkaBrokers,
-          backend: new PostgresStateBackend(infra.db, { lookups: couponLookups, tables: couponTables }),
-          metrics: runtimeMetrics,
-          log,
-          onCommitted: () => relay.nudge(),
-          sessionTimeoutMs: config.sessionTimeoutMs,
-        })
+  const { runtime, relay } = app
   if (runtime) infra.health.add({ component: 'processors', check: async () => assertHealthy(runtime) })
   infra.health.add({ component: 'relay', check: async () => assertHealthy(relay) })
-  const backlog = setInterval(() => {
-    relay.backlog().then(
-      (n) => runtimeMetrics.outboxBacklog.set(n),
-      () => {},
-    )
-    relay.rejectedRows().then(
-      (n) => runtimeMetrics.outboxRejectedRows.set(n),
-      () => {},
-    )
-  }, 5_000)
-  backlog.unref()
-
-  const started = infra.started.then(async () => {
-    relay.start()
-    await runtime?.start()
-  })
   return {
     topology,
     topics,
+    app,
     runtime,
     relay,
-    started,
-    async stop() {
-      clearInterval(backlog)
-      await runtime?.stop()
-      await relay.stop()
-    },
+    started: infra.started.then(() => app.start()),
+    stop: () => app.stop(),
   }
 }
 

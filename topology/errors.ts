@@ -22,6 +22,10 @@ export class StreamsError extends Error {
   }
 }
 
+export function isStreamsError(error: unknown, code?: StreamsErrorCode): error is StreamsError {
+  return error instanceof StreamsError && (code === undefined || error.code === code)
+}
+
 /** Why a record went to a DLQ: stable codes, carried in the DLQ record's `error.code` header. */
 export const RecordErrorCodes = {
   DESERIALIZATION_FAILED: 'the bytes are not UTF-8 JSON',

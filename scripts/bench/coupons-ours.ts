@@ -7,17 +7,14 @@
  */
 import { performance } from 'node:perf_hooks'
 import { type Kysely, sql } from 'kysely'
-import { Registry } from 'prom-client'
 import { shopTopology } from '../../processors/shop-topology.ts'
 import { topicNames } from '../../processors/topics.ts'
 import { couponLookups, couponTables } from '../../state/coupon-processing.ts'
 import type { Database } from '../../state/schema.ts'
 import { quietLog } from '../../test/support/runtime-fixtures.ts'
-import { OutboxRelay } from '../../topology/postgres/outbox-relay.ts'
 import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
 import type { BatchCommit, StateBackend, TaskId } from '../../topology/runtime/backend.ts'
-import { createRuntimeMetrics } from '../../topology/runtime/metrics.ts'
-import { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
+import { StreamsApp } from '../../topology/streams-app.ts'
 import type { CouponsPhaseConfig, OursResult, PartitionDone } from './coupons-phase.ts'
 import type { KafkaScratch } from './infra.ts'
 import { cpuMeter, RssSampler, waitProgress } from './measure.ts'
@@ -76,30 +73,22 @@ export async function runOurs(
   db: Kysely<Database>,
   scratch: KafkaScratch,
 ): Promise<OursResult> {
-  const registry = new Registry()
-  const metrics = createRuntimeMetrics(registry, 'commerce_')
   const backend = new TimedBackend(
     new PostgresStateBackend(db, { lookups: couponLookups, tables: couponTables }),
   )
-  const relay = new OutboxRelay({
-    db,
-    brokers: config.brokers,
-    clientId: `${config.group}-relay`,
-    metrics,
-    batchSize: config.settings.relayBatch,
-  })
   const { maxBatch, lingerMs, maxQueueBytes } = config.settings
-  const runtime = new StreamsRuntime({
-    topology: shopTopology(config.group, topicNames(config.prefix)),
+  const app = new StreamsApp(shopTopology(config.group, topicNames(config.prefix)), {
     brokers: config.brokers,
+    db,
     backend,
-    metrics,
+    metricsPrefix: 'commerce_',
     log: quietLog,
-    onCommitted: () => relay.nudge(),
     maxBatch,
     lingerMs,
     maxQueueBytes,
+    relayBatchRows: config.settings.relayBatch,
   })
+  const { metrics, relay } = app
 
   const ends = config.ends.map(Number)
   const done: PartitionDone[] = ends.map((records, partition) => ({
@@ -119,8 +108,7 @@ export async function runOurs(
   const elu = performance.eventLoopUtilization()
   const started = performance.now()
   try {
-    relay.start()
-    await runtime.start()
+    await app.start()
     const startSeconds = (performance.now() - started) / 1000
     let firstCommitSeconds = Number.NaN
     const committed = async () => {
@@ -181,7 +169,6 @@ export async function runOurs(
   } finally {
     clearInterval(queueSampler)
     rss.stop()
-    await runtime.stop().catch((e) => quietLog.error({ error: String(e) }, 'runtime stop failed'))
-    await relay.stop().catch((e) => quietLog.error({ error: String(e) }, 'relay stop failed'))
+    await app.stop().catch((e) => quietLog.error({ error: String(e) }, 'stop failed'))
   }
 }

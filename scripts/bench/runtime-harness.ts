@@ -6,16 +6,17 @@
  */
 import { performance } from 'node:perf_hooks'
 import { type Kysely, sql } from 'kysely'
-import { Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 import type { Database } from '../../state/schema.ts'
 import { countingTopology } from '../../test/support/counting-topology.ts'
 import { committedTotal, quietLog } from '../../test/support/runtime-fixtures.ts'
-import { OutboxRelay } from '../../topology/postgres/outbox-relay.ts'
+import type { OutboxRelay } from '../../topology/postgres/outbox-relay.ts'
 import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
 import type { BatchCommit, OutboxRecord, StateBackend, TaskId } from '../../topology/runtime/backend.ts'
 import { Fetcher } from '../../topology/runtime/fetcher.ts'
-import { createRuntimeMetrics } from '../../topology/runtime/metrics.ts'
-import { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
+import type { RuntimeMetrics } from '../../topology/runtime/metrics.ts'
+import type { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
+import { StreamsApp } from '../../topology/streams-app.ts'
 import { type ForkPhaseOptions, forkPhase } from './fork-phase.ts'
 import type { KafkaScratch } from './infra.ts'
 import {
@@ -127,8 +128,8 @@ export class TimedBackend implements StateBackend {
 
 /** One StreamsRuntime + OutboxRelay on the counting topology, with its own metrics registry. */
 export class RuntimeHarness {
-  readonly registry = new Registry()
-  readonly metrics = createRuntimeMetrics(this.registry, 'commerce_')
+  readonly registry: Registry
+  readonly metrics: RuntimeMetrics
   readonly config: PhaseConfig
   readonly backend: TimedBackend
   readonly relay: OutboxRelay
@@ -142,6 +143,26 @@ export class RuntimeHarness {
   constructor(config: PhaseConfig, db: Kysely<Database>) {
     this.config = config
     this.#db = db
+    this.backend = new TimedBackend(new PostgresStateBackend(db))
+    const { maxBatch, lingerMs, maxQueueBytes } = config.settings
+    const app = new StreamsApp(
+      countingTopology({ applicationId: config.applicationId, input: config.input, output: config.output }),
+      {
+        brokers: config.brokers,
+        db,
+        backend: this.backend,
+        metricsPrefix: 'commerce_',
+        log: quietLog,
+        maxBatch,
+        lingerMs,
+        maxQueueBytes,
+        relayBatchRows: config.settings.relayBatch,
+      },
+    )
+    this.registry = app.registry
+    this.metrics = app.metrics
+    this.relay = app.relay
+    this.runtime = app.runtime!
     // The runtime observes each committed record's latency into this histogram: keep the exact value too.
     const histogram = this.metrics.endToEnd
     const observe = histogram.observe.bind(histogram) as (labels: { topic: string }, value: number) => void
@@ -149,30 +170,6 @@ export class RuntimeHarness {
       if (this.collecting) this.latencies.push(value)
       observe(labels, value)
     }) as typeof histogram.observe
-    this.backend = new TimedBackend(new PostgresStateBackend(db))
-    this.relay = new OutboxRelay({
-      db,
-      brokers: config.brokers,
-      clientId: `${config.applicationId}-relay`,
-      metrics: this.metrics,
-      batchSize: config.settings.relayBatch,
-    })
-    const { maxBatch, lingerMs, maxQueueBytes } = config.settings
-    this.runtime = new StreamsRuntime({
-      topology: countingTopology({
-        applicationId: config.applicationId,
-        input: config.input,
-        output: config.output,
-      }),
-      brokers: config.brokers,
-      backend: this.backend,
-      metrics: this.metrics,
-      log: quietLog,
-      onCommitted: () => this.relay.nudge(),
-      maxBatch,
-      lingerMs,
-      maxQueueBytes,
-    })
   }
 
   committed(): Promise<number> {

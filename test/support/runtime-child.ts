@@ -2,11 +2,9 @@
  * A runtime process for the chaos tests: the counting topology on the real broker and PostgreSQL,
  * configured by environment, logging JSON lines to stdout. Tests SIGKILL, SIGSTOP and restart it.
  */
-import { OutboxRelay } from '../../topology/postgres/outbox-relay.ts'
-import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
-import { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
+import { StreamsApp } from '../../topology/streams-app.ts'
 import { countingTopology } from './counting-topology.ts'
-import { migratedDb, testMetrics } from './runtime-fixtures.ts'
+import { migratedDb } from './runtime-fixtures.ts'
 
 const env = (name: string) => {
   const value = process.env[name]
@@ -20,28 +18,25 @@ const log = { info: line('info'), warn: line('warn'), error: line('error') }
 
 const brokers = env('BROKERS').split(',')
 const db = await migratedDb(env('DATABASE_URL'))
-const { metrics } = testMetrics()
-const relay = new OutboxRelay({ db, brokers, clientId: `relay-${process.pid}`, metrics, log })
-const runtime = new StreamsRuntime({
-  topology: countingTopology({ applicationId: env('APP_ID'), input: env('INPUT'), output: env('OUTPUT') }),
-  brokers,
-  backend: new PostgresStateBackend(db),
-  metrics,
-  log,
-  onCommitted: () => relay.nudge(),
-  instanceId: process.env.INSTANCE,
-  sessionTimeoutMs: Number(process.env.SESSION_MS ?? 3_000),
-  maxBatch: Number(process.env.MAX_BATCH ?? 500),
-})
+const app = new StreamsApp(
+  countingTopology({ applicationId: env('APP_ID'), input: env('INPUT'), output: env('OUTPUT') }),
+  {
+    brokers,
+    db,
+    log,
+    metricsPrefix: 'commerce_',
+    instanceId: process.env.INSTANCE,
+    sessionTimeoutMs: Number(process.env.SESSION_MS ?? 3_000),
+    maxBatch: Number(process.env.MAX_BATCH ?? 500),
+  },
+)
 
 process.on('SIGTERM', async () => {
-  await runtime.stop()
-  await relay.stop()
+  await app.stop()
   await db.destroy()
   log.info({}, 'stopped')
   process.exit(0)
 })
 
-relay.start()
-await runtime.start()
+await app.start()
 log.info({}, 'started')
