@@ -52,6 +52,9 @@ export interface RunnerOptions {
  */
 export const ONE_RECORD_BYTES = 1_048_588
 
+/** Waits between attempts of a failed commit: 50, 100, 200 ... ms, at most 5 s (each ±20% jitter). */
+export const COMMIT_BACKOFF = { initialMs: 50, maxMs: 5_000 } as const
+
 export type RunnerStatus = 'opening' | 'running' | 'stopped' | 'fenced' | 'closed'
 
 export class TaskRunner {
@@ -219,7 +222,7 @@ export class TaskRunner {
       },
       isLast: (result) => result.stoppedAt !== undefined,
       isFatal: (error) => error instanceof FencedError,
-      backoff: (attempt) => backoffDelay(attempt - 1, { initialMs: 50, maxMs: 5_000 }),
+      backoff: (attempt) => backoffDelay(attempt - 1, COMMIT_BACKOFF),
       onRetry: (error, attempt, delay) => this.#retrying(error, attempt, delay),
       stop: this.#stop,
     }).pipe(
