@@ -155,11 +155,11 @@ export class TaskRunner {
    * so a restart does not hit the same wall. Returns how many offsets were skipped.
    */
   resetFetch(topic: string, offset: bigint): bigint {
-    const from = this.#ledger.value.from.get(topic)
-    const reset = resetOf(topic, offset, this.#ledger.value)
-    if (from === undefined || !reset) return 0n
+    const ledger = this.#ledger.value
+    const reset = resetOf(topic, offset, ledger)
+    if (!reset) return 0n
     this.#arrivals.next(reset)
-    return offset - from
+    return offset - ledger.from.get(topic)!
   }
 
   /** Where the next fetch of `topic` starts. */
