@@ -52,7 +52,7 @@ export interface RunnerOptions {
  */
 export const ONE_RECORD_BYTES = 1_048_588
 
-/** Waits between attempts of a failed commit: 50, 100, 200 ... ms, at most 5 s (each ±20% jitter). */
+/** Waits between attempts of a failed commit: 50, 100, 200 ... ms, at most 5 s (each jittered down by up to 20%). */
 export const COMMIT_BACKOFF = { initialMs: 50, maxMs: 5_000 } as const
 
 export type RunnerStatus = 'opening' | 'running' | 'stopped' | 'fenced' | 'closed'
