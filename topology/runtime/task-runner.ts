@@ -1,38 +1,33 @@
 /**
- * Drives one PartitionTask on the Kafka runtime: a bounded queue fed by the fetcher, and an RxJS
- * pipeline that takes batches (by count, or after a short linger), commits them one at a time in
- * partition order, and retries a failed commit with capped back-off — the batch is re-run from the
- * same records, so nothing is skipped or applied twice.
+ * Drives one PartitionTask on the Kafka runtime: the fetch loop pushes fetched records into the task's
+ * pipeline (`taskPipeline`: batch by count or linger, commit one batch at a time, retry with back-off),
+ * and reads back from the pipeline's ledger how many bytes it holds (back-pressure) and where the next
+ * fetch starts.
  */
 import {
+  BehaviorSubject,
   catchError,
-  concatMap,
-  defer,
-  filter,
+  EMPTY,
   from,
   lastValueFrom,
   map,
-  type Observable,
-  of,
-  race,
-  repeat,
-  retry,
+  merge,
+  ReplaySubject,
   Subject,
+  scan,
+  share,
   startWith,
-  switchMap,
-  take,
-  takeWhile,
   tap,
-  throwError,
-  timer,
 } from 'rxjs'
 import { describeError } from '../errors.ts'
-import type { RawRecord } from '../record.ts'
 import { backoffDelay, sleep } from '../retry.ts'
 import { FencedError } from './backend.ts'
+import type { Arrival } from './batch-records.ts'
 import type { FetchedPartition, FetchTarget } from './fetcher.ts'
 import type { RuntimeMetrics } from './metrics.ts'
 import type { BatchResult, PartitionTask } from './task.ts'
+import { arrivalOf, type Ledger, type LedgerEvent, openLedger, resetOf, settle } from './task-ledger.ts'
+import { type Committed, taskPipeline } from './task-pipeline.ts'
 
 export interface RunnerOptions {
   maxBatch: number
@@ -57,34 +52,28 @@ export interface RunnerOptions {
  */
 export const ONE_RECORD_BYTES = 1_048_588
 
-/** A record's size as the queue accounts it: the bytes it keeps alive, key + value + headers. */
-export function queuedBytes(record: RawRecord): number {
-  let bytes = (record.key?.length ?? 0) + (record.value?.length ?? 0)
-  for (const [name, value] of Object.entries(record.headers))
-    bytes += Buffer.byteLength(name) + Buffer.byteLength(value)
-  return bytes
-}
+/** Waits between attempts of a failed commit: 50, 100, 200 ... ms, at most 5 s (each jittered down by up to 20%). */
+export const COMMIT_BACKOFF = { initialMs: 50, maxMs: 5_000 } as const
 
 export type RunnerStatus = 'opening' | 'running' | 'stopped' | 'fenced' | 'closed'
 
 export class TaskRunner {
   readonly task: PartitionTask
   #status: RunnerStatus = 'opening'
-  #queue: RawRecord[] = []
-  readonly #fetchFrom = new Map<string, bigint>()
   readonly #highWatermarks = new Map<string, bigint>()
   readonly #options: RunnerOptions
   #stopping = false
-  /** Ticks when records arrive or the runner stops: what a waiting batch reacts to. */
-  readonly #arrivals = new Subject<void>()
+  /** Fetched records and fetch-position moves: the pipeline's input. */
+  readonly #arrivals = new Subject<Arrival>()
+  /** The pipeline's ledger: what it holds and where fetching goes on, as of the last arrival or commit. */
+  readonly #ledger = new BehaviorSubject<Ledger>(openLedger(new Map()))
+  readonly #stop = new ReplaySubject<void>(1)
   #loop: Promise<void> = Promise.resolve()
   /** The claim in progress, if any: stop() waits for it, so no claim lands after the runner stopped. */
   #opening: Promise<void> = Promise.resolve()
   /** Cuts the back-off between claim attempts short when the runner stops. */
   readonly #stopped = new AbortController()
   #commitError: string | undefined
-  /** Sum of `queuedBytes` over the queue. */
-  #queueBytes = 0
 
   constructor(task: PartitionTask, options: RunnerOptions) {
     this.task = task
@@ -102,7 +91,7 @@ export class TaskRunner {
   }
 
   /**
-   * Claims and loads the task (retrying while PostgreSQL is down), then starts the batch loop — unless
+   * Claims and loads the task (retrying while PostgreSQL is down), then starts its pipeline — unless
    * the runner was stopped meanwhile: then it claims no more and starts nothing.
    */
   open(fallback: ReadonlyMap<string, bigint>, signal: AbortSignal): Promise<void> {
@@ -123,23 +112,24 @@ export class TaskRunner {
     }
     if (this.#stopping) return
     this.#commitError = undefined
-    for (const [topic, offset] of this.task.positions) this.#fetchFrom.set(topic, offset)
     this.#status = 'running'
-    this.#loop = this.#run()
+    this.#loop = this.#run(openLedger(this.task.positions))
   }
 
-  /** Wants records while one record's worth per partition fits in the free bytes (or the queue is empty). */
+  /** Wants records while one record's worth per partition fits in the free bytes (or nothing is held). */
   wantsFetch(): boolean {
     if (this.#status !== 'running' || this.#stopping) return false
-    return this.#queue.length === 0 || this.#freeBytes() >= ONE_RECORD_BYTES * this.#fetchFrom.size
+    const { held, from } = this.#ledger.value
+    return held.length === 0 || this.#freeBytes() >= ONE_RECORD_BYTES * from.size
   }
 
   fetchTargets(): FetchTarget[] {
-    // A fetch returns up to maxBytes per partition whatever the queue holds: ask for what is free, so the
-    // bound holds; but never less than one record's worth, or a record larger than the bound would
+    const { from } = this.#ledger.value
+    // A fetch returns up to maxBytes per partition whatever the pipeline holds: ask for what is free, so
+    // the bound holds; but never less than one record's worth, or a record larger than the bound would
     // never come (wantsFetch waits until that much is free, so the bound still holds then).
-    const maxBytes = Math.max(ONE_RECORD_BYTES, Math.floor(this.#freeBytes() / this.#fetchFrom.size))
-    return [...this.#fetchFrom].map(([topic, offset]) => ({
+    const maxBytes = Math.max(ONE_RECORD_BYTES, Math.floor(this.#freeBytes() / from.size))
+    return [...from].map(([topic, offset]) => ({
       topic,
       partition: this.task.id.partition,
       offset,
@@ -147,24 +137,16 @@ export class TaskRunner {
     }))
   }
 
-  /** Takes fetched records; ones already queued or committed (a re-fetch) are dropped. */
+  /** Takes fetched records; ones already held or committed (a re-fetch) are dropped. */
   deliver(fetched: FetchedPartition): void {
     this.#highWatermarks.set(fetched.topic, fetched.highWatermark)
-    let from = this.#fetchFrom.get(fetched.topic)
-    if (from === undefined) return
-    let taken = 0
-    for (const record of fetched.records) {
-      if (record.offset < from) continue
-      this.#queue.push(record)
-      this.#queueBytes += queuedBytes(record)
-      from = record.offset + 1n
-      taken++
-    }
-    // Past transaction markers and aborted records too: they hold offsets but nothing to process.
-    if (fetched.nextOffset > from) from = fetched.nextOffset
-    this.#fetchFrom.set(fetched.topic, from)
-    this.#options.metrics.consumed.inc({ topic: fetched.topic, partition: fetched.partition }, taken)
-    this.#arrivals.next()
+    const arrival = arrivalOf(fetched, this.#ledger.value)
+    if (!arrival) return
+    this.#options.metrics.consumed.inc(
+      { topic: fetched.topic, partition: fetched.partition },
+      arrival.records.length,
+    )
+    this.#arrivals.next(arrival)
   }
 
   /**
@@ -173,35 +155,36 @@ export class TaskRunner {
    * so a restart does not hit the same wall. Returns how many offsets were skipped.
    */
   resetFetch(topic: string, offset: bigint): bigint {
-    const from = this.#fetchFrom.get(topic)
-    if (from === undefined || offset <= from) return 0n
-    this.#fetchFrom.set(topic, offset)
-    this.#arrivals.next()
-    return offset - from
+    const ledger = this.#ledger.value
+    const reset = resetOf(topic, offset, ledger)
+    if (!reset) return 0n
+    this.#arrivals.next(reset)
+    return offset - ledger.from.get(topic)!
   }
 
   /** Where the next fetch of `topic` starts. */
   fetchPosition(topic: string): bigint | undefined {
-    return this.#fetchFrom.get(topic)
+    return this.#ledger.value.from.get(topic)
   }
 
   /** Updates the lag gauges: records behind the high watermark, and the age of the oldest waiting one. */
   reportLag(): void {
     const { metrics, clock } = this.#options
+    const { held } = this.#ledger.value
     for (const [topic, position] of this.task.positions) {
       const labels = { topic, partition: this.task.id.partition }
       const hw = this.#highWatermarks.get(topic)
       if (hw !== undefined) metrics.lagRecords.set(labels, Math.max(0, Number(hw - position)))
-      const oldest = this.#queue.find((r) => r.topic === topic)
+      const oldest = held.find((r) => r.topic === topic)
       metrics.lagSeconds.set(labels, oldest ? Math.max(0, (clock() - oldest.timestamp) / 1000) : 0)
     }
   }
 
-  /** Finishes the batch in flight (committing it if it can), then closes the task. */
+  /** Finishes the commit in flight, drops what waits behind it, then closes the task. */
   async stop(): Promise<void> {
     this.#stopping = true
     this.#stopped.abort()
-    this.#arrivals.next()
+    this.#stop.next()
     await this.#opening
     await this.#loop
     this.#arrivals.complete()
@@ -215,11 +198,7 @@ export class TaskRunner {
   }
 
   #freeBytes(): number {
-    return Math.max(0, this.#options.maxQueueBytes - this.#queueBytes)
-  }
-
-  #dequeue(count: number): void {
-    for (const record of this.#queue.splice(0, count)) this.#queueBytes -= queuedBytes(record)
+    return Math.max(0, this.#options.maxQueueBytes - this.#ledger.value.bytes)
   }
 
   get #name(): string {
@@ -227,85 +206,61 @@ export class TaskRunner {
   }
 
   /**
-   * The task's pipeline: wait for a batch, commit it, drop it from the queue, again — until the runner
-   * stops, the task is fenced, or its error policy stopped it. One commit at a time keeps partition order.
+   * Runs the task's pipeline until the runner stops, the task is fenced, or its error policy stopped
+   * it; the ledger follows the arrivals in and the committed batches out.
    */
-  async #run(): Promise<void> {
-    const iteration = defer(() => this.#batchReady()).pipe(
-      concatMap(({ records, advance }) =>
-        this.#stopping
-          ? of(false)
-          : this.#commit(records, advance).pipe(tap((done) => done && this.#dequeue(records.length))),
-      ),
-    )
-    await lastValueFrom(iteration.pipe(repeat(), takeWhile(Boolean)), { defaultValue: false })
-  }
-
-  /** True when the fetch position moved past offsets the task holds no records for (markers, a reset). */
-  #hasGap(): boolean {
-    if (this.#queue.length > 0) return false
-    for (const [topic, from] of this.#fetchFrom)
-      if (from > (this.task.positions.get(topic) ?? from)) return true
-    return false
-  }
-
-  /**
-   * Emits the next batch: at once when the queue holds `maxBatch` records, else `lingerMs` after the first.
-   * A batch that takes the whole queue also moves the task to the fetch position (`advance`), so offsets
-   * without records to process (transaction markers, a reset past deleted records) get committed too.
-   */
-  #batchReady(): Observable<{ records: RawRecord[]; advance?: ReadonlyMap<string, bigint> }> {
+  #run(start: Ledger): Promise<void> {
     const { maxBatch, lingerMs } = this.#options
-    const changes = this.#arrivals.pipe(startWith(undefined))
-    const full = () => this.#stopping || this.#queue.length >= maxBatch
-    return changes.pipe(
-      filter(() => this.#stopping || this.#queue.length > 0 || this.#hasGap()),
-      take(1),
-      switchMap(() => (full() ? of(undefined) : race(timer(lingerMs), changes.pipe(filter(full), take(1))))),
-      map(() => {
-        const records = this.#queue.slice(0, maxBatch)
-        return records.length === this.#queue.length
-          ? { records, advance: new Map(this.#fetchFrom) }
-          : { records }
-      }),
-    )
-  }
-
-  /** Commits a batch, retrying on errors; emits false when the runner must stop (fenced, stopped, stopping). */
-  #commit(batch: RawRecord[], advance?: ReadonlyMap<string, bigint>): Observable<boolean> {
-    const { metrics, log } = this.#options
-    const processor = this.task.id.processor
-    return defer(() => {
-      const started = performance.now()
-      return from(this.task.runBatch(batch, advance)).pipe(map((result) => this.#committed(result, started)))
+    const committed = taskPipeline(this.#arrivals, {
+      maxBatch,
+      lingerMs,
+      commit: (batch) => {
+        const started = performance.now()
+        return from(this.task.runBatch(batch.records, batch.advance)).pipe(
+          tap((result) => this.#committed(result, started)),
+        )
+      },
+      isLast: (result) => result.stoppedAt !== undefined,
+      isFatal: (error) => error instanceof FencedError,
+      backoff: (attempt) => backoffDelay(attempt - 1, COMMIT_BACKOFF),
+      onRetry: (error, attempt, delay) => this.#retrying(error, attempt, delay),
+      stop: this.#stop,
     }).pipe(
-      retry({
-        delay: (error: unknown, attempt: number) => {
-          if (error instanceof FencedError || this.#stopping) return throwError(() => error)
-          metrics.commitFailures.inc({ processor, reason: 'error' })
-          this.#commitError = describeError(error)
-          const delay = backoffDelay(attempt - 1, { maxMs: 5_000 })
-          log.warn(
-            { task: this.#name, attempt, delay, error: this.#commitError },
-            'batch commit failed, retrying',
-          )
-          return timer(delay)
-        },
-      }),
       catchError((error: unknown) => {
-        if (error instanceof FencedError) {
-          metrics.commitFailures.inc({ processor, reason: 'fenced' })
-          this.#status = 'fenced'
-          log.warn({ task: this.#name, error: error.message }, 'task fenced, dropping it')
-          this.#options.onFenced(this)
-        }
-        return of(false)
+        if (!(error instanceof FencedError)) throw error
+        this.#fenced(error)
+        return EMPTY
       }),
+      share(),
+    )
+    // Subscribed before the pipeline (merge subscribes in order): the ledger sees each arrival before
+    // the pipeline does, so a batch is never taken off the ledger before its records were put on it.
+    const events = merge(
+      this.#arrivals.pipe(map((arrival): LedgerEvent => ({ kind: 'arrived', arrival }))),
+      committed.pipe(map(({ batch }: Committed<BatchResult>): LedgerEvent => ({ kind: 'committed', batch }))),
+    )
+    events.pipe(scan(settle, start), startWith(start)).subscribe(this.#ledger)
+    return lastValueFrom(committed, { defaultValue: undefined }).then(() => {})
+  }
+
+  #retrying(error: unknown, attempt: number, delay: number): void {
+    this.#options.metrics.commitFailures.inc({ processor: this.task.id.processor, reason: 'error' })
+    this.#commitError = describeError(error)
+    this.#options.log.warn(
+      { task: this.#name, attempt, delay, error: this.#commitError },
+      'batch commit failed, retrying',
     )
   }
 
-  /** Records a committed batch's metrics; false when its error policy stopped the task. */
-  #committed(result: BatchResult, started: number): boolean {
+  #fenced(error: FencedError): void {
+    this.#options.metrics.commitFailures.inc({ processor: this.task.id.processor, reason: 'fenced' })
+    this.#status = 'fenced'
+    this.#options.log.warn({ task: this.#name, error: error.message }, 'task fenced, dropping it')
+    this.#options.onFenced(this)
+  }
+
+  /** Records a committed batch's metrics; marks the runner stopped when its error policy stopped the task. */
+  #committed(result: BatchResult, started: number): void {
     const { metrics, log, clock } = this.#options
     const processor = this.task.id.processor
     metrics.commitDuration.observe({ processor }, (performance.now() - started) / 1000)
@@ -318,9 +273,8 @@ export class TaskRunner {
     for (const d of result.dead) metrics.dlq.inc({ topic: d.topic, code: d.code })
     this.#commitError = undefined
     if (result.outputs + result.dlq > 0) this.#options.onCommitted()
-    if (!result.stoppedAt) return true
+    if (!result.stoppedAt) return
     this.#status = 'stopped'
     log.warn({ task: this.#name, reason: this.task.stopReason }, 'task stopped by its error policy')
-    return false
   }
 }
