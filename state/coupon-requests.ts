@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
+import type { CouponIssueRecord } from '../processors/coupon-request.ts'
 import { ACCEPTED_BY_API, ShopHeaders } from '../processors/shop-headers.ts'
 import { CommerceError } from '../service/errors.ts'
 import { encodeHeaders } from '../topology/runtime/header-codec.ts'
@@ -34,14 +35,6 @@ export type IssueRefusal = 'USER_NOT_FOUND' | 'COUPON_NOT_FOUND' | 'COUPON_EXPIR
 export type EnqueueResult =
   | { status: 'PENDING'; requestId: string }
   | { status: 'REFUSED'; reason: IssueRefusal }
-
-/** The `coupon-issue-topic` value (CONTRACT.md section 1). */
-export interface CouponIssueRecord {
-  requestId: string
-  userId: number
-  couponId: number
-  requestedAt: string
-}
 
 interface CheckRow {
   user_found: boolean

@@ -1,10 +1,13 @@
 import { type Static, type StaticDecode, Type } from 'typebox'
 import { describe, expect, expectTypeOf, it } from 'vitest'
+import { CouponIssueResult, type RejectReason, type RejectReasons } from '../../processors/coupon-issuer.ts'
 import {
   type CouponIssueRecord,
   type CouponIssueRequest,
   parseCouponIssueRequest,
 } from '../../processors/coupon-request.ts'
+import { shopTopology } from '../../processors/shop-topology.ts'
+import { TopologyTestDriver } from '../../topology/driver/test-driver.ts'
 import { RecordError } from '../../topology/errors.ts'
 import { jsonSchemaValue } from '../../topology/schema.ts'
 
@@ -163,5 +166,31 @@ describe('the coupon-issue-topic record', () => {
     expect(failureOf(() => parseCouponIssueRequest(json({ userId: 1, couponId: 8 }), '7'))).toBe(
       'KEY_MISMATCH key: "7" must be the couponId "8"',
     )
+  })
+})
+
+describe('the coupon-issue-result-topic record', () => {
+  it('should type the result from its schema', () => {
+    // The union the issuer used to declare by hand.
+    expectTypeOf<CouponIssueResult>().toEqualTypeOf<
+      | { requestId: string; userId: number; couponId: number; status: 'ISSUED'; userCouponId: number }
+      | { requestId: string; userId: number; couponId: number; status: 'REJECTED'; reason: RejectReason }
+    >()
+    expectTypeOf<RejectReason>().toEqualTypeOf<(typeof RejectReasons)[keyof typeof RejectReasons]>()
+  })
+
+  it('should hold what the coupon issuer emits, issued and rejected alike', async () => {
+    const d = new TopologyTestDriver(shopTopology('shop'), { partitions: 1 })
+    d.setLookup('coupons', '7', { totalQuantity: 1, issuedQuantity: 0, expiresAt: null })
+    for (const userId of [1, 2]) d.setLookup('users', String(userId), true)
+    for (const userId of [1, 2, 3]) d.pipe('coupon-issue-topic', '7', { userId, couponId: 7 })
+    await d.process()
+    const parse = jsonSchemaValue(CouponIssueResult)
+    const parsed = d.output('coupon-issue-result-topic').map((r) => parse(json(r.value), r.key))
+    expect(parsed.map((r) => (r.status === 'ISSUED' ? r.status : r.reason))).toEqual([
+      'ISSUED',
+      'SOLD_OUT',
+      'USER_NOT_FOUND',
+    ])
   })
 })
