@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
+import type { RejectReason } from '../processors/coupon-issuer.ts'
 import type { CouponIssueRecord } from '../processors/coupon-request.ts'
 import { ACCEPTED_BY_API, ShopHeaders } from '../processors/shop-headers.ts'
 import { CommerceError } from '../service/errors.ts'
@@ -18,7 +19,7 @@ export interface IssueRequest {
   couponId: number
   userId: number
   status: 'PENDING' | 'ISSUED' | 'REJECTED'
-  reason: string | null
+  reason: RejectReason | null
   userCouponId: number | null
 }
 

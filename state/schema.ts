@@ -1,5 +1,6 @@
 /** kysely table types; one interface per table, named as in SQL. */
 import type { ColumnType, Generated } from 'kysely'
+import type { RejectReason } from '../processors/coupon-issuer.ts'
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 
@@ -101,7 +102,7 @@ export interface CouponIssueRequestsTable {
   coupon_id: BigintColumn
   user_id: BigintColumn
   status: 'PENDING' | 'ISSUED' | 'REJECTED'
-  reason: string | null
+  reason: RejectReason | null
   user_coupon_id: ColumnType<string | null, string | number | null | undefined, string | number | null>
   requested_at: Timestamp
   decided_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
