@@ -8,6 +8,7 @@ import { Compile } from 'typebox/compile'
 import type { TLocalizedValidationError } from 'typebox/error'
 import type { ValueParser } from './api.ts'
 import { RecordError } from './errors.ts'
+import { shapeOf } from './schema-shape.ts'
 import { jsonValue } from './serde.ts'
 
 /**
@@ -26,10 +27,10 @@ import { jsonValue } from './serde.ts'
  */
 export function jsonSchemaValue<S extends TSchema>(schema: S): ValueParser<StaticDecode<S>> {
   const validator = Compile(schema)
+  const shape = shapeOf(schema)
   return jsonValue((value) => {
     if (!validator.Check(value)) throw validationError(value, validator.Errors(value))
-    // Clean changes the value in place; it is the one JSON.parse just made, so nobody else holds it.
-    return validator.Decode(validator.Clean(value)) as StaticDecode<S>
+    return shape(value) as StaticDecode<S>
   })
 }
 
