@@ -1,5 +1,7 @@
 /** Maps the error catalogue to HTTP: one place decides every status code the API answers with. */
+
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
 import { describeError, type ErrorCode, isCommerceError, isUnavailable } from '../service/errors.ts'
 
 const statusOf: Partial<Record<ErrorCode, number>> = {
@@ -30,11 +32,8 @@ const clientErrors: Record<number, ErrorCode> = {
   415: 'UNSUPPORTED_MEDIA_TYPE',
 }
 
-export const errorBodySchema = {
-  type: 'object',
-  required: ['code', 'message'],
-  properties: { code: { type: 'string' }, message: { type: 'string' } },
-} as const
+/** Every error response: the catalogue's code and a message that names the field or the cause. */
+export const ErrorBody = Type.Object({ code: Type.String(), message: Type.String() })
 
 /**
  * Answers `error` with its status and code. Also called outside fastify's error handler, for errors

@@ -1,89 +1,65 @@
 /**
- * JSON schemas shared by the shop and admin routes. Request schemas do not set
+ * Schemas shared by the shop and admin routes, declared once with TypeBox: fastify validates requests
+ * and serializes responses with them, @fastify/swagger publishes them at /docs, and the type provider
+ * types each handler's request and reply from them. Request schemas do not set
  * `additionalProperties: false`: unknown fields are ignored (as on the topics), so clients can evolve
  * ahead of the server. Responses list their properties, and fastify's serializer drops anything else.
  */
-import { errorBodySchema } from './errors.ts'
+import { type TSchema, Type } from 'typebox'
+import { Amount, EntityId } from '../processors/fields.ts'
+import { DiscountTypes } from '../state/coupons.ts'
+import { ErrorBody } from './errors.ts'
 
-export { errorBodySchema }
+export { Amount, EntityId, ErrorBody }
 
-/** Ids and money are positive (or non-negative) integers that JSON and JavaScript carry exactly. */
-export const idSchema = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const
-export const amountSchema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const
-const dateTime = { type: 'string', format: 'date-time' } as const
-const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const
+/**
+ * An instant in a response. The handlers hand fastify the `Date` the repository read, and its
+ * serializer writes it as an ISO-8601 string, so the handler's type admits both.
+ */
+export const Timestamp = Type.Unsafe<Date | string>(Type.String({ format: 'date-time' }))
 
-export const userIdParams = {
-  type: 'object',
-  required: ['userId'],
-  properties: { userId: idSchema },
-} as const
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 
-export const couponIdParams = {
-  type: 'object',
-  required: ['couponId'],
-  properties: { couponId: idSchema },
-} as const
+export const UserIdParams = Type.Object({ userId: EntityId })
+export const CouponIdParams = Type.Object({ couponId: EntityId })
 
-export const userSchema = {
-  type: 'object',
-  required: ['userId', 'name', 'points'],
-  properties: { userId: idSchema, name: { type: 'string' }, points: amountSchema },
-} as const
+export const User = Type.Object({ userId: EntityId, name: Type.String(), points: Amount })
 
-export const discountTypeSchema = { type: 'string', enum: ['RATE', 'AMOUNT'] } as const
+export const DiscountType = Type.Enum(DiscountTypes, { type: 'string' })
 
 const couponProperties = {
-  couponId: idSchema,
-  name: { type: 'string' },
-  discountType: discountTypeSchema,
-  discountValue: { type: 'integer' },
-  totalQuantity: { type: 'integer' },
-  issuedQuantity: { type: 'integer' },
-  remainingQuantity: { type: 'integer' },
-  expiresAt: nullableDateTime,
-} as const
+  couponId: EntityId,
+  name: Type.String(),
+  discountType: DiscountType,
+  discountValue: Type.Integer(),
+  totalQuantity: Type.Integer(),
+  issuedQuantity: Type.Integer(),
+  remainingQuantity: Type.Integer(),
+  expiresAt: Nullable(Timestamp),
+}
 
 /** A coupon as the shop sees it. */
-export const couponSchema = {
-  type: 'object',
-  required: Object.keys(couponProperties),
-  properties: couponProperties,
-} as const
+export const Coupon = Type.Object(couponProperties)
 
 /** A coupon as the admin who created it sees it: the shop's view and its minimum order amount. */
-export const adminCouponSchema = {
-  type: 'object',
-  required: [...Object.keys(couponProperties), 'minOrderAmount'],
-  properties: { ...couponProperties, minOrderAmount: { type: ['integer', 'null'] } },
-} as const
+export const AdminCoupon = Type.Object({ ...couponProperties, minOrderAmount: Nullable(Type.Integer()) })
 
-export const userCouponSchema = {
-  type: 'object',
-  required: [
-    'userCouponId',
-    'couponId',
-    'name',
-    'discountType',
-    'discountValue',
-    'used',
-    'issuedAt',
-    'usedAt',
-  ],
-  properties: {
-    userCouponId: idSchema,
-    couponId: idSchema,
-    name: { type: 'string' },
-    discountType: discountTypeSchema,
-    discountValue: { type: 'integer' },
-    used: { type: 'boolean' },
-    issuedAt: dateTime,
-    usedAt: nullableDateTime,
-  },
-} as const
+export const UserCoupon = Type.Object({
+  userCouponId: EntityId,
+  couponId: EntityId,
+  name: Type.String(),
+  discountType: DiscountType,
+  discountValue: Type.Integer(),
+  used: Type.Boolean(),
+  issuedAt: Timestamp,
+  usedAt: Nullable(Timestamp),
+})
 
 /** Error responses, keyed by status, with the codes each may carry in its description. */
-export const errorResponses = (statuses: Record<number, string>) =>
+export const errorResponses = <const S extends Record<number, string>>(statuses: S) =>
   Object.fromEntries(
-    Object.entries(statuses).map(([status, description]) => [status, { ...errorBodySchema, description }]),
-  )
+    Object.entries(statuses).map(([status, description]) => [
+      status,
+      Type.Object(ErrorBody.properties, { description }),
+    ]),
+  ) as { [K in keyof S]: typeof ErrorBody }

@@ -4,9 +4,11 @@
  * no locks: the first `totalQuantity` eligible, distinct users win. Every request gets exactly one
  * result event and one outcome row, committed with the counters in the batch transaction.
  */
+import { type Static, Type } from 'typebox'
 import type { KeyValueStore, Processor, ProcessorContext } from '../topology/api.ts'
 import type { StreamRecord } from '../topology/record.ts'
 import type { CouponIssueRequest } from './coupon-request.ts'
+import { EntityId } from './fields.ts'
 import { ACCEPTED_BY_API, ShopHeaders } from './shop-headers.ts'
 
 export const CouponStores = { ISSUED: 'coupon-issued', HOLDERS: 'coupon-holders' } as const
@@ -33,11 +35,19 @@ export const RejectReasons = {
   COUPON_NOT_FOUND: 'COUPON_NOT_FOUND',
   USER_NOT_FOUND: 'USER_NOT_FOUND',
 } as const
-export type RejectReason = (typeof RejectReasons)[keyof typeof RejectReasons]
+export const RejectReason = Type.Enum(RejectReasons, { type: 'string' })
+export type RejectReason = Static<typeof RejectReason>
 
-export type CouponIssueResult =
-  | { requestId: string; userId: number; couponId: number; status: 'ISSUED'; userCouponId: number }
-  | { requestId: string; userId: number; couponId: number; status: 'REJECTED'; reason: RejectReason }
+/**
+ * The `coupon-issue-result-topic` record (CONTRACT.md section 1). The request id is the request's, or
+ * one derived from its log position (`derivedRequestId`), so it has no length bound of its own.
+ */
+const resultOf = { requestId: Type.String({ minLength: 1 }), userId: EntityId, couponId: EntityId }
+export const CouponIssueResult = Type.Union([
+  Type.Object({ ...resultOf, status: Type.Literal('ISSUED'), userCouponId: EntityId }),
+  Type.Object({ ...resultOf, status: Type.Literal('REJECTED'), reason: RejectReason }),
+])
+export type CouponIssueResult = Static<typeof CouponIssueResult>
 
 /** A user coupon's id: the coupon's id and the unit's ordinal, so a replay chooses the same id. */
 export const userCouponId = (couponId: number, ordinal: number) => couponId * 1_000_000 + ordinal

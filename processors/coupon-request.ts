@@ -1,62 +1,28 @@
-/** The `coupon-issue-topic` record (CONTRACT.md section 1), parsed and validated. */
+/** The `coupon-issue-topic` record (CONTRACT.md section 1): its schema, its type and its parser. */
+import { type Static, type StaticDecode, Type } from 'typebox'
 import { RecordError } from '../topology/errors.ts'
-import { jsonValue } from '../topology/serde.ts'
-
-export interface CouponIssueRequest {
-  requestId?: string
-  userId: number
-  couponId: number
-  requestedAt?: string
-}
-
-const positiveId = (value: unknown) => Number.isSafeInteger(value) && (value as number) > 0
-
-const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/
+import { jsonSchemaValue } from '../topology/schema.ts'
+import { EntityId, IsoInstant, RequestId } from './fields.ts'
 
 /**
- * An ISO-8601 date-time as the instant it names (normalized to UTC), or null. `Date.parse` alone is
- * far too lenient ("1" is the year 2001, February 30th is March 2nd): such a value would pass here and
- * be refused by PostgreSQL's timestamptz at commit.
+ * A request as any producer may write it. Our API always sets `requestId` and `requestedAt`; another
+ * producer may leave them out (the processor then derives the id from the log position and judges the
+ * request by its record timestamp). Unknown fields are ignored.
  */
-function isoInstant(value: unknown): string | null {
-  if (typeof value !== 'string') return null
-  const match = ISO_DATE_TIME.exec(value)
-  const ms = Date.parse(value)
-  if (!match || Number.isNaN(ms)) return null
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])]
-  if (year < 1 || month < 1 || month > 12) return null
-  if (new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day) return null
-  return new Date(ms).toISOString()
-}
+export const CouponIssueRequest = Type.Object({
+  requestId: Type.Optional(RequestId),
+  userId: EntityId,
+  couponId: EntityId,
+  requestedAt: Type.Optional(IsoInstant),
+})
+/** As parsed: `requestedAt`, when present, is normalized to UTC. */
+export type CouponIssueRequest = StaticDecode<typeof CouponIssueRequest>
 
-const validate = (value: unknown): CouponIssueRequest => {
-  const v = value as Record<string, unknown>
-  if (v === null || typeof v !== 'object' || Array.isArray(v))
-    throw new RecordError('VALIDATION_FAILED', 'value: must be an object')
-  if (!positiveId(v.userId)) throw new RecordError('VALIDATION_FAILED', 'userId: must be a positive integer')
-  if (!positiveId(v.couponId))
-    throw new RecordError('VALIDATION_FAILED', 'couponId: must be a positive integer')
-  if (
-    v.requestId !== undefined &&
-    (typeof v.requestId !== 'string' || v.requestId.length === 0 || v.requestId.length > 200)
-  ) {
-    throw new RecordError(
-      'VALIDATION_FAILED',
-      'requestId: must be a non-empty string of at most 200 characters',
-    )
-  }
-  const requestedAt = v.requestedAt === undefined ? undefined : isoInstant(v.requestedAt)
-  if (requestedAt === null)
-    throw new RecordError('VALIDATION_FAILED', 'requestedAt: must be an ISO-8601 date-time')
-  return {
-    userId: v.userId as number,
-    couponId: v.couponId as number,
-    ...(v.requestId !== undefined ? { requestId: v.requestId as string } : {}),
-    ...(requestedAt !== undefined ? { requestedAt } : {}),
-  }
-}
+/** The record our API writes (through the outbox): every field set. */
+export const CouponIssueRecord = Type.Required(CouponIssueRequest)
+export type CouponIssueRecord = Static<typeof CouponIssueRecord>
 
-const parseJson = jsonValue(validate)
+const parseJson = jsonSchemaValue(CouponIssueRequest)
 
 /**
  * Parses a request and checks it is keyed by its coupon: a mis-keyed request could land on a partition

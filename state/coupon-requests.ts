@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
+import type { RejectReason } from '../processors/coupon-issuer.ts'
+import type { CouponIssueRecord } from '../processors/coupon-request.ts'
 import { ACCEPTED_BY_API, ShopHeaders } from '../processors/shop-headers.ts'
 import { Topics } from '../processors/topics.ts'
 import { CommerceError } from '../service/errors.ts'
@@ -17,7 +19,7 @@ export interface IssueRequest {
   couponId: number
   userId: number
   status: 'PENDING' | 'ISSUED' | 'REJECTED'
-  reason: string | null
+  reason: RejectReason | null
   userCouponId: number | null
 }
 
@@ -34,14 +36,6 @@ export type IssueRefusal = 'USER_NOT_FOUND' | 'COUPON_NOT_FOUND' | 'COUPON_EXPIR
 export type EnqueueResult =
   | { status: 'PENDING'; requestId: string }
   | { status: 'REFUSED'; reason: IssueRefusal }
-
-/** The `coupon-issue-topic` value (CONTRACT.md section 1). */
-export interface CouponIssueRecord {
-  requestId: string
-  userId: number
-  couponId: number
-  requestedAt: string
-}
 
 interface CheckRow {
   user_found: boolean

@@ -1,5 +1,6 @@
 /** kysely table types; one interface per table, named as in SQL. */
 import type { ColumnType, Generated } from 'kysely'
+import type { RejectReason } from '../processors/coupon-issuer.ts'
 import type { StreamsDatabase, Timestamp } from '../topology/postgres/schema.ts'
 
 /** bigint columns: pg returns strings; ids stay below 2^53, so repositories convert with Number(). */
@@ -38,7 +39,7 @@ export interface CouponIssueRequestsTable {
   coupon_id: BigintColumn
   user_id: BigintColumn
   status: 'PENDING' | 'ISSUED' | 'REJECTED'
-  reason: string | null
+  reason: RejectReason | null
   user_coupon_id: ColumnType<string | null, string | number | null | undefined, string | number | null>
   requested_at: Timestamp
   decided_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>

@@ -12,7 +12,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
  * becomes VALIDATION_FAILED. Either way the record goes to the source topic's DLQ. What the parser
  * returns must be storable in PostgreSQL: a string holding NUL or a lone surrogate, or a value nested
  * absurdly deep, is VALIDATION_FAILED too (checked on what `validate` returns, so unknown extra fields
- * stay ignored, whatever they hold).
+ * stay ignored, whatever they hold). A record declared as a schema needs no `validate` of its own:
+ * `jsonSchemaValue(schema)` (schema.ts) derives it.
  *
  * @example
  * builder.source('orders', {

@@ -1,30 +1,31 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
+import { Type } from 'typebox'
 import type { Health } from '../../service/health.ts'
 
-const component = {
-  type: 'object',
-  properties: { ok: { type: 'boolean' }, ms: { type: 'number' }, error: { type: 'string' } },
-} as const
+const Component = Type.Object({
+  ok: Type.Optional(Type.Boolean()),
+  ms: Type.Optional(Type.Number()),
+  error: Type.Optional(Type.String()),
+})
 
-const readySchema = {
-  type: 'object',
-  properties: {
-    status: { type: 'string', enum: ['ready', 'not_ready'] },
-    code: { type: 'string' },
-    message: { type: 'string' },
-    failing: { type: 'array', items: { type: 'string' } },
-    components: { type: 'object', additionalProperties: component },
-  },
-} as const
+const Readiness = Type.Object({
+  status: Type.Optional(Type.Enum(['ready', 'not_ready'], { type: 'string' })),
+  code: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+  failing: Type.Optional(Type.Array(Type.String())),
+  components: Type.Optional(Type.Record(Type.String(), Component)),
+})
 
-export function healthRoutes(app: FastifyInstance, opts: { health: Health }): void {
+export function healthRoutes(instance: FastifyInstance, opts: { health: Health }): void {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>()
   app.get(
     '/health/live',
     {
       schema: {
         tags: ['operations'],
         summary: 'The process is up',
-        response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
+        response: { 200: Type.Object({ status: Type.Optional(Type.String()) }) },
       },
     },
     async () => ({ status: 'live' }),
@@ -36,12 +37,12 @@ export function healthRoutes(app: FastifyInstance, opts: { health: Health }): vo
       schema: {
         tags: ['operations'],
         summary: 'PostgreSQL, Redis and Kafka answer and the processors run; 503 names the failing part',
-        response: { 200: readySchema, 503: readySchema },
+        response: { 200: Readiness, 503: Readiness },
       },
     },
     async (_request, reply) => {
       const report = await opts.health.report()
-      if (report.ready) return { status: 'ready', failing: [], components: report.components }
+      if (report.ready) return { status: 'ready' as const, failing: [], components: report.components }
       const message = report.failing.map((c) => `${c}: ${report.components[c]?.error}`).join('; ')
       return reply.status(503).send({
         status: 'not_ready',

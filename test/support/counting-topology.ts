@@ -2,28 +2,22 @@
  * A small stateful topology used by the runtime's integration tests, chaos runs and benchmark:
  * it counts records per key in a partition-local store and emits each new count.
  */
+import { type Static, Type } from 'typebox'
 import type { KeyValueStore, Processor } from '../../topology/api.ts'
 import { TopologyBuilder } from '../../topology/builder.ts'
 import { RecordError } from '../../topology/errors.ts'
+import { jsonSchemaValue } from '../../topology/schema.ts'
 
-export interface CountEvent {
-  key: string
-  n: number
-}
+const CountEvent = Type.Object({ key: Type.String(), n: Type.Integer() })
+export type CountEvent = Static<typeof CountEvent>
+
+const parseJson = jsonSchemaValue(CountEvent)
 
 function parseCountEvent(value: Buffer | null, key: string | null): CountEvent {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(value?.toString('utf8') ?? '')
-  } catch (error) {
-    throw new RecordError('DESERIALIZATION_FAILED', `not JSON: ${(error as Error).message}`)
-  }
-  const event = parsed as Partial<CountEvent>
-  if (typeof event?.key !== 'string') throw new RecordError('VALIDATION_FAILED', 'key: must be a string')
+  const event = parseJson(value, key)
   if (event.key !== key)
     throw new RecordError('KEY_MISMATCH', `key: record key ${key} != value key ${event.key}`)
-  if (!Number.isInteger(event.n)) throw new RecordError('VALIDATION_FAILED', 'n: must be an integer')
-  return event as CountEvent
+  return event
 }
 
 class Counter implements Processor<CountEvent> {

@@ -1,0 +1,43 @@
+/**
+ * Field schemas the shop's topic records and HTTP bodies share, declared once (TypeBox): each is a
+ * JSON Schema for validators and documents, and gives its TypeScript type through `Static<>`.
+ */
+import { Type } from 'typebox'
+
+/** Ids are positive integers that JSON and JavaScript carry exactly (PostgreSQL bigint holds them). */
+export const EntityId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+
+/** Money and points: non-negative integers, carried exactly. */
+export const Amount = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+
+/** Not only UUIDs: requests produced straight to the topic carry their own ids, or derived ones. */
+export const RequestId = Type.String({ minLength: 1, maxLength: 200 })
+
+/** The shape the pattern admits; the calendar is checked by `isIsoInstant`. */
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/
+
+/**
+ * Whether `value` is an ISO-8601 date-time naming a real instant. `Date.parse` alone is far too
+ * lenient ("1" is the year 2001, February 30th is March 2nd): such a value would be accepted and then
+ * refused by PostgreSQL's timestamptz at commit, failing the whole batch.
+ */
+export function isIsoInstant(value: string): boolean {
+  const match = ISO_DATE_TIME.exec(value)
+  if (!match || Number.isNaN(Date.parse(value))) return false
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])]
+  if (year < 1 || month < 1 || month > 12) return false
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day
+}
+
+/**
+ * An instant written by another producer: an ISO-8601 date-time with an offset, decoded (by
+ * `jsonSchemaValue`) to the same instant in UTC, as `Date.prototype.toISOString` writes it.
+ */
+export const IsoInstant = Type.Decode(
+  Type.Refine(
+    Type.String({ pattern: ISO_DATE_TIME.source, description: 'an ISO-8601 date-time with an offset' }),
+    isIsoInstant,
+    () => 'must be an ISO-8601 date-time naming a real instant',
+  ),
+  (value) => new Date(value).toISOString(),
+)
