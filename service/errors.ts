@@ -56,15 +56,15 @@ const unavailableCodes = new Set([
   '57P01',
   '57P02',
   '57P03',
+  // state/db.ts's code for a driver error with no SQLSTATE: the connection failed or was lost.
+  'DB_CONNECTION_LOST',
 ])
 
-/** True when the error means a dependency did not answer, rather than a bug or bad input. */
+/** True when the error means a dependency did not answer, rather than a bug or bad input: by code only. */
 export function isUnavailable(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++, e = e.cause) {
     const code = (e as { code?: unknown }).code
     if (typeof code === 'string' && (unavailableCodes.has(code) || code.startsWith('08'))) return true
-    if (/Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED/.test(e.message))
-      return true
   }
   return false
 }

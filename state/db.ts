@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from 'kysely'
+import { Kysely, PostgresDialect, type PostgresPool } from 'kysely'
 import pg from 'pg'
 import type { Database } from './schema.ts'
 
@@ -24,7 +24,42 @@ export function createDb({ url, maxConnections = 10 }: DbOptions): Kysely<Databa
   // event crashes the process; heard, the transaction's next query fails and the caller retries.
   pool.on('error', () => {})
   pool.on('connect', (client) => client.on('error', () => {}))
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  // Errors are told apart by code, never by message: what the driver raises without a SQLSTATE (a
+  // connection refused, ended or timed out) is tagged here, where we still know it came from the driver.
+  const tagged: PostgresPool = {
+    connect: () => pool.connect().then(tagQueries, (error: unknown) => Promise.reject(connectionLost(error))),
+    end: () => pool.end(),
+    options: pool.options,
+  }
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: tagged }) })
+}
+
+/** The code a driver error without a SQLSTATE gets: the connection to PostgreSQL failed or was lost. */
+export const CONNECTION_LOST = 'DB_CONNECTION_LOST'
+
+const TAGGED = Symbol('tagged')
+
+function tagQueries(client: pg.PoolClient & { [TAGGED]?: true }): pg.PoolClient {
+  if (client[TAGGED]) return client
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown
+  client.query = ((...args: unknown[]) => {
+    const result = query(...args)
+    return result instanceof Promise ? result.catch((error) => Promise.reject(connectionLost(error))) : result
+  }) as typeof client.query
+  client[TAGGED] = true
+  return client
+}
+
+/**
+ * Gives a driver error that is not PostgreSQL's answer (no SQLSTATE: it never reached the server, or
+ * the server went away) the CONNECTION_LOST code; leaves the server's answers and our own bugs alone.
+ */
+function connectionLost(error: unknown): unknown {
+  if (!(error instanceof Error) || error instanceof pg.DatabaseError) return error
+  if (error instanceof TypeError || error instanceof RangeError) return error
+  const withCode = error as Error & { code?: unknown }
+  if (withCode.code === undefined) withCode.code = CONNECTION_LOST
+  return error
 }
 
 /**

@@ -39,7 +39,12 @@ describe('isUnavailable', () => {
     expect(isUnavailable(new Error('query failed', { cause: refused }))).toBe(true)
     expect(isUnavailable(Object.assign(new Error('terminating connection'), { code: '57P01' }))).toBe(true)
     expect(isUnavailable(Object.assign(new Error('could not connect'), { code: '08006' }))).toBe(true)
-    expect(isUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true)
+    const lost = Object.assign(new Error('Connection terminated unexpectedly'), {
+      code: 'DB_CONNECTION_LOST',
+    })
+    expect(isUnavailable(lost)).toBe(true)
+    // By code only: the message alone says nothing (no matching of messages).
+    expect(isUnavailable(new Error('Connection terminated unexpectedly'))).toBe(false)
     expect(isUnavailable(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false)
     expect(isUnavailable(new TypeError('x is undefined'))).toBe(false)
     expect(isUnavailable('ECONNREFUSED')).toBe(false)
