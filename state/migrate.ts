@@ -5,6 +5,7 @@ import * as runtime from './migrations/0001-runtime.ts'
 import * as coupons from './migrations/0002-coupons.ts'
 import * as outboxBytes from './migrations/0003-outbox-bytes.ts'
 import * as sourcePartitions from './migrations/0004-source-partitions.ts'
+import * as appliedIds from './migrations/0005-applied-ids.ts'
 
 /**
  * Migrations are imported statically rather than read from a folder: the list is checked by the
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0002-coupons': coupons,
   '0003-outbox-bytes': outboxBytes,
   '0004-source-partitions': sourcePartitions,
+  '0005-applied-ids': appliedIds,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
