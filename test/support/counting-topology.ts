@@ -11,7 +11,7 @@ export interface CountEvent {
   n: number
 }
 
-function parseCountEvent(value: Buffer | null, key: string | null): CountEvent {
+export function parseCountEvent(value: Buffer | null, key: string | null): CountEvent {
   let parsed: unknown
   try {
     parsed = JSON.parse(value?.toString('utf8') ?? '')
