@@ -1,10 +1,11 @@
 /**
- * A runtime process for the chaos tests: the counting topology on the real broker and PostgreSQL,
- * configured by environment, logging JSON lines to stdout. Tests SIGKILL, SIGSTOP and restart it.
+ * A runtime process for the chaos tests: the counting topology (or, with MIDDLE, the two-processor
+ * chain) on the real broker and PostgreSQL, configured by environment, logging JSON lines to stdout. Tests SIGKILL, SIGSTOP and restart it.
  */
 import { OutboxRelay } from '../../state/outbox-relay.ts'
 import { PostgresStateBackend } from '../../state/stream-backend.ts'
 import { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
+import { chainTopology } from './chain-topology.ts'
 import { countingTopology } from './counting-topology.ts'
 import { migratedDb, testMetrics } from './runtime-fixtures.ts'
 
@@ -23,7 +24,15 @@ const db = await migratedDb(env('DATABASE_URL'))
 const { metrics } = testMetrics()
 const relay = new OutboxRelay({ db, brokers, clientId: `relay-${process.pid}`, metrics, log })
 const runtime = new StreamsRuntime({
-  topology: countingTopology({ applicationId: env('APP_ID'), input: env('INPUT'), output: env('OUTPUT') }),
+  // With MIDDLE: two processors joined by that topic (test/support/chain-topology.ts).
+  topology: process.env.MIDDLE
+    ? chainTopology({
+        applicationId: env('APP_ID'),
+        input: env('INPUT'),
+        middle: env('MIDDLE'),
+        output: env('OUTPUT'),
+      })
+    : countingTopology({ applicationId: env('APP_ID'), input: env('INPUT'), output: env('OUTPUT') }),
   brokers,
   backend: new PostgresStateBackend(db),
   metrics,
