@@ -35,9 +35,20 @@ class Counter implements Processor<CountEvent> {
   }
 }
 
-export function countingTopology(options: { applicationId: string; input: string; output: string }) {
+export function countingTopology(options: {
+  applicationId: string
+  input: string
+  output: string
+  /** Skip re-sent copies by output id on the input (off by default: nothing of ours writes it). */
+  deduplicate?: boolean
+}) {
+  const { deduplicate } = options
   return new TopologyBuilder(options.applicationId)
-    .source('events', { topic: options.input, parse: parseCountEvent })
+    .source('events', {
+      topic: options.input,
+      parse: parseCountEvent,
+      ...(deduplicate ? { deduplicate } : {}),
+    })
     .store('counts')
     .sink('counted', { topic: options.output })
     .processor('counter', {
