@@ -235,7 +235,17 @@ function commitStatement(batch: BatchCommit) {
   const dels = batch.stores.flatMap(({ store, changes }) => changes.deletes.map((k) => [store, k]))
   const o = batch.outputs
   const ids = batch.applied?.ids ?? []
-  const forget = batch.applied?.forget ?? []
+  // One range per topic, spelled out: joined to an unnest, the bound would be a filter over the whole
+  // window instead of the end of an index range (measured: 3x slower commits at a 20,000-id window).
+  const forgetting = sql.join(
+    [
+      sql`false`,
+      ...(batch.applied?.forget ?? []).map(
+        (f) => sql`(a.topic = ${f.topic} and a.record_offset < ${String(f.before)}::bigint)`,
+      ),
+    ],
+    sql` or `,
+  )
   // The owner CTE locks the task row (FOR UPDATE) until the commit: a concurrent claim waits for us and
   // fences us from then on. Every write below runs only if the epoch and all offsets matched.
   return sql<{ ok: boolean; owned: boolean }>`
@@ -283,9 +293,8 @@ function commitStatement(batch: BatchCommit) {
     ),
     forgotten as (
       delete from stream_applied_ids a
-      using unnest(${forget.map((f) => f.topic)}::text[], ${forget.map((f) => String(f.before))}::bigint[]) as f(t, b)
       where (select ok from verdict) and a.application_id = ${app} and a.processor = ${processor}
-        and a.partition = ${partition} and a.topic = f.t and a.record_offset < f.b
+        and a.partition = ${partition} and (${forgetting})
     )
     select (select ok from verdict) as ok, exists (select 1 from owner) as owned`
 }
