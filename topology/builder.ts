@@ -13,7 +13,23 @@ export interface SourceNode {
   /** Partitions the topic must have, when the topology insists; otherwise whatever the broker says. */
   readonly partitions?: number
   readonly parse: ValueParser<unknown>
+  /** Whether records are skipped by output id (see `Topology.deduplication`); unset: the default. */
+  readonly deduplicate?: Deduplicate
 }
+
+/**
+ * Skipping re-sent records by their output id: `true` (the default window), `false`, or a window in
+ * offsets of the source partition. Only for topics our own outbox writes: an id header on a topic
+ * anyone writes is not ours to trust, so an upstream topic is never de-duplicated unless declared.
+ */
+export type Deduplicate = boolean | { readonly window: number }
+
+/**
+ * How far back, in offsets of the source partition, a task remembers the output ids it applied. The
+ * relay re-sends a round whose rows it published but could not delete, and one relay runs per
+ * database, so a re-send lands at most a few rounds (5,000 rows each by default) after its original.
+ */
+export const DEFAULT_DEDUP_WINDOW = 20_000
 
 /** How a store's state reaches memory: whole when its task opens, or by the keys each batch needs. */
 export const StoreLoadings = {
@@ -103,7 +119,14 @@ export class TopologyBuilder {
     this.applicationId = applicationId
   }
 
-  source<V>(name: string, options: { topic: string; parse: ValueParser<V>; partitions?: number }): this {
+  /**
+   * A topic a processor reads. `deduplicate` skips a record whose output id the partition already
+   * applied; by default it is on for topics this topology's own sinks write, off for the rest.
+   */
+  source<V>(
+    name: string,
+    options: { topic: string; parse: ValueParser<V>; partitions?: number; deduplicate?: Deduplicate },
+  ): this {
     return this.#add({ kind: 'source', name, ...options })
   }
 
@@ -190,6 +213,19 @@ export class Topology {
   /** Source topics of a processor: a task of it owns the same partition number of each. */
   sourceTopics(processor: ProcessorNode): string[] {
     return processor.sources.map((s) => this.node('source', s).topic)
+  }
+
+  /**
+   * The de-duplication window of a source, in offsets, or undefined when its records are not
+   * de-duplicated: on by default only where our own outbox writes the topic (a sink of this topology).
+   */
+  deduplication(source: SourceNode): number | undefined {
+    const { deduplicate } = source
+    if (deduplicate === false) return undefined
+    if (typeof deduplicate === 'object') return deduplicate.window
+    if (deduplicate === true) return DEFAULT_DEDUP_WINDOW
+    const ours = this.nodes.some((n) => n.kind === 'sink' && n.topic === source.topic)
+    return ours ? DEFAULT_DEDUP_WINDOW : undefined
   }
 
   /** Every topic the topology reads, and every topic it writes (sinks and DLQs). */
@@ -286,6 +322,11 @@ function validate(nodes: TopologyNode[]): string[] {
     }
   }
   for (const node of nodes) {
+    if (node.kind === 'source' && typeof node.deduplicate === 'object') {
+      const { window } = node.deduplicate
+      if (!Number.isSafeInteger(window) || window < 1)
+        problems.push(`source "${node.name}": the deduplicate window must be a positive integer`)
+    }
     if (node.kind === 'store' && node.loading === 'keyed') {
       if (typeof node.keys !== 'function')
         problems.push(`store "${node.name}": a keyed store needs a keys function`)

@@ -163,7 +163,7 @@ describe('grafana/prometheus', () => {
               exp_annotations: {
                 summary: '2 output record(s) moved to outbox_rejected',
                 description:
-                  "The broker refused them for good; commerce_outbox_rejected_total says which topic and why, the table's cause column says how. Replay them (SQL in state/outbox-relay.ts) once the cause is fixed, or delete them.",
+                  "The broker refused them for good; commerce_outbox_rejected_total says which topic and why, the table's cause column says how. Replay them (SQL in topology/postgres/outbox-relay.ts) once the cause is fixed, or delete them.",
               },
             },
           ],

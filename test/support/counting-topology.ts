@@ -13,7 +13,7 @@ export type CountEvent = Static<typeof CountEvent>
 
 const parseJson = jsonSchemaValue(CountEvent)
 
-function parseCountEvent(value: Buffer | null, key: string | null): CountEvent {
+export function parseCountEvent(value: Buffer | null, key: string | null): CountEvent {
   const event = parseJson(value, key)
   if (event.key !== key)
     throw new RecordError('KEY_MISMATCH', `key: record key ${key} != value key ${event.key}`)
@@ -29,9 +29,20 @@ class Counter implements Processor<CountEvent> {
   }
 }
 
-export function countingTopology(options: { applicationId: string; input: string; output: string }) {
+export function countingTopology(options: {
+  applicationId: string
+  input: string
+  output: string
+  /** Skip re-sent copies by output id on the input (off by default: nothing of ours writes it). */
+  deduplicate?: boolean
+}) {
+  const { deduplicate } = options
   return new TopologyBuilder(options.applicationId)
-    .source('events', { topic: options.input, parse: parseCountEvent })
+    .source('events', {
+      topic: options.input,
+      parse: parseCountEvent,
+      ...(deduplicate ? { deduplicate } : {}),
+    })
     .store('counts')
     .sink('counted', { topic: options.output })
     .processor('counter', {

@@ -81,6 +81,11 @@ export class ProbeBackend implements StateBackend {
     return this.#inner.loadKeys(task, store, keys)
   }
 
+  appliedIds(task: TaskId, digests: readonly string[]) {
+    if (!this.#inner.appliedIds) throw new Error('the inner backend cannot de-duplicate')
+    return this.#inner.appliedIds(task, digests)
+  }
+
   async commit(batch: BatchCommit) {
     await this.commitGate.pass()
     const outcome = await this.#inner.commit(batch)

@@ -1,8 +1,9 @@
 /**
- * A runtime process for the chaos tests: the counting topology on the real broker and PostgreSQL,
- * configured by environment, logging JSON lines to stdout. Tests SIGKILL, SIGSTOP and restart it.
+ * A runtime process for the chaos tests: the counting topology (or, with MIDDLE, the two-processor
+ * chain) on the real broker and PostgreSQL, configured by environment, logging JSON lines to stdout. Tests SIGKILL, SIGSTOP and restart it.
  */
 import { StreamsApp } from '../../topology/streams-app.ts'
+import { chainTopology } from './chain-topology.ts'
 import { countingTopology } from './counting-topology.ts'
 import { migratedDb } from './runtime-fixtures.ts'
 
@@ -19,7 +20,15 @@ const log = { info: line('info'), warn: line('warn'), error: line('error') }
 const brokers = env('BROKERS').split(',')
 const db = await migratedDb(env('DATABASE_URL'))
 const app = new StreamsApp(
-  countingTopology({ applicationId: env('APP_ID'), input: env('INPUT'), output: env('OUTPUT') }),
+  // With MIDDLE: two processors joined by that topic (test/support/chain-topology.ts).
+  process.env.MIDDLE
+    ? chainTopology({
+        applicationId: env('APP_ID'),
+        input: env('INPUT'),
+        middle: env('MIDDLE'),
+        output: env('OUTPUT'),
+      })
+    : countingTopology({ applicationId: env('APP_ID'), input: env('INPUT'), output: env('OUTPUT') }),
   {
     brokers,
     db,

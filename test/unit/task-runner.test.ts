@@ -56,11 +56,12 @@ const bytesOf = (r: RawRecord) =>
 async function openRunner(
   options: { maxBatch: number; lingerMs: number; maxQueueBytes?: number },
   backend = new MemoryBackend(),
+  counting = topology,
 ) {
   const metrics = createRuntimeMetrics(new Registry())
   const task = new PartitionTask({
-    topology,
-    processor: topology.node('processor', 'counter'),
+    topology: counting,
+    processor: counting.node('processor', 'counter'),
     partition: 0,
     backend,
     owner: 'test',
@@ -99,6 +100,28 @@ describe('TaskRunner', () => {
     expect(sizes?.value).toBe(25)
     expect(backend.commits).toBe(3)
     expect(task.store<number>('counts')?.get('k')).toBe(25)
+    await runner.stop()
+  })
+
+  it('should count records skipped as re-sent copies in commerce_records_duplicates_total', async () => {
+    const deduplicated = countingTopology({
+      applicationId: 'app',
+      input: 'in',
+      output: 'out',
+      deduplicate: true,
+    })
+    const { runner, task, metrics } = await openRunner({ maxBatch: 10, lingerMs: 1 }, undefined, deduplicated)
+    const withId = (offset: number, id: string) => ({
+      ...record(offset),
+      headers: { 'commerce.output-id': id },
+    })
+    runner.deliver(
+      fetchedRecords([withId(0, 'a'), withId(1, 'b'), withId(2, 'a'), withId(3, 'b'), withId(4, 'c')]),
+    )
+    await until(() => task.positions.get('in') === 5n)
+    expect(task.store<number>('counts')?.get('k')).toBe(3)
+    const skipped = (await metrics.duplicates.get()).values
+    expect(skipped).toEqual([expect.objectContaining({ labels: { topic: 'in', partition: 0 }, value: 2 })])
     await runner.stop()
   })
 

@@ -108,7 +108,7 @@ describe('TopologyTestDriver', () => {
     const driver = new TopologyTestDriver(countingTopology(), { batchSize: 2 })
     for (let i = 0; i < 5; i++) driver.pipe('clicks', 'carol', { page: `/${i}` })
     const summary = await driver.process()
-    expect(summary).toEqual({ batches: 3, consumed: 5, dlq: 0, outputs: 5, commitRetries: 0 })
+    expect(summary).toEqual({ batches: 3, consumed: 5, dlq: 0, outputs: 5, duplicates: 0, commitRetries: 0 })
     const outputs = driver.output<{ count: number }>('click-counts')
     expect(outputs.map((o) => o.value.count)).toEqual([1, 2, 3, 4, 5])
     expect(outputs.map((o) => o.headers['commerce.output-id'])).toEqual(

@@ -30,6 +30,8 @@ export class MemoryBackend implements StateBackend {
   readonly #tables = new Map<string, TableRow[]>()
   readonly #failures: Error[] = []
   readonly #partitionCounts = new Map<string, number>()
+  /** Per task: the output-id digests it applied and still remembers, with their source positions. */
+  readonly #applied = new Map<string, Map<string, { topic: string; offset: bigint }>>()
   #commits = 0
 
   async claim(task: TaskId, _owner: string, fallback: ReadonlyMap<string, bigint>): Promise<Claim> {
@@ -84,6 +86,16 @@ export class MemoryBackend implements StateBackend {
     )
   }
 
+  async appliedIds(task: TaskId, digests: readonly string[]): Promise<Set<string>> {
+    const applied = this.#applied.get(taskKey(task))
+    return new Set(digests.filter((d) => applied?.has(d)))
+  }
+
+  /** How many output ids the task remembers: the de-duplication window's size in memory. */
+  rememberedIds(task: TaskId): number {
+    return this.#applied.get(taskKey(task))?.size ?? 0
+  }
+
   async commit(batch: BatchCommit): Promise<CommitOutcome> {
     const failure = this.#failures.shift()
     if (failure) throw failure
@@ -131,6 +143,7 @@ export class MemoryBackend implements StateBackend {
       for (const [k, v] of puts) entries.set(k, v)
     }
     this.#outbox.push(...outputs)
+    this.#remember(key, batch)
     for (const { table, rows } of tables) {
       const list = this.#tables.get(table) ?? []
       list.push(...rows)
@@ -183,6 +196,16 @@ export class MemoryBackend implements StateBackend {
       get size() {
         return committed().size
       },
+    }
+  }
+
+  #remember(key: string, batch: BatchCommit): void {
+    if (!batch.applied) return
+    const applied = this.#applied.get(key) ?? new Map<string, { topic: string; offset: bigint }>()
+    this.#applied.set(key, applied)
+    for (const { digest, topic, offset } of batch.applied.ids) applied.set(digest, { topic, offset })
+    for (const { topic, before } of batch.applied.forget) {
+      for (const [digest, at] of applied) if (at.topic === topic && at.offset < before) applied.delete(digest)
     }
   }
 

@@ -56,6 +56,7 @@ export class TaskPool {
         summary.consumed += result.consumed
         summary.dlq += result.dlq
         summary.outputs += result.outputs
+        summary.duplicates += result.duplicates.length
         return
       } catch (error) {
         if (error !== this.#options.retryOn) throw error

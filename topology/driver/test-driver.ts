@@ -75,6 +75,11 @@ export class TopologyTestDriver {
     this.#backend.setLookup(name, key, value)
   }
 
+  /** How many output ids a task remembers to skip re-sent copies (its de-duplication window). */
+  rememberedIds(processor: string, partition: number): number {
+    return this.#backend.rememberedIds({ applicationId: this.#topology.applicationId, processor, partition })
+  }
+
   /** Every row committed to a table so far, in commit order. */
   table<R = Record<string, unknown>>(name: string): readonly R[] {
     return this.#backend.tableRows(name) as readonly R[]
@@ -103,7 +108,14 @@ export class TopologyTestDriver {
    */
   async process(): Promise<ProcessSummary> {
     this.#checkOpen()
-    const summary: ProcessSummary = { batches: 0, consumed: 0, dlq: 0, outputs: 0, commitRetries: 0 }
+    const summary: ProcessSummary = {
+      batches: 0,
+      consumed: 0,
+      dlq: 0,
+      outputs: 0,
+      duplicates: 0,
+      commitRetries: 0,
+    }
     for (let progressed = true; progressed; ) {
       progressed = false
       for (const processor of this.#topology.processors) {

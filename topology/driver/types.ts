@@ -33,6 +33,8 @@ export interface ProcessSummary {
   consumed: number
   dlq: number
   outputs: number
+  /** Records skipped because their partition had applied their output id already. */
+  duplicates: number
   /** Batches run again because their commit failed (see `failNextCommits`). */
   commitRetries: number
 }

@@ -10,11 +10,13 @@ import { StreamsError } from '../errors.ts'
 import * as runtime from './migrations/0001-runtime.ts'
 import * as outboxBytes from './migrations/0003-outbox-bytes.ts'
 import * as sourcePartitions from './migrations/0004-source-partitions.ts'
+import * as appliedIds from './migrations/0005-applied-ids.ts'
 
 export const streamsMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-runtime': runtime,
   '0003-outbox-bytes': outboxBytes,
   '0004-source-partitions': sourcePartitions,
+  '0005-applied-ids': appliedIds,
 })
 
 /**

@@ -35,6 +35,16 @@ export interface StreamSourcePartitionsTable {
   recorded_at: Timestamp
 }
 
+/** Output ids (sha256) each task applied, within its de-duplication window. */
+export interface StreamAppliedIdsTable {
+  application_id: string
+  processor: string
+  partition: number
+  digest: Buffer
+  topic: string
+  record_offset: ColumnType<string, string | bigint, string | bigint>
+}
+
 /** Partition-local key-value stores. */
 export interface StoreEntriesTable {
   application_id: string
@@ -73,6 +83,7 @@ export interface StreamsDatabase {
   stream_offsets: StreamOffsetsTable
   stream_tasks: StreamTasksTable
   stream_source_partitions: StreamSourcePartitionsTable
+  stream_applied_ids: StreamAppliedIdsTable
   store_entries: StoreEntriesTable
   outbox: OutboxTable
   outbox_rejected: OutboxRejectedTable

@@ -131,6 +131,19 @@ export class PostgresStateBackend implements StateBackend {
     return rows.map((r) => [r.key, r.value])
   }
 
+  /** The digests among these that the task remembers applying: one statement on the primary key. */
+  async appliedIds(task: TaskId, digests: readonly string[]): Promise<Set<string>> {
+    const rows = await this.#db
+      .selectFrom('stream_applied_ids')
+      .select('digest')
+      .where('application_id', '=', task.applicationId)
+      .where('processor', '=', task.processor)
+      .where('partition', '=', task.partition)
+      .where('digest', '=', sql<Buffer>`any(${digests.map((d) => Buffer.from(d, 'hex'))}::bytea[])`)
+      .execute()
+    return new Set(rows.map((r) => r.digest.toString('hex')))
+  }
+
   /** One statement on the primary key, whatever the number of keys: `key = any($1)`. */
   async loadKeys(task: TaskId, store: string, keys: readonly string[]): Promise<Map<string, unknown>> {
     const rows = await this.#storeEntries(task, store)
@@ -226,6 +239,18 @@ function commitStatement(batch: BatchCommit) {
   )
   const dels = batch.stores.flatMap(({ store, changes }) => changes.deletes.map((k) => [store, k]))
   const o = batch.outputs
+  const ids = batch.applied?.ids ?? []
+  // One range per topic, spelled out: joined to an unnest, the bound would be a filter over the whole
+  // window instead of the end of an index range (measured: 3x slower commits at a 20,000-id window).
+  const forgetting = sql.join(
+    [
+      sql`false`,
+      ...(batch.applied?.forget ?? []).map(
+        (f) => sql`(a.topic = ${f.topic} and a.record_offset < ${String(f.before)}::bigint)`,
+      ),
+    ],
+    sql` or `,
+  )
   // The owner CTE locks the task row (FOR UPDATE) until the commit: a concurrent claim waits for us and
   // fences us from then on. Every write below runs only if the epoch and all offsets matched.
   return sql<{ ok: boolean; owned: boolean }>`
@@ -262,6 +287,19 @@ function commitStatement(batch: BatchCommit) {
       select t, k, v, h from unnest(${o.map((r) => r.topic)}::text[], ${o.map((r) => r.key)}::bytea[],
         ${o.map((r) => r.value)}::bytea[], ${o.map((r) => encodeHeaders(r.headers))}::bytea[]) as x(t, k, v, h)
       where (select ok from verdict)
+    ),
+    applied as (
+      insert into stream_applied_ids (application_id, processor, partition, digest, topic, record_offset)
+      select ${app}, ${processor}, ${partition}, d, t, r
+      from unnest(${ids.map((a) => Buffer.from(a.digest, 'hex'))}::bytea[], ${ids.map((a) => a.topic)}::text[],
+        ${ids.map((a) => String(a.offset))}::bigint[]) as a(d, t, r)
+      where (select ok from verdict)
+      on conflict do nothing
+    ),
+    forgotten as (
+      delete from stream_applied_ids a
+      where (select ok from verdict) and a.application_id = ${app} and a.processor = ${processor}
+        and a.partition = ${partition} and (${forgetting})
     )
     select (select ok from verdict) as ok, exists (select 1 from owner) as owned`
 }

@@ -1,5 +1,5 @@
 /**
- * Where a task's durable state lives. The runtime uses PostgreSQL (state/stream-backend.ts); the
+ * Where a task's durable state lives. The runtime uses PostgreSQL (topology/postgres/state-backend.ts); the
  * TopologyTestDriver uses memory. Either way one `commit` is atomic: store changes, emitted records and
  * the next offsets all land, or none do.
  */
@@ -39,6 +39,18 @@ export interface BatchCommit {
   readonly outputs: readonly OutboxRecord[]
   /** Rows written to tables, per table, in the order the processor wrote them. */
   readonly tables?: ReadonlyArray<{ table: string; rows: readonly TableRow[] }>
+  /** The output ids the batch applied, remembered with its state so a re-send is skipped. */
+  readonly applied?: AppliedIdsCommit
+}
+
+/**
+ * A batch's part of the de-duplication window. Ids are digests (fixed-size hex, whatever the header
+ * held), each with the source position of the record that carried it.
+ */
+export interface AppliedIdsCommit {
+  readonly ids: ReadonlyArray<{ digest: string; topic: string; offset: bigint }>
+  /** Per source topic: ids of records before this offset fell out of the window; forget them. */
+  readonly forget: ReadonlyArray<{ topic: string; before: bigint }>
 }
 
 /**
@@ -58,6 +70,11 @@ export interface StateBackend {
   loadStore(task: TaskId, store: string): Promise<Array<[string, unknown]>>
   /** The entries of a keyed store with these keys, in one request; a key with no entry is absent. */
   loadKeys(task: TaskId, store: string, keys: readonly string[]): Promise<Map<string, unknown>>
+  /**
+   * Which of these output-id digests the task has applied (committed) and still remembers, in one
+   * request. Needed by topologies with a de-duplicated source.
+   */
+  appliedIds?(task: TaskId, digests: readonly string[]): Promise<Set<string>>
   /** Fetches reference data by key; keys with no data are absent. Needed by topologies with lookups. */
   lookup?(name: string, keys: readonly string[]): Promise<Map<string, unknown>>
   /**

@@ -36,6 +36,12 @@ export function createRuntimeMetrics(registry: Registry, prefix = DEFAULT_METRIC
       labelNames: ['topic', 'partition'],
       registers,
     }),
+    duplicates: new Counter({
+      name: 'commerce_records_duplicates_total',
+      help: 'Records skipped, unprocessed, because their partition had applied their output id already (outbox re-sends)',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
     fetchErrors: new Counter({
       name: `${prefix}fetch_errors_total`,
       help: 'Partition fetches that failed (that partition backs off; the others go on), by Kafka error',

@@ -23,9 +23,10 @@ import { describeError } from '../errors.ts'
 import { backoffDelay, sleep } from '../retry.ts'
 import { FencedError } from './backend.ts'
 import type { Arrival } from './batch-records.ts'
+import type { BatchResult } from './batch-result.ts'
 import type { FetchedPartition, FetchTarget } from './fetcher.ts'
 import type { RuntimeMetrics } from './metrics.ts'
-import type { BatchResult, PartitionTask } from './task.ts'
+import type { PartitionTask } from './task.ts'
 import { arrivalOf, type Ledger, type LedgerEvent, openLedger, resetOf, settle } from './task-ledger.ts'
 import { type Committed, taskPipeline } from './task-pipeline.ts'
 
@@ -271,6 +272,8 @@ export class TaskRunner {
       metrics.endToEnd.observe({ topic: r.topic }, Math.max(0, now - r.timestamp) / 1000)
     }
     for (const d of result.dead) metrics.dlq.inc({ topic: d.topic, code: d.code })
+    for (const topic of result.duplicates)
+      metrics.duplicates.inc({ topic, partition: this.task.id.partition })
     this.#commitError = undefined
     if (result.outputs + result.dlq > 0) this.#options.onCommitted()
     if (!result.stoppedAt) return

@@ -5,12 +5,13 @@
  * the Kafka runtime and the TopologyTestDriver run exactly the same code.
  */
 import type { ErrorPolicy, KeyValueStore, Processor, ProcessorContext, TableRow } from '../api.ts'
-import type { ProcessorNode, RecordKeys, Topology } from '../builder.ts'
+import type { ProcessorNode, Topology } from '../builder.ts'
 import { RecordError, type RecordErrorCode } from '../errors.ts'
 import { type OutputRecord, type RawRecord, type RecordHeaders, StreamRecord } from '../record.ts'
 import { unstorableReason } from '../storable.ts'
 import { type BufferedKeyValueStore, InMemoryKeyValueStore } from '../stores/key-value.ts'
 import { KeyedKeyValueStore } from '../stores/keyed-store.ts'
+import { AppliedIds } from './applied-ids.ts'
 import {
   type BatchCommit,
   type CommitOutcome,
@@ -21,6 +22,8 @@ import {
   type StateBackend,
   type TaskId,
 } from './backend.ts'
+import { readBatch } from './batch-reads.ts'
+import { type BatchResult, emptyResult, mergeResults } from './batch-result.ts'
 import { deadLetter, groupRows, Headers } from './outputs.ts'
 
 export { Headers }
@@ -47,42 +50,7 @@ export interface TaskOptions {
   observer?: TaskObserver
 }
 
-export interface BatchResult {
-  /** Records consumed: processed, or rejected to the DLQ. */
-  consumed: number
-  dlq: number
-  /** The committed records, per source topic, and the DLQ causes (for metrics). */
-  committed: Array<{ topic: string; timestamp: number }>
-  dead: Array<{ topic: string; code: RecordErrorCode }>
-  outputs: number
-  /** The partition stopped on a record (error policy "stop"); that record was not committed. */
-  stoppedAt?: { topic: string; offset: bigint; error: string }
-}
-
 type Failure = { policy: ErrorPolicy; code: RecordErrorCode; message: string }
-
-function mergeResults(a: BatchResult, b: BatchResult): BatchResult {
-  return {
-    consumed: a.consumed + b.consumed,
-    dlq: a.dlq + b.dlq,
-    outputs: a.outputs + b.outputs,
-    committed: [...a.committed, ...b.committed],
-    dead: [...a.dead, ...b.dead],
-    ...(b.stoppedAt ? { stoppedAt: b.stoppedAt } : {}),
-  }
-}
-
-/** The distinct keys a key function names for the batch's parsed records. */
-function keysOf(parsed: ReadonlyArray<StreamRecord | RecordError>, keys: RecordKeys<unknown>): Set<string> {
-  const wanted = new Set<string>()
-  for (const record of parsed) {
-    if (record instanceof RecordError) continue
-    const k = keys(record.value)
-    if (typeof k === 'string') wanted.add(k)
-    else if (k) for (const one of k) wanted.add(one)
-  }
-  return wanted
-}
 
 export class PartitionTask {
   readonly id: TaskId
@@ -102,6 +70,7 @@ export class PartitionTask {
   #current: StreamRecord | undefined
   readonly #context: ProcessorContext
   #emitted = 0
+  readonly #applied: AppliedIds
 
   constructor(options: TaskOptions) {
     this.#options = options
@@ -124,6 +93,7 @@ export class PartitionTask {
     }
     this.#tables = new Set(processor.tables)
     this.#processor = processor.supplier()
+    this.#applied = new AppliedIds(this.id, options)
     this.#context = this.#createContext()
   }
 
@@ -160,7 +130,7 @@ export class PartitionTask {
     this.#state = 'running'
   }
 
-  /** Loads eager stores whole; keyed stores load the keys each batch names (see #prefetch). */
+  /** Loads eager stores whole; keyed stores load the keys each batch names (see readBatch). */
   async #loadStores(): Promise<void> {
     for (const [name, store] of this.#stores) {
       if (store instanceof InMemoryKeyValueStore)
@@ -225,14 +195,22 @@ export class PartitionTask {
       throw new Error(`task ${this.id.processor}/${this.id.partition} is ${this.#state}`)
     const start = new Map(this.#positions)
     const next = new Map(this.#positions)
-    const result: BatchResult = { consumed: 0, dlq: 0, outputs: 0, committed: [], dead: [] }
+    const result = emptyResult()
     this.#outputs = []
     this.#rows = []
     try {
       const fresh = this.#unapplied(records)
       const parsed = rejected ? [] : fresh.map((raw) => this.#parse(raw))
-      if (!rejected) await this.#prefetch(parsed)
+      const reads = rejected ? undefined : readBatch(this.id, this.#options, this.#stores, parsed)
+      const [, lookups] = await Promise.all([this.#applied.load(fresh), reads])
+      if (lookups) this.#lookups = lookups
       for (const [i, raw] of fresh.entries()) {
+        if (this.#applied.duplicate(raw)) {
+          // A re-sent copy of a record already applied: commit past it, unprocessed.
+          result.duplicates.push(raw.topic)
+          next.set(raw.topic, raw.offset + 1n)
+          continue
+        }
         const failure = rejected
           ? this.#reject(raw, 'COMMIT_REJECTED', rejected.message)
           : await this.#handle(raw, parsed[i]!)
@@ -246,6 +224,7 @@ export class PartitionTask {
         } else result.committed.push({ topic: raw.topic, timestamp: raw.timestamp })
         next.set(raw.topic, raw.offset + 1n)
         result.consumed++
+        this.#applied.applied(raw)
       }
     } catch (error) {
       // Nothing of a batch that did not reach its commit may survive it, or a retry would apply it twice.
@@ -270,6 +249,7 @@ export class PartitionTask {
       stores: [...this.#stores].map(([store, s]) => ({ store, changes: s.changes() })),
       outputs: this.#outputs,
       tables: groupRows(this.#rows),
+      applied: this.#applied.commit(next),
     }
     let outcome: CommitOutcome | undefined
     try {
@@ -315,29 +295,6 @@ export class PartitionTask {
     } catch (error) {
       return error instanceof RecordError ? error : new RecordError('VALIDATION_FAILED', String(error))
     }
-  }
-
-  /**
-   * Fetches every lookup key and keyed-store key the batch's records name, in one request per lookup
-   * and per keyed store (only the store keys its cache lacks).
-   */
-  async #prefetch(parsed: Array<StreamRecord | RecordError>): Promise<void> {
-    const { processor, backend, topology } = this.#options
-    // Every read of the batch at once: each is a round trip of its own, and the batch waits for all.
-    const lookups = processor.lookups.map(async ({ name, keys }): Promise<[string, Map<string, unknown>]> => {
-      const wanted = keysOf(parsed, keys)
-      if (!backend.lookup) throw new Error(`the state backend cannot serve lookup "${name}"`)
-      return [name, wanted.size > 0 ? await backend.lookup(name, [...wanted]) : new Map()]
-    })
-    const loads = [...this.#stores].map(async ([name, store]) => {
-      if (!(store instanceof KeyedKeyValueStore)) return
-      const node = topology.node('store', name)
-      if (node.loading !== 'keyed') return
-      const missing = store.declare(keysOf(parsed, node.keys))
-      if (missing.length > 0) store.loaded(missing, await backend.loadKeys(this.id, name, missing))
-    })
-    const [found] = await Promise.all([Promise.all(lookups), Promise.all(loads)])
-    this.#lookups = new Map(found)
   }
 
   /** Processes one parsed record; returns the failure it was routed to, if any. */

@@ -9,7 +9,7 @@ import { type Kysely, sql } from 'kysely'
  * `::bytea` cast, which would read backslashes as escapes) and `int4send` for the 4-byte big-endian
  * lengths the codec writes. jsonb had already sorted the header names; that order is kept.
  *
- * `outbox_rejected` holds rows the relay moved aside (see state/outbox-relay.ts for the replay SQL).
+ * `outbox_rejected` holds rows the relay moved aside (see topology/postgres/outbox-relay.ts for the replay SQL).
  */
 // biome-ignore lint/suspicious/noExplicitAny: migrations describe the schema as it was then, not today's types
 export async function up(db: Kysely<any>): Promise<void> {

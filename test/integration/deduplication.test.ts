@@ -1,0 +1,99 @@
+/**
+ * Idempotent consumption on the real PostgreSQL backend: the ids a task applied are committed with its
+ * state, so a re-sent copy is skipped by the next owner too (a restart); the window stays bounded in
+ * the table; and any header, however hostile, can serve as an id.
+ */
+import { sql } from 'kysely'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { Topology } from '../../topology/builder.ts'
+import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
+import type { RawRecord } from '../../topology/record.ts'
+import { Headers } from '../../topology/runtime/outputs.ts'
+import { PartitionTask } from '../../topology/runtime/task.ts'
+import { chainTopology, groupOf } from '../support/chain-topology.ts'
+import { useInfra } from '../support/infra.ts'
+import { migratedDb } from '../support/runtime-fixtures.ts'
+
+const infra = useInfra()
+let destroy = async () => {}
+afterAll(() => destroy())
+
+const GROUP = groupOf('key-1')
+
+function routed(offset: number, id: string): RawRecord {
+  return {
+    topic: 'mid',
+    partition: 0,
+    offset: BigInt(offset),
+    key: Buffer.from(GROUP),
+    value: Buffer.from(JSON.stringify({ group: GROUP, from: 'key-1', n: offset })),
+    timestamp: 0,
+    headers: { [Headers.OUTPUT_ID]: id },
+  }
+}
+
+async function grouper(topology: Topology, backend: PostgresStateBackend, owner: string) {
+  const task = new PartitionTask({
+    topology,
+    processor: topology.node('processor', 'grouper'),
+    partition: 0,
+    backend,
+    owner,
+    clock: () => 0,
+  })
+  await task.open(new Map([['mid', 0n]]))
+  return task
+}
+
+describe('idempotent consumption on PostgreSQL', () => {
+  it('should skip copies of applied ids after a restart, and keep the remembered ids within the window', async () => {
+    const db = await migratedDb(infra.databaseUrl)
+    destroy = () => db.destroy()
+    const applicationId = infra.name('dedup')
+    const topology = chainTopology({
+      applicationId,
+      input: 'in',
+      middle: 'mid',
+      output: 'out',
+      deduplicate: { window: 8 },
+    })
+    const backend = new PostgresStateBackend(db)
+    // Ids our own outbox never makes, but a header can hold: a NUL (PostgreSQL text refuses it) and 10 kB
+    // (above what a btree index entry takes). Stored as digests, they work like any other.
+    const hostile = ['nul\u0000id', 'x'.repeat(10_000)]
+    const ids = [...hostile, ...Array.from({ length: 4 }, (_, i) => `app/in/0/${i}/0`)]
+
+    const first = await grouper(topology, backend, 'one')
+    expect(await first.runBatch(ids.map((id, i) => routed(i, id)))).toMatchObject({
+      consumed: 6,
+      duplicates: [],
+    })
+    first.close()
+
+    // A restart: a new owner claims the task and loads nothing of the window up front.
+    const second = await grouper(topology, backend, 'two')
+    const copies = [routed(6, ids[0]!), routed(7, ids[1]!), routed(8, ids[5]!), routed(9, 'new')]
+    const result = await second.runBatch(copies)
+    expect(result).toMatchObject({ consumed: 1, duplicates: ['mid', 'mid', 'mid'] })
+    expect(second.store<number>('group-counts')?.get(GROUP)).toBe(7)
+    expect(second.positions.get('mid'), 'the offsets moved past the copies').toBe(10n)
+
+    const stored = async () => {
+      const { rows } = await sql<{ n: number; oldest: string }>`
+        select count(*)::int as n, min(record_offset)::text as oldest from stream_applied_ids
+        where application_id = ${applicationId}`.execute(db)
+      return rows[0]!
+    }
+    // Window 8 at next offset 10: ids of records before offset 2 are forgotten (the two hostile ones).
+    expect(await stored()).toEqual({ n: 5, oldest: '2' })
+
+    // A copy of a forgotten id is applied again: the window's documented bound.
+    await second.runBatch([
+      routed(10, ids[0]!),
+      ...Array.from({ length: 20 }, (_, i) => routed(11 + i, `more-${i}`)),
+    ])
+    expect(second.store<number>('group-counts')?.get(GROUP)).toBe(7 + 21)
+    expect((await stored()).n).toBeLessThanOrEqual(8)
+    second.close()
+  })
+})
