@@ -86,4 +86,18 @@ export class KGroupedStream<V> {
   constructor(stream: KStream<V>) {
     this.stream = stream
   }
+
+  pipe<A>(op1: Operator<KGroupedStream<V>, A>): A
+  pipe<A, B>(op1: Operator<KGroupedStream<V>, A>, op2: Operator<A, B>): B
+  pipe<A, B, C>(op1: Operator<KGroupedStream<V>, A>, op2: Operator<A, B>, op3: Operator<B, C>): C
+  pipe<A, B, C, D>(
+    op1: Operator<KGroupedStream<V>, A>,
+    op2: Operator<A, B>,
+    op3: Operator<B, C>,
+    op4: Operator<C, D>,
+  ): D
+  pipe(...operators: Array<Operator<never, unknown>>): unknown
+  pipe(...operators: Array<Operator<never, unknown>>): unknown {
+    return operators.reduce<unknown>((input, op) => op(input as never), this)
+  }
 }
