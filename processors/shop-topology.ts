@@ -23,6 +23,7 @@ export function shopTopology(applicationId: string, topics: TopicNames = topicNa
     })
     .pipe(
       process(() => new CouponIssuer(), {
+        name: 'issue-coupons',
         stores: {
           [CouponStores.ISSUED]: {},
           [CouponStores.HOLDERS]: {

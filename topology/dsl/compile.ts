@@ -19,6 +19,7 @@ export function compile(graph: StreamsGraph): Topology {
   const tables = new Set<string>()
   const sinks = new Map<string, { topic: string; internal?: boolean }>()
   const processors: Array<() => void> = []
+  const stepNames = new Set<string>()
 
   for (const segment of graph.segments) {
     const { source, options, root } = segment
@@ -34,6 +35,8 @@ export function compile(graph: StreamsGraph): Topology {
     const segmentTables = new Set<string>()
     const segmentSinks = new Set<string>()
     for (const step of steps) {
+      if (stepNames.has(step.name)) problems.push(`${step.kind} "${step.name}": name already used`)
+      stepNames.add(step.name)
       const needs = step.needs
       if (!needs) continue
       for (const [name, store] of Object.entries(needs.stores ?? {})) {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import type { KeyValueStore } from '../../../topology/api.ts'
 import { process, type StreamContext, type StreamProcessor, to } from '../../../topology/dsl/index.ts'
+import { StreamsBuilder } from '../../../topology/dsl/streams-builder.ts'
 import type { StreamRecord } from '../../../topology/record.ts'
+import { jsonValue } from '../../../topology/serde.ts'
 import { drive } from '../../support/dsl-driver.ts'
 
 interface Payment {
@@ -68,5 +70,17 @@ describe('process', () => {
       [['k', 1]],
     )
     expect(driver.dlq('in').map((d) => d.headers['error.code'])).toEqual(['PROCESSING_FAILED'])
+  })
+})
+
+describe('process names', () => {
+  it('should refuse two steps of one name, since describe() tells them apart by it', () => {
+    const builder = new StreamsBuilder('app')
+    const numbers = builder.stream('in', { topic: 'in', parse: jsonValue<number>() })
+    const pass = () =>
+      process<number, number>(() => ({ process: (r, ctx) => ctx.forward(r) }), { name: 'same' })
+    numbers.pipe(pass(), to('a'))
+    numbers.pipe(pass(), to('b'))
+    expect(() => builder.build()).toThrow(/process "same": name already used/)
   })
 })

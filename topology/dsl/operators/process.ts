@@ -13,7 +13,7 @@
 import type { ProcessorContext } from '../../api.ts'
 import type { RecordKeys, StoreOptions } from '../../builder.ts'
 import { type RecordHeaders, StreamRecord } from '../../record.ts'
-import type { StepRuntime } from '../graph.ts'
+import type { Forward, StepRuntime } from '../graph.ts'
 import type { KStream, Operator } from '../kstream.ts'
 
 /** What a processor forwards: a new record for the next operator (its headers are only those given). */
@@ -36,6 +36,8 @@ export interface StreamProcessor<V, W> {
 }
 
 export interface ProcessOptions<V> {
+  /** The step's name in `describe()` (default `process-<n>`). */
+  name?: string
   /** Stores the processor owns; a keyed store's `keys` read the record as it reaches the processor. */
   stores?: Readonly<Record<string, StoreOptions<V>>>
   /** Lookups it reads, with the keys each record needs (fetched before the batch runs). */
@@ -50,7 +52,7 @@ export function process<V, W>(
   return (stream) =>
     stream.through<W>({
       kind: 'process',
-      name: stream.graph.name('process'),
+      name: options.name ?? stream.graph.name('process'),
       children: [],
       // The processor may forward any key, and its output depends on its state: no preview.
       rekeys: true,
@@ -64,25 +66,29 @@ export function process<V, W>(
 }
 
 function processRuntime<V, W>(processor: StreamProcessor<V, W>): StepRuntime {
+  // The record being processed and where its outputs go: the context is made once per task, not per record.
+  let current: { record: StreamRecord<unknown>; forward: Forward } | undefined
+  let streamContext: StreamContext<W> | undefined
+  const forwardOut = (out: ForwardedRecord<W>): void => {
+    if (!current) throw new TypeError('forward() is only allowed while a record is processed')
+    const { record, forward } = current
+    forward({
+      record: new StreamRecord({ ...record, key: out.key, value: out.value, headers: out.headers ?? {} }),
+      ...(out.id !== undefined ? { id: out.id } : {}),
+    })
+  }
   return {
     init: (context) => processor.init?.(context),
     close: () => processor.close?.(),
     process({ record }, context, forward) {
-      const streamContext: StreamContext<W> = {
-        ...context,
-        forward: (out) =>
-          forward({
-            record: new StreamRecord({
-              ...record,
-              key: out.key,
-              value: out.value,
-              headers: out.headers ?? {},
-            }),
-            ...(out.id !== undefined ? { id: out.id } : {}),
-          }),
+      streamContext ??= Object.assign(Object.create(context) as ProcessorContext, { forward: forwardOut })
+      current = { record, forward }
+      try {
+        const result: unknown = processor.process(record as StreamRecord<V>, streamContext)
+        if (result instanceof Promise) throw new TypeError('a DSL processor must be synchronous')
+      } finally {
+        current = undefined
       }
-      const result: unknown = processor.process(record as StreamRecord<V>, streamContext)
-      if (result instanceof Promise) throw new TypeError('a DSL processor must be synchronous')
     },
   }
 }
