@@ -48,19 +48,26 @@ describe('a DSL topology of two processors on the real broker', () => {
     const { metrics } = testMetrics()
     const relay = new OutboxRelay({ db, brokers: infra.brokers, clientId: infra.name('relay'), metrics })
     const topology = wordCountTopology({ applicationId, input, output })
-    const runtime = new StreamsRuntime({
-      topology,
-      brokers: infra.brokers,
-      backend: new PostgresStateBackend(db),
-      metrics,
-      log: quietLog,
-      onCommitted: () => relay.nudge(),
-      sessionTimeoutMs: 6_000,
-    })
+    // Two instances: each owns some partitions of both processors (the assignor keeps partition p of
+    // every topic on one member), so words cross between instances through the internal topic.
+    const runtimes = [1, 2].map(
+      () =>
+        new StreamsRuntime({
+          topology,
+          brokers: infra.brokers,
+          backend: new PostgresStateBackend(db),
+          metrics,
+          log: quietLog,
+          onCommitted: () => relay.nudge(),
+          sessionTimeoutMs: 6_000,
+        }),
+    )
     relay.start()
     cleanups.push(() => relay.stop())
-    await runtime.start()
-    cleanups.push(() => runtime.stop())
+    for (const runtime of runtimes) {
+      await runtime.start()
+      cleanups.push(() => runtime.stop())
+    }
 
     // Created before the partition checks, sized by its upstream topic (4 partitions), DLQ beside it.
     const created = await infra.admin.metadata({ topics: [internal, `${internal}.dlq`] })
@@ -92,6 +99,14 @@ describe('a DSL topology of two processors on the real broker', () => {
     for (const r of byId.values()) seen.set(r.key, [...(seen.get(r.key) ?? []), Number(r.value)])
     for (const [word, n] of expected)
       expect(seen.get(word), word).toEqual(Array.from({ length: n }, (_, i) => i + 1))
-    expect(runtime.problem()).toBeUndefined()
+    for (const runtime of runtimes) {
+      expect(runtime.problem()).toBeUndefined()
+      expect(runtime.status().tasks.length, runtime.instanceId).toBeGreaterThan(0)
+    }
+    const tasks = runtimes.flatMap((r) => r.status().tasks.map((t) => t.task)).sort()
+    expect(tasks).toEqual([
+      ...[0, 1, 2, 3].map((p) => `by-word-processor/${p}`),
+      ...[0, 1, 2, 3].map((p) => `lines-processor/${p}`),
+    ])
   })
 })
