@@ -5,7 +5,8 @@
  * result event and one outcome row, committed with the counters in the batch transaction.
  */
 import { type Static, Type } from 'typebox'
-import type { KeyValueStore, Processor, ProcessorContext } from '../topology/api.ts'
+import type { KeyValueStore, ProcessorContext } from '../topology/api.ts'
+import type { StreamContext, StreamProcessor } from '../topology/dsl/index.ts'
 import type { StreamRecord } from '../topology/record.ts'
 import type { CouponIssueRequest } from './coupon-request.ts'
 import { EntityId } from './fields.ts'
@@ -79,8 +80,9 @@ export function judgedAt(record: StreamRecord<CouponIssueRequest>): number {
   return record.timestamp
 }
 
-export class CouponIssuer implements Processor<CouponIssueRequest> {
-  process(record: StreamRecord<CouponIssueRequest>, ctx: ProcessorContext): void {
+/** Forwards one result per request, for the topology to publish (`to` the result topic). */
+export class CouponIssuer implements StreamProcessor<CouponIssueRequest, CouponIssueResult> {
+  process(record: StreamRecord<CouponIssueRequest>, ctx: StreamContext<CouponIssueResult>): void {
     const { userId, couponId } = record.value
     const requestId = record.value.requestId ?? derivedRequestId(record)
     const decision = this.#decide(record, requestId, ctx)
@@ -100,7 +102,7 @@ export class CouponIssuer implements Processor<CouponIssueRequest> {
     })
     // The id comes from the request, not from its log position: the outbox publishes at least once, so
     // one request can reach the topic twice, and both copies must answer with one result id.
-    ctx.emit(COUPON_RESULTS_SINK, { key: String(couponId), value: result, id: requestId })
+    ctx.forward({ key: String(couponId), value: result, id: requestId })
   }
 
   #decide(

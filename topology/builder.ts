@@ -5,6 +5,7 @@
  */
 import type { ErrorPolicy, ProcessorSupplier, ValueParser } from './api.ts'
 import { TopologyError } from './errors.ts'
+import type { StreamRecord } from './record.ts'
 
 export interface SourceNode {
   readonly kind: 'source'
@@ -15,6 +16,8 @@ export interface SourceNode {
   readonly parse: ValueParser<unknown>
   /** Whether records are skipped by output id (see `Topology.deduplication`); unset: the default. */
   readonly deduplicate?: Deduplicate
+  /** The topology's own topic (a DSL `repartition`): the runtime creates it at start-up. */
+  readonly internal?: boolean
 }
 
 /**
@@ -40,8 +43,11 @@ export const StoreLoadings = {
 } as const
 export type StoreLoading = (typeof StoreLoadings)[keyof typeof StoreLoadings]
 
-/** Which keys of a store (or lookup) a record needs: the runtime fetches them all before the batch runs. */
-export type RecordKeys<V> = (value: V) => string | readonly string[] | undefined
+/**
+ * Which keys of a store (or lookup) a record needs: the runtime fetches them all before the batch runs.
+ * Most read the value; the record is there for keys that are the record's own (a DSL aggregation's).
+ */
+export type RecordKeys<V> = (value: V, record: StreamRecord<V>) => string | readonly string[] | undefined
 
 export type StoreNode =
   | { readonly kind: 'store'; readonly name: string; readonly type: 'key-value'; readonly loading: 'eager' }
@@ -82,6 +88,18 @@ export interface SinkNode {
   readonly kind: 'sink'
   readonly name: string
   readonly topic: string
+  /** Writes the topology's own topic (a DSL `repartition`). */
+  readonly internal?: boolean
+}
+
+/** One DSL operator inside a processor, for `describe()`: what it is and where its records go next. */
+export interface OperatorDescription {
+  readonly kind: string
+  readonly name: string
+  /** The operators it forwards to. */
+  readonly next: readonly string[]
+  /** Topics, stores and lookups it reads or writes. */
+  readonly uses: readonly string[]
 }
 
 export interface ProcessorNode {
@@ -96,6 +114,8 @@ export interface ProcessorNode {
   readonly onError: ErrorPolicy
   /** Attempts for a record whose processing throws, before the error policy applies. */
   readonly maxAttempts: number
+  /** The DSL operators the processor runs, when the DSL compiled it. */
+  readonly operators?: readonly OperatorDescription[]
 }
 
 export type TopologyNode = SourceNode | StoreNode | SinkNode | LookupNode | TableNode | ProcessorNode
@@ -109,6 +129,7 @@ export interface ProcessorOptions<V> {
   supplier: ProcessorSupplier<V>
   onError?: ErrorPolicy
   maxAttempts?: number
+  operators?: OperatorDescription[]
 }
 
 export class TopologyBuilder {
@@ -125,7 +146,13 @@ export class TopologyBuilder {
    */
   source<V>(
     name: string,
-    options: { topic: string; parse: ValueParser<V>; partitions?: number; deduplicate?: Deduplicate },
+    options: {
+      topic: string
+      parse: ValueParser<V>
+      partitions?: number
+      deduplicate?: Deduplicate
+      internal?: boolean
+    },
   ): this {
     return this.#add({ kind: 'source', name, ...options })
   }
@@ -156,8 +183,8 @@ export class TopologyBuilder {
     return this.#add({ kind: 'table', name })
   }
 
-  sink(name: string, options: { topic: string }): this {
-    return this.#add({ kind: 'sink', name, topic: options.topic })
+  sink(name: string, options: { topic: string; internal?: boolean }): this {
+    return this.#add({ kind: 'sink', name, ...options })
   }
 
   processor<V>(name: string, options: ProcessorOptions<V>): this {
@@ -175,6 +202,7 @@ export class TopologyBuilder {
       supplier: options.supplier as ProcessorSupplier<unknown>,
       onError: options.onError ?? 'dlq',
       maxAttempts: options.maxAttempts ?? 3,
+      ...(options.operators ? { operators: options.operators } : {}),
     })
   }
 
@@ -228,11 +256,19 @@ export class Topology {
     return ours ? DEFAULT_DEDUP_WINDOW : undefined
   }
 
-  /** Every topic the topology reads, and every topic it writes (sinks and DLQs). */
-  topics(): { inputs: string[]; outputs: string[] } {
+  /**
+   * Every topic the topology reads, and every topic it writes (sinks and DLQs); `internal` lists the
+   * topology's own topics and their DLQs, which the runtime creates (see `internalTopics`).
+   */
+  topics(): { inputs: string[]; outputs: string[]; internal: string[] } {
     const inputs = this.nodes.filter((n) => n.kind === 'source').map((n) => n.topic)
     const sinks = this.nodes.filter((n) => n.kind === 'sink').map((n) => n.topic)
-    return { inputs: unique(inputs), outputs: unique([...sinks, ...inputs.map((t) => `${t}.dlq`)]) }
+    const internal = this.nodes.flatMap((n) => (n.kind === 'source' && n.internal ? [n.topic] : []))
+    return {
+      inputs: unique(inputs),
+      outputs: unique([...sinks, ...inputs.map((t) => `${t}.dlq`)]),
+      internal: unique(internal.flatMap((t) => [t, `${t}.dlq`])),
+    }
   }
 
   /**

@@ -42,11 +42,22 @@ describe('service skeleton', () => {
     })
     const topology = (await fetch(`${service.url}/topology`).then((r) => r.json())) as {
       sources: Array<{ topic: string }>
+      processors: Array<{ name: string; operators: Array<{ kind: string; name: string }> }>
+      topics: Array<{ topic: string; internal: boolean }>
       mermaid: string
       instance: { owned: Array<{ processor: string; partition: number }> }
     }
     expect(topology.sources.map((s) => s.topic)).toEqual([`${appId}.coupon-issue-topic`])
     expect(topology.mermaid).toContain('flowchart LR')
+    // The coupon processor is a DSL pipeline: every operator shows, and every topic (none internal).
+    expect(topology.processors.map((p) => [p.name, p.operators.map((o) => `${o.kind}:${o.name}`)])).toEqual([
+      ['coupon-issuer', ['source:issue-requests', 'process:issue-coupons', 'to:to-1']],
+    ])
+    expect(topology.topics.map((t) => [t.topic, t.internal])).toEqual([
+      [`${appId}.coupon-issue-topic`, false],
+      [`${appId}.coupon-issue-result-topic`, false],
+      [`${appId}.coupon-issue-topic.dlq`, false],
+    ])
     expect(topology.instance.owned.map((t) => `${t.processor}/${t.partition}`).sort()).toEqual([
       'coupon-issuer/0',
       'coupon-issuer/1',

@@ -74,6 +74,7 @@ describe('TopologyBuilder', () => {
     expect(topology.topics()).toEqual({
       inputs: ['order-created'],
       outputs: ['order-status', 'order-created.dlq'],
+      internal: [],
     })
   })
 
@@ -263,7 +264,7 @@ describe('describeTopology', () => {
   it('should describe sources, processors, stores, sinks and DLQs as JSON', () => {
     expect(describeTopology(small())).toEqual({
       applicationId: 'shop',
-      sources: [{ name: 'orders', topic: 'order-created', processor: 'counter' }],
+      sources: [{ name: 'orders', topic: 'order-created', processor: 'counter', internal: false }],
       processors: [
         {
           name: 'counter',
@@ -273,13 +274,19 @@ describe('describeTopology', () => {
           lookups: ['users'],
           tables: ['order-log'],
           onError: 'dlq',
+          operators: [],
         },
       ],
       stores: [{ name: 'counts', type: 'key-value', loading: 'eager', processor: 'counter' }],
-      sinks: [{ name: 'statuses', topic: 'order-status' }],
+      sinks: [{ name: 'statuses', topic: 'order-status', internal: false }],
       lookups: ['users'],
       tables: ['order-log'],
       dlqs: ['order-created.dlq'],
+      topics: [
+        { topic: 'order-created', internal: false, readBy: 'counter', writtenBy: [] },
+        { topic: 'order-status', internal: false, readBy: null, writtenBy: ['counter'] },
+        { topic: 'order-created.dlq', internal: false, readBy: null, writtenBy: ['counter'] },
+      ],
     })
   })
 })

@@ -1,9 +1,13 @@
 /** The TopologyTestDriver's options: validated once, at construction, with every problem in one error. */
 import type { Topology } from '../builder.ts'
 import { TopologyError } from '../errors.ts'
+import { internalTopicPartitions } from '../internal-topics.ts'
 
 export interface TestDriverOptions {
-  /** Partitions of every topic, or per topic (others: the count their source declares, else 3). */
+  /**
+   * Partitions of every topic, or per topic (others: the count their source declares, else 3; an
+   * internal topic's the most among its upstream topics, as the runtime creates it).
+   */
   partitions?: number | Readonly<Record<string, number>>
   /** The clock's start, in ms since the epoch (default 0): the driver's time only moves by `advanceTime`. */
   startTime?: number
@@ -45,12 +49,20 @@ export function driverConfig(topology: Topology, options: TestDriverOptions): Dr
   for (const node of topology.nodes) {
     if (node.kind === 'source' && node.partitions !== undefined) declared.set(node.topic, node.partitions)
   }
-  const partitionsOf = (topic: string): number => {
+  const given = (topic: string): number => {
     if (typeof partitions === 'number') return partitions
     if (partitions && Object.hasOwn(partitions, topic)) return partitions[topic]!
     return declared.get(topic) ?? DEFAULT_PARTITIONS
   }
-  const inputs = topology.topics().inputs
+  const { inputs, internal } = topology.topics()
+  const internalCounts = internalTopicPartitions(
+    topology,
+    new Map(inputs.filter((t) => !internal.includes(t)).map((t) => [t, given(t)])),
+  )
+  const explicit = (topic: string) =>
+    typeof partitions === 'number' || (partitions !== undefined && Object.hasOwn(partitions, topic))
+  const partitionsOf = (topic: string): number =>
+    explicit(topic) ? given(topic) : (internalCounts.get(topic) ?? given(topic))
   const mismatches = topology.checkPartitions(new Map(inputs.map((t) => [t, partitionsOf(t)])))
   if (mismatches.length > 0) throw new TopologyError(mismatches)
   const checkPartition = (topic: string, partition: number): void => {

@@ -11,7 +11,7 @@ function keysOf(parsed: ReadonlyArray<StreamRecord | RecordError>, keys: RecordK
   const wanted = new Set<string>()
   for (const record of parsed) {
     if (record instanceof RecordError) continue
-    const k = keys(record.value)
+    const k = keys(record.value, record)
     if (typeof k === 'string') wanted.add(k)
     else if (k) for (const one of k) wanted.add(one)
   }

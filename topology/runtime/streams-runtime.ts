@@ -4,7 +4,7 @@
  * from the backend, never from Kafka; Kafka's group offsets are only mirrored for lag tooling.
  */
 import { randomUUID } from 'node:crypto'
-import { Consumer, type GroupAssignment } from '@platformatic/kafka'
+import { Admin, Consumer, type GroupAssignment } from '@platformatic/kafka'
 import type { Topology } from '../builder.ts'
 import { describeError, RecordErrorCodes, TopologyError } from '../errors.ts'
 import { backoffDelay, retryForever, sleep } from '../retry.ts'
@@ -13,6 +13,7 @@ import { type StateBackend, taskName } from './backend.ts'
 import { FenceLedger } from './fence-ledger.ts'
 import { FetchLoop } from './fetch-loop.ts'
 import { Fetcher } from './fetcher.ts'
+import { createInternalTopics, internalTopicSpecs } from './internal-topic-creation.ts'
 import type { RuntimeMetrics } from './metrics.ts'
 import { partitionCountProblems } from './partition-counts.ts'
 import { PartitionTask } from './task.ts'
@@ -113,10 +114,14 @@ export class StreamsRuntime {
     })
   }
 
-  /** Checks the topics, joins the group (waiting for Kafka if it is down) and starts fetching. */
+  /**
+   * Creates the internal topics, checks the topics, joins the group (waiting for Kafka if it is down)
+   * and starts fetching.
+   */
   async start(): Promise<void> {
     const { topology, log } = this.#o
     const inputs = topology.topics().inputs
+    await this.#createInternalTopics()
     const metadata = await retryForever(() => this.#fetcher.metadata(inputs), this.#retry('metadata'))
     const problems = topology.checkPartitions(
       new Map([...metadata.topics].map(([t, m]) => [t, m.partitionsCount])),
@@ -191,6 +196,29 @@ export class StreamsRuntime {
     for (const task of this.#fences.tasks())
       status.tasks.push({ task, status: 'fenced', problem: FENCED_PROBLEM, positions: {} })
     return status
+  }
+
+  /** Creates missing internal topics, sized by the partition counts of the topics upstream of them. */
+  async #createInternalTopics(): Promise<void> {
+    const { topology, brokers, log } = this.#o
+    const { inputs, internal } = topology.topics()
+    if (internal.length === 0) return
+    const external = inputs.filter((t) => !internal.includes(t))
+    const metadata = await retryForever(() => this.#fetcher.metadata(external), this.#retry('metadata'))
+    const specs = internalTopicSpecs(
+      topology,
+      new Map([...metadata.topics].map(([t, m]) => [t, m.partitionsCount])),
+    )
+    const admin = new Admin({ clientId: `${this.instanceId}-admin`, bootstrapBrokers: [...brokers] })
+    try {
+      const created = await retryForever(
+        () => createInternalTopics(admin, specs),
+        this.#retry('internal topics'),
+      )
+      if (created.length > 0) log.info({ topics: created }, 'created internal topics')
+    } finally {
+      await admin.close().catch(() => {})
+    }
   }
 
   /** Stores each source topic's partition count on first start; refuses to start when one changed. */

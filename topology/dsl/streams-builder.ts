@@ -1,0 +1,58 @@
+/**
+ * The DSL's entry point, as Kafka Streams' `StreamsBuilder`: declare source streams, pipe operators
+ * onto them, then `build()` a Topology.
+ *
+ * @example
+ * const builder = new StreamsBuilder('word-count')
+ * builder
+ *   .stream('lines', { topic: 'lines', parse: jsonValue<string>() })
+ *   .pipe(
+ *     flatMap((line) => line.split(' ')),
+ *     selectKey((word) => word),
+ *     repartition('by-word'),
+ *     groupByKey(),
+ *     count('word-counts'),
+ *     to('word-counts-topic'),
+ *   )
+ * const topology = builder.build()
+ */
+import type { ErrorPolicy, ValueParser } from '../api.ts'
+import type { Topology } from '../builder.ts'
+import { compile } from './compile.ts'
+import { type SegmentOptions, StreamsGraph } from './graph.ts'
+import { KStream } from './kstream.ts'
+
+export interface StreamOptions<V> {
+  topic: string
+  parse: ValueParser<V>
+  /** Partitions the topic must have (checked at start-up). */
+  partitions?: number
+  /** The compiled processor's name (default `<name>-processor`): task names and stored offsets use it. */
+  processor?: string
+  /** What happens to a record whose processing throws, after the retries (default: DLQ). */
+  onError?: ErrorPolicy
+  maxAttempts?: number
+}
+
+export class StreamsBuilder {
+  readonly #graph: StreamsGraph
+
+  constructor(applicationId: string) {
+    this.#graph = new StreamsGraph(applicationId)
+  }
+
+  /** The records of a topic; each stream read from a topic becomes one processor, a task per partition. */
+  stream<V>(name: string, options: StreamOptions<V>): KStream<V> {
+    const { topic, parse, partitions, ...rest } = options
+    const segment = this.#graph.addSegment(
+      { name, topic, parse, ...(partitions !== undefined ? { partitions } : {}) },
+      rest satisfies SegmentOptions,
+    )
+    return new KStream<V>(this.#graph, segment, segment.root)
+  }
+
+  /** Compiles the streams to a Topology; throws a TopologyError listing every problem. */
+  build(): Topology {
+    return compile(this.#graph)
+  }
+}
