@@ -102,7 +102,10 @@ describe('two processors joined by a topic under kill -9', () => {
       kills.push(await committedTotal(db, applicationId, input))
       injected += await resend(middle, 100)
     }
-    expect(kills.at(-1), 'the kills happened before the router was through the input').toBeLessThan(total)
+    // The router may finish its input before the last kills (they still land mid-grouping, and each is
+    // followed by re-sent copies); the first must land while it is routing. (A fresh-clone run saw the
+    // router through all 12,000 inputs before the fourth kill.)
+    expect(kills[0], 'the first kill happened before the router was through the input').toBeLessThan(total)
 
     start()
     await waitUntil(

@@ -103,7 +103,7 @@ describe('TaskRunner', () => {
     await runner.stop()
   })
 
-  it('should count records skipped as re-sent copies in commerce_records_duplicates_total', async () => {
+  it('should count records skipped as re-sent copies in records_duplicates_total', async () => {
     const deduplicated = countingTopology({
       applicationId: 'app',
       input: 'in',

@@ -37,7 +37,7 @@ export function createRuntimeMetrics(registry: Registry, prefix = DEFAULT_METRIC
       registers,
     }),
     duplicates: new Counter({
-      name: 'commerce_records_duplicates_total',
+      name: `${prefix}records_duplicates_total`,
       help: 'Records skipped, unprocessed, because their partition had applied their output id already (outbox re-sends)',
       labelNames: ['topic', 'partition'],
       registers,
