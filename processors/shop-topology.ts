@@ -9,10 +9,11 @@ import {
   holderKey,
 } from './coupon-issuer.ts'
 import { parseCouponIssueRequest } from './coupon-request.ts'
+import { ShopHeaders } from './shop-headers.ts'
 import { type TopicNames, topicNames } from './topics.ts'
 
 export function shopTopology(applicationId: string, topics: TopicNames = topicNames()) {
-  const builder = new StreamsBuilder(applicationId)
+  const builder = new StreamsBuilder(applicationId, { outputIdHeader: ShopHeaders.OUTPUT_ID })
   builder
     // Requests are keyed by coupon: one task sees every request for a coupon, in order.
     .stream('issue-requests', {

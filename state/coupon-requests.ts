@@ -11,7 +11,6 @@ import { ACCEPTED_BY_API, ShopHeaders } from '../processors/shop-headers.ts'
 import { Topics } from '../processors/topics.ts'
 import { CommerceError } from '../service/errors.ts'
 import { encodeHeaders } from '../topology/runtime/header-codec.ts'
-import { Headers } from '../topology/runtime/outputs.ts'
 import type { Database } from './schema.ts'
 
 export interface IssueRequest {
@@ -63,7 +62,7 @@ export async function enqueueIssueRequests(
   })
   // accepted-by: the processor judges expiry at `requestedAt` only for requests our API accepted.
   const headers = ids.map((id) =>
-    encodeHeaders({ [Headers.OUTPUT_ID]: `api/${id}`, [ShopHeaders.ACCEPTED_BY]: ACCEPTED_BY_API }),
+    encodeHeaders({ [ShopHeaders.OUTPUT_ID]: `api/${id}`, [ShopHeaders.ACCEPTED_BY]: ACCEPTED_BY_API }),
   )
   // Keyed by coupon: one partition owns each coupon, which is what makes first-come-first-served hold.
   // `checked` is read three times, so PostgreSQL materializes it: the inserts see the same verdicts.

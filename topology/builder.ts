@@ -132,12 +132,22 @@ export interface ProcessorOptions<V> {
   operators?: OperatorDescription[]
 }
 
+/** The header that carries every output's id, unless the application names its own. */
+export const DEFAULT_OUTPUT_ID_HEADER = 'streams.output-id'
+
+export interface TopologyOptions {
+  /** The header carrying each output's id, which consumers (and de-duplicating sources) read. */
+  outputIdHeader?: string
+}
+
 export class TopologyBuilder {
   readonly #nodes: TopologyNode[] = []
   readonly applicationId: string
+  readonly #options: TopologyOptions
 
-  constructor(applicationId: string) {
+  constructor(applicationId: string, options: TopologyOptions = {}) {
     this.applicationId = applicationId
+    this.#options = options
   }
 
   /**
@@ -207,7 +217,7 @@ export class TopologyBuilder {
   }
 
   build(): Topology {
-    return new Topology(this.applicationId, this.#nodes)
+    return new Topology(this.applicationId, this.#nodes, this.#options)
   }
 
   #add(node: TopologyNode): this {
@@ -219,10 +229,16 @@ export class TopologyBuilder {
 export class Topology {
   readonly nodes: readonly TopologyNode[]
   readonly applicationId: string
+  readonly outputIdHeader: string
 
-  constructor(applicationId: string, nodes: TopologyNode[]) {
+  constructor(applicationId: string, nodes: TopologyNode[], options: TopologyOptions = {}) {
     this.applicationId = applicationId
+    this.outputIdHeader = options.outputIdHeader ?? DEFAULT_OUTPUT_ID_HEADER
     const problems = validate(nodes)
+    if (!/^[\x21-\x7e]{1,100}$/.test(this.outputIdHeader))
+      problems.push(
+        `outputIdHeader: "${this.outputIdHeader}" is not a header name (1-100 visible ASCII characters)`,
+      )
     if (problems.length > 0) throw new TopologyError(problems)
     this.nodes = Object.freeze([...nodes])
     Object.freeze(this)

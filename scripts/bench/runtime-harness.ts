@@ -340,8 +340,8 @@ export async function publicationLatencies(
       outputTo,
       (records) => {
         for (const r of records) {
-          // commerce.output-id = <application>/<topic>/<partition>/<offset>/<n>
-          const id = r.headers['commerce.output-id']?.split('/') ?? []
+          // streams.output-id = <application>/<topic>/<partition>/<offset>/<n>
+          const id = r.headers['streams.output-id']?.split('/') ?? []
           const source = produced.get(`${id.at(-3)}/${id.at(-2)}`)
           if (source !== undefined) latencies.push((r.timestamp - source) / 1000)
         }
@@ -386,7 +386,7 @@ export async function storageCeiling(
           topic: output,
           key: Buffer.from(key),
           value: Buffer.from(JSON.stringify({ key, count })),
-          headers: { 'commerce.output-id': `${applicationId}/${input}/${partition}/${offset + BigInt(j)}/0` },
+          headers: { 'streams.output-id': `${applicationId}/${input}/${partition}/${offset + BigInt(j)}/0` },
         })
       }
       const started = performance.now()

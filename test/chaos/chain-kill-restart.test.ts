@@ -21,7 +21,7 @@ import {
   waitUntil,
 } from '../support/runtime-fixtures.ts'
 
-const OUTPUT_ID = 'commerce.output-id'
+const OUTPUT_ID = 'streams.output-id'
 const infra = useInfra()
 const children: Child[] = []
 afterAll(async () => {

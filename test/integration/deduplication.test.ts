@@ -6,9 +6,9 @@
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Topology } from '../../topology/builder.ts'
+import { DEFAULT_OUTPUT_ID_HEADER } from '../../topology/builder.ts'
 import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
 import type { RawRecord } from '../../topology/record.ts'
-import { Headers } from '../../topology/runtime/outputs.ts'
 import { PartitionTask } from '../../topology/runtime/task.ts'
 import { chainTopology, groupOf } from '../support/chain-topology.ts'
 import { useInfra } from '../support/infra.ts'
@@ -28,7 +28,7 @@ function routed(offset: number, id: string): RawRecord {
     key: Buffer.from(GROUP),
     value: Buffer.from(JSON.stringify({ group: GROUP, from: 'key-1', n: offset })),
     timestamp: 0,
-    headers: { [Headers.OUTPUT_ID]: id },
+    headers: { [DEFAULT_OUTPUT_ID_HEADER]: id },
   }
 }
 

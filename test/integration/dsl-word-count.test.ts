@@ -1,6 +1,5 @@
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
-import { Headers } from '../../topology/runtime/task.ts'
 import { StreamsApp } from '../../topology/streams-app.ts'
 import { useInfra } from '../support/infra.ts'
 import { headerValue, kcatConsume } from '../support/kcat.ts'
@@ -79,7 +78,7 @@ describe('a DSL topology of two processors on the real broker', () => {
 
     // Every count of every word published, once per output id, in order per word.
     const published = await kcatConsume(infra.brokers, output)
-    const byId = new Map(published.map((r) => [headerValue(r.headers, Headers.OUTPUT_ID), r]))
+    const byId = new Map(published.map((r) => [headerValue(r.headers, topology.outputIdHeader), r]))
     expect(byId.size).toBe(occurrences)
     const seen = new Map<string, number[]>()
     for (const r of byId.values()) seen.set(r.key, [...(seen.get(r.key) ?? []), Number(r.value)])

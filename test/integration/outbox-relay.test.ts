@@ -6,6 +6,7 @@ import { Consumer, MessagesStreamModes } from '@platformatic/kafka'
 import type { Kysely } from 'kysely'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { Database } from '../../state/schema.ts'
+import { DEFAULT_OUTPUT_ID_HEADER } from '../../topology/builder.ts'
 import { OutboxRelay } from '../../topology/postgres/outbox-relay.ts'
 import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
 import type { OutboxRecord, TaskId } from '../../topology/runtime/backend.ts'
@@ -242,7 +243,7 @@ describe('OutboxRelay on the real broker and PostgreSQL', () => {
     const value = Buffer.from([0x7b, 0x00, 0xfe, 0xff, 0x22])
     const message = `bad \u0000 value "\ud800" ${'é'.repeat(2_000)}`
     const copy = deadLetter(
-      'app',
+      { applicationId: 'app', outputIdHeader: DEFAULT_OUTPUT_ID_HEADER },
       {
         topic: source,
         partition: 0,

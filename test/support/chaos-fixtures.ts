@@ -80,7 +80,7 @@ export async function countingSetup(infra: TestInfra) {
       const records = await kcatConsume(infra.brokers, output)
       const byId = new Map<string, { key: string; count: number }>()
       for (const r of records) {
-        const id = headerValue(r.headers, 'commerce.output-id')
+        const id = headerValue(r.headers, 'streams.output-id')
         expect(id, 'every output has an id').toBeTruthy()
         byId.set(id!, JSON.parse(r.value))
       }

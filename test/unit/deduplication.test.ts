@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import type { KeyValueStore } from '../../topology/api.ts'
-import { TopologyBuilder } from '../../topology/builder.ts'
+import { DEFAULT_OUTPUT_ID_HEADER, TopologyBuilder } from '../../topology/builder.ts'
 import { TopologyTestDriver } from '../../topology/driver/test-driver.ts'
 import { TopologyError } from '../../topology/errors.ts'
-import { Headers } from '../../topology/runtime/outputs.ts'
 import { jsonValue } from '../../topology/serde.ts'
 import { chainTopology, GROUPS, groupOf } from '../support/chain-topology.ts'
 
-const OUTPUT_ID = Headers.OUTPUT_ID
+const OUTPUT_ID = DEFAULT_OUTPUT_ID_HEADER
 
 function chain(deduplicate?: boolean | { window: number }) {
   const topology = chainTopology({

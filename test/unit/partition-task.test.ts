@@ -96,7 +96,7 @@ describe('PartitionTask', () => {
     expect(backend.commits).toBe(1)
   })
 
-  it('should give every output a deterministic commerce.output-id header', async () => {
+  it('should give every output a deterministic streams.output-id header', async () => {
     const twice = (record: StreamRecord<Order>, context: ProcessorContext) => {
       context.emit('out', { key: record.key, value: 'a', headers: { mine: 'kept' } })
       context.emit('out', { key: record.key, value: 'b' })
@@ -107,7 +107,7 @@ describe('PartitionTask', () => {
       return outputs(backend).map((o) => o.headers)
     }
     const first = await ids()
-    expect(first.map((h) => h['commerce.output-id'])).toEqual([
+    expect(first.map((h) => h['streams.output-id'])).toEqual([
       'app/orders/0/0/0',
       'app/orders/0/0/1',
       'app/orders/0/1/0',
@@ -132,7 +132,7 @@ describe('PartitionTask', () => {
       'original.partition': '0',
       'original.offset': '1',
       'original.timestamp': '1001',
-      'commerce.output-id': 'app/orders/0/1/dlq',
+      'streams.output-id': 'app/orders/0/1/dlq',
       trace: 't1',
     })
     expect(dead!.headers['error.message']!.length).toBeGreaterThan(0)
@@ -168,7 +168,7 @@ describe('PartitionTask', () => {
     expect(result).toMatchObject({ consumed: 1, dlq: 0, outputs: 1 })
     expect(new Map(totals.entries())).toEqual(new Map([['k', 5]]))
     expect(
-      outputs(backend).map((o) => [JSON.parse(o.value.toString()), o.headers['commerce.output-id']]),
+      outputs(backend).map((o) => [JSON.parse(o.value.toString()), o.headers['streams.output-id']]),
     ).toEqual([[{ total: 5 }, 'app/orders/0/0/0']])
   })
 

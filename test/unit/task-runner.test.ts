@@ -113,7 +113,7 @@ describe('TaskRunner', () => {
     const { runner, task, metrics } = await openRunner({ maxBatch: 10, lingerMs: 1 }, undefined, deduplicated)
     const withId = (offset: number, id: string) => ({
       ...record(offset),
-      headers: { 'commerce.output-id': id },
+      headers: { 'streams.output-id': id },
     })
     runner.deliver(
       fetchedRecords([withId(0, 'a'), withId(1, 'b'), withId(2, 'a'), withId(3, 'b'), withId(4, 'c')]),

@@ -111,7 +111,7 @@ describe('TopologyTestDriver', () => {
     expect(summary).toEqual({ batches: 3, consumed: 5, dlq: 0, outputs: 5, duplicates: 0, commitRetries: 0 })
     const outputs = driver.output<{ count: number }>('click-counts')
     expect(outputs.map((o) => o.value.count)).toEqual([1, 2, 3, 4, 5])
-    expect(outputs.map((o) => o.headers['commerce.output-id'])).toEqual(
+    expect(outputs.map((o) => o.headers['streams.output-id'])).toEqual(
       [0, 1, 2, 3, 4].map((offset) => `clicks-app/clicks/2/${offset}/0`),
     )
   })
@@ -130,7 +130,7 @@ describe('TopologyTestDriver', () => {
     expect(counts(driver)).toEqual({ dave: [1, 6] })
     const outputs = driver.allOutputs<{ count: number }>('click-counts')
     expect(outputs.map((o) => o.value.count)).toEqual([1, 2, 3, 4, 5, 6])
-    expect(new Set(outputs.map((o) => o.headers['commerce.output-id'])).size).toBe(6)
+    expect(new Set(outputs.map((o) => o.headers['streams.output-id'])).size).toBe(6)
   })
 
   it('should run a batch whose commit failed again, leaving no duplicate effects', async () => {

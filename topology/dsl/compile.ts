@@ -4,7 +4,7 @@
  * the runtime and the TopologyTestDriver run it unchanged.
  */
 import type { LookupKeys, OperatorDescription, RecordKeys } from '../builder.ts'
-import { type Topology, TopologyBuilder } from '../builder.ts'
+import { type Topology, TopologyBuilder, type TopologyOptions } from '../builder.ts'
 import { TopologyError } from '../errors.ts'
 import type { StreamRecord } from '../record.ts'
 import type { Segment, Step, StreamsGraph } from './graph.ts'
@@ -12,9 +12,9 @@ import { SegmentProcessor } from './segment-processor.ts'
 
 type Reach = (record: StreamRecord<unknown>) => StreamRecord<unknown>[]
 
-export function compile(graph: StreamsGraph): Topology {
+export function compile(graph: StreamsGraph, options: TopologyOptions = {}): Topology {
   const problems = [...graph.problems]
-  const builder = new TopologyBuilder(graph.applicationId)
+  const builder = new TopologyBuilder(graph.applicationId, options)
   const lookups = new Set<string>()
   const tables = new Set<string>()
   const sinks = new Map<string, { topic: string; internal?: boolean }>()

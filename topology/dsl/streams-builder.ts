@@ -17,7 +17,7 @@
  * const topology = builder.build()
  */
 import type { ErrorPolicy, ValueParser } from '../api.ts'
-import type { Topology } from '../builder.ts'
+import type { Topology, TopologyOptions } from '../builder.ts'
 import { compile } from './compile.ts'
 import { type SegmentOptions, StreamsGraph } from './graph.ts'
 import { KStream } from './kstream.ts'
@@ -36,9 +36,11 @@ export interface StreamOptions<V> {
 
 export class StreamsBuilder {
   readonly #graph: StreamsGraph
+  readonly #options: TopologyOptions
 
-  constructor(applicationId: string) {
+  constructor(applicationId: string, options: TopologyOptions = {}) {
     this.#graph = new StreamsGraph(applicationId)
+    this.#options = options
   }
 
   /** The records of a topic; each stream read from a topic becomes one processor, a task per partition. */
@@ -53,6 +55,6 @@ export class StreamsBuilder {
 
   /** Compiles the streams to a Topology; throws a TopologyError listing every problem. */
   build(): Topology {
-    return compile(this.#graph)
+    return compile(this.#graph, this.#options)
   }
 }

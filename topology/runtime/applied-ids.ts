@@ -13,7 +13,6 @@ import type { ProcessorNode, Topology } from '../builder.ts'
 import { TopologyError } from '../errors.ts'
 import type { RawRecord } from '../record.ts'
 import type { AppliedIdsCommit, StateBackend, TaskId } from './backend.ts'
-import { Headers } from './outputs.ts'
 
 /**
  * A digest, not the id itself: a header may hold anything (a NUL PostgreSQL's text refuses, a size its
@@ -24,6 +23,7 @@ const digestOf = (id: string) => createHash('sha256').update(id, 'utf8').digest(
 export class AppliedIds {
   /** Window per de-duplicated source topic of the task. */
   readonly #windows: ReadonlyMap<string, number>
+  readonly #idHeader: string
   readonly #task: TaskId
   readonly #backend: StateBackend
   /** Digests of the current batch's ids that were applied before it. */
@@ -48,6 +48,7 @@ export class AppliedIds {
         `processor "${processor.name}": the state backend cannot de-duplicate its sources`,
       ])
     this.#windows = windows
+    this.#idHeader = topology.outputIdHeader
     this.#task = task
     this.#backend = backend
   }
@@ -55,7 +56,7 @@ export class AppliedIds {
   /** The digest of a record's output id, when its topic is de-duplicated and it carries one. */
   #digest(raw: RawRecord): string | undefined {
     if (!this.#windows.has(raw.topic)) return undefined
-    const id = raw.headers[Headers.OUTPUT_ID]
+    const id = raw.headers[this.#idHeader]
     return id === undefined ? undefined : digestOf(id)
   }
 

@@ -6,7 +6,6 @@ import type { OutboxRecord } from './backend.ts'
 import { headerText } from './header-text.ts'
 
 export const Headers = {
-  OUTPUT_ID: 'commerce.output-id',
   ERROR_CODE: 'error.code',
   ERROR_MESSAGE: 'error.message',
   ORIGINAL_TOPIC: 'original.topic',
@@ -21,7 +20,7 @@ export const Headers = {
  * output. The message can quote the bad input, so it is made header-safe (see `headerText`).
  */
 export function deadLetter(
-  applicationId: string,
+  ids: { applicationId: string; outputIdHeader: string },
   raw: RawRecord,
   code: RecordErrorCode,
   message: string,
@@ -32,7 +31,7 @@ export function deadLetter(
     value: raw.value === null ? Buffer.alloc(0) : Buffer.from(raw.value),
     headers: {
       ...raw.headers,
-      [Headers.OUTPUT_ID]: `${applicationId}/${raw.topic}/${raw.partition}/${raw.offset}/dlq`,
+      [ids.outputIdHeader]: `${ids.applicationId}/${raw.topic}/${raw.partition}/${raw.offset}/dlq`,
       [Headers.ERROR_CODE]: code,
       [Headers.ERROR_MESSAGE]: headerText(message),
       [Headers.ORIGINAL_TOPIC]: raw.topic,

@@ -332,7 +332,7 @@ export class PartitionTask {
 
   /** Sends a record to its topic's DLQ with the cause. */
   #reject(raw: RawRecord, code: RecordErrorCode, message: string): Failure {
-    this.#outputs.push(deadLetter(this.id.applicationId, raw, code, message))
+    this.#outputs.push(deadLetter(this.#options.topology, raw, code, message))
     this.#options.observer?.dlq?.(raw.topic, code)
     return { policy: 'dlq', code, message }
   }
@@ -365,7 +365,7 @@ export class PartitionTask {
         if (!source) throw new Error('emit() is only allowed while a record is processed')
         const headers: RecordHeaders = {
           ...output.headers,
-          [Headers.OUTPUT_ID]:
+          [this.#options.topology.outputIdHeader]:
             output.id === undefined
               ? `${this.id.applicationId}/${source.topic}/${source.partition}/${source.offset}/${this.#emitted++}`
               : `${this.id.applicationId}/${topic}/${output.id}`,

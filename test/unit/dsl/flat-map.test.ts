@@ -22,7 +22,7 @@ describe('flatMap', () => {
       ['l1', 'b'],
       ['l3', 'c'],
     ])
-    expect(new Set(out.map((r) => r.headers['commerce.output-id'])).size).toBe(3)
+    expect(new Set(out.map((r) => r.headers['streams.output-id'])).size).toBe(3)
   })
 
   it('should publish nothing for a record it maps to no values', async () => {

@@ -50,7 +50,7 @@ describe('process', () => {
       ['bob', 1],
     ])
     // The id it forwarded with is the output's id, so a re-sent payment answers with the same one.
-    expect(out.map((r) => r.headers['commerce.output-id'])).toEqual([
+    expect(out.map((r) => r.headers['streams.output-id'])).toEqual([
       'dsl-test/balances-topic/pay-1',
       'dsl-test/balances-topic/pay-2',
       'dsl-test/balances-topic/pay-3',

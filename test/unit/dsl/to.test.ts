@@ -14,7 +14,7 @@ describe('to', () => {
     )
     const [out] = driver.output<number>('doubled')
     expect(out).toMatchObject({ key: 'k', value: 42 })
-    expect(out!.headers['commerce.output-id']).toBe('dsl-test/in/0/0/0')
+    expect(out!.headers['streams.output-id']).toBe('dsl-test/in/0/0/0')
   })
 
   it('should fan out: two pipes from one stream each publish every record', async () => {
