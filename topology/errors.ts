@@ -8,6 +8,31 @@ export const StreamsErrorCodes = {
     summary: 'the options given to the library are invalid (every problem listed)',
   },
   MIGRATION_FAILED: { retriable: false, summary: "a migration of the library's own tables failed" },
+  TASK_NOT_RUNNING: {
+    retriable: false,
+    summary: 'a batch was handed to a task that is not running (fenced, stopped or closed)',
+  },
+  NOT_A_SOURCE: { retriable: false, summary: 'a record of a topic the task does not read was handed to it' },
+  UNDECLARED_USE: {
+    retriable: false,
+    summary: 'a processor used a store, lookup, table or sink it did not declare',
+  },
+  OUTSIDE_RECORD: {
+    retriable: false,
+    summary: 'emit, forward or write was called while no record was being processed',
+  },
+  NO_READER: {
+    retriable: false,
+    summary: 'the state backend has no reader for a declared lookup, or no writer for a declared table',
+  },
+  TIMEOUT: { retriable: true, summary: 'an operation did not answer in time' },
+  PARTITION_UNAVAILABLE: {
+    retriable: true,
+    summary: "a partition cannot be fetched now (no leader known, a position past the log's end)",
+  },
+  GROUP_LOST: { retriable: true, summary: 'the consumer lost its group membership; it rejoins' },
+  STOPPING: { retriable: false, summary: 'the runtime is stopping: work in flight ends' },
+  DRIVER_MISUSE: { retriable: false, summary: 'the TopologyTestDriver was used in a way it does not allow' },
 } as const
 export type StreamsErrorCode = keyof typeof StreamsErrorCodes
 

@@ -2,6 +2,8 @@
  * Capped exponential back-off for transient faults: a dependency that is down is waited for, never
  * skipped. `retryForever` gives up only when its signal aborts (shutdown).
  */
+import { StreamsError } from './errors.ts'
+
 export interface BackoffOptions {
   initialMs?: number
   maxMs?: number
@@ -54,7 +56,10 @@ export async function retryForever<T>(fn: () => Promise<T>, options: RetryOption
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms)
+    timer = setTimeout(
+      () => reject(new StreamsError('TIMEOUT', `${what} did not answer within ${ms} ms`)),
+      ms,
+    )
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }

@@ -1,6 +1,6 @@
 import type { KeyValueStore } from '../api.ts'
 import type { ProcessorNode, Topology } from '../builder.ts'
-import { TopologyError } from '../errors.ts'
+import { StreamsError, TopologyError } from '../errors.ts'
 import type { TaskId } from '../runtime/backend.ts'
 import { InputLog } from './input-log.ts'
 import { MemoryBackend } from './memory-backend.ts'
@@ -71,7 +71,7 @@ export class TopologyTestDriver {
   setLookup(name: string, key: string, value: unknown): void {
     this.#checkOpen()
     if (!this.#topology.nodes.some((n) => n.kind === 'lookup' && n.name === name))
-      throw new Error(`no lookup ${name}`)
+      throw new StreamsError('DRIVER_MISUSE', `no lookup ${name}`)
     this.#backend.setLookup(name, key, value)
   }
 
@@ -93,7 +93,8 @@ export class TopologyTestDriver {
   /** Appends a record with exactly these bytes (e.g. a poison record, a key that is not UTF-8) to a source topic. */
   pipeRaw(topic: string, key: string | Buffer | null, value: Buffer | null, options: PipeOptions = {}): void {
     this.#checkOpen()
-    if (!this.#topology.topics().inputs.includes(topic)) throw new Error(`no source reads ${topic}`)
+    if (!this.#topology.topics().inputs.includes(topic))
+      throw new StreamsError('DRIVER_MISUSE', `no source reads ${topic}`)
     const partition = options.partition ?? this.#partitioner.partition(topic, key)
     this.#config.checkPartition(topic, partition)
     const { timestamp = this.#now, headers } = options
@@ -210,11 +211,12 @@ export class TopologyTestDriver {
   }
 
   #sinkTopic(topic: string): string {
-    if (topic.endsWith('.dlq')) throw new Error(`${topic} holds raw bytes: read it with dlq(sourceTopic)`)
+    if (topic.endsWith('.dlq'))
+      throw new StreamsError('DRIVER_MISUSE', `${topic} holds raw bytes: read it with dlq(sourceTopic)`)
     return topic
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new Error('the TopologyTestDriver is closed')
+    if (this.#closed) throw new StreamsError('DRIVER_MISUSE', 'the TopologyTestDriver is closed')
   }
 }

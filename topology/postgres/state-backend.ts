@@ -3,8 +3,10 @@
  * and its partition offsets commit in one transaction; the task's epoch and the offsets are checked in
  * that same transaction, so an owner that lost the task cannot commit (fencing).
  */
+
 import { type Kysely, sql, type Transaction } from 'kysely'
 import type { TableRow } from '../api.ts'
+import { StreamsError } from '../errors.ts'
 import {
   type BatchCommit,
   type Claim,
@@ -57,7 +59,7 @@ export class PostgresStateBackend implements StateBackend {
 
   async lookup(name: string, keys: readonly string[]): Promise<Map<string, unknown>> {
     const reader = this.#lookups[name]
-    if (!reader) throw new Error(`no lookup reader named "${name}"`)
+    if (!reader) throw new StreamsError('NO_READER', `no lookup reader named "${name}"`)
     return reader(this.#db, keys)
   }
 
@@ -188,7 +190,7 @@ export class PostgresStateBackend implements StateBackend {
       if (outcome === CommitOutcomes.ALREADY_COMMITTED) return outcome
       for (const { table, rows } of tables) {
         const writer = this.#tables[table]
-        if (!writer) throw new Error(`no table writer named "${table}"`)
+        if (!writer) throw new StreamsError('NO_READER', `no table writer named "${table}"`)
         await writer(trx, rows)
       }
       return outcome

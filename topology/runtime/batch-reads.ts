@@ -1,6 +1,6 @@
 /** A batch's reads, made before it runs: lookup keys and keyed-store keys its records name. */
 import type { ProcessorNode, RecordKeys, Topology } from '../builder.ts'
-import { RecordError } from '../errors.ts'
+import { RecordError, StreamsError } from '../errors.ts'
 import type { StreamRecord } from '../record.ts'
 import type { BufferedKeyValueStore } from '../stores/key-value.ts'
 import { KeyedKeyValueStore } from '../stores/keyed-store.ts'
@@ -32,7 +32,8 @@ export async function readBatch(
   // Every read of the batch at once: each is a round trip of its own, and the batch waits for all.
   const lookups = processor.lookups.map(async ({ name, keys }): Promise<[string, Map<string, unknown>]> => {
     const wanted = keysOf(parsed, keys)
-    if (!backend.lookup) throw new Error(`the state backend cannot serve lookup "${name}"`)
+    if (!backend.lookup)
+      throw new StreamsError('NO_READER', `the state backend cannot serve lookup "${name}"`)
     return [name, wanted.size > 0 ? await backend.lookup(name, [...wanted]) : new Map()]
   })
   const loads = [...stores].map(async ([name, store]) => {

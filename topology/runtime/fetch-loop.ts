@@ -6,7 +6,7 @@
  */
 import type { Consumer } from '@platformatic/kafka'
 import { protocolErrorsCodesById } from '@platformatic/kafka'
-import { describeError } from '../errors.ts'
+import { describeError, StreamsError } from '../errors.ts'
 import { backoffDelay, sleep } from '../retry.ts'
 import { type FetchedPartition, type Fetcher, type FetchTarget, KafkaErrors } from './fetcher.ts'
 import type { RuntimeMetrics } from './metrics.ts'
@@ -119,7 +119,11 @@ export class FetchLoop {
       const start = earliest.get(f.topic)?.[f.partition]
       const position = runner.fetchPosition(f.topic) ?? target.offset
       if (start === undefined || start <= position) {
-        this.#failed(f, 'OFFSET_OUT_OF_RANGE', new Error(`offset ${position} is beyond the end of the log`))
+        this.#failed(
+          f,
+          'OFFSET_OUT_OF_RANGE',
+          new StreamsError('PARTITION_UNAVAILABLE', `offset ${position} is beyond the end of the log`),
+        )
         continue
       }
       const skipped = runner.resetFetch(f.topic, start)

@@ -3,6 +3,7 @@
  * decides every offset (from PostgreSQL), can leave a full partition out of a round (per-partition
  * back-pressure) and restart one anywhere — which a subscription stream cannot do.
  */
+
 import {
   type ClusterMetadata,
   type Consumer,
@@ -11,6 +12,7 @@ import {
   findErrorBy,
   ResponseError,
 } from '@platformatic/kafka'
+import { StreamsError } from '../errors.ts'
 import type { RawRecord } from '../record.ts'
 import { partitionRecords } from './fetched-batches.ts'
 
@@ -107,7 +109,12 @@ export class Fetcher {
       const leader = info?.partitions[partition]?.leader
       if (!info || leader === undefined || leader < 0) {
         this.invalidate()
-        fetched.push(failed(target, new Error(`no leader known for ${topic}[${partition}]`)))
+        fetched.push(
+          failed(
+            target,
+            new StreamsError('PARTITION_UNAVAILABLE', `no leader known for ${topic}[${partition}]`),
+          ),
+        )
         continue
       }
       names.set(info.id, topic)

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { Admin, Consumer, type GroupAssignment } from '@platformatic/kafka'
 import type { Topology } from '../builder.ts'
-import { describeError, RecordErrorCodes, TopologyError } from '../errors.ts'
+import { describeError, RecordErrorCodes, StreamsError, TopologyError } from '../errors.ts'
 import { backoffDelay, retryForever, sleep } from '../retry.ts'
 import { copartitionedAssigner } from './assignor.ts'
 import { type StateBackend, taskName } from './backend.ts'
@@ -146,7 +146,9 @@ export class StreamsRuntime {
     })
     // A rejoin that failed (broker down past the client's retries) ends membership: join again.
     this.#consumer.on('error', (error: Error) => this.#rejoin(error))
-    this.#consumer.on('consumer:heartbeat:stalled', () => this.#rejoin(new Error('heartbeat stalled')))
+    this.#consumer.on('consumer:heartbeat:stalled', () =>
+      this.#rejoin(new StreamsError('GROUP_LOST', 'heartbeat stalled')),
+    )
     this.#consumer.topics.trackAll(...inputs)
     this.#fetchClient.topics.trackAll(...inputs)
     await retryForever(() => this.#consumer.joinGroup({}), this.#retry('join group'))
@@ -158,7 +160,7 @@ export class StreamsRuntime {
 
   /** Finishes in-flight batches, commits, mirrors offsets and leaves the group. */
   async stop(): Promise<void> {
-    this.#stop.abort(new Error('runtime stopping'))
+    this.#stop.abort(new StreamsError('STOPPING', 'runtime stopping'))
     clearInterval(this.#timer)
     await this.#fetching
     await Promise.all([...this.#runners.values()].map((r) => r.stop()))

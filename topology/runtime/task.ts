@@ -6,7 +6,7 @@
  */
 import type { ErrorPolicy, KeyValueStore, Processor, ProcessorContext, TableRow } from '../api.ts'
 import type { ProcessorNode, Topology } from '../builder.ts'
-import { RecordError, type RecordErrorCode } from '../errors.ts'
+import { RecordError, type RecordErrorCode, StreamsError } from '../errors.ts'
 import { type OutputRecord, type RawRecord, type RecordHeaders, StreamRecord } from '../record.ts'
 import { unstorableReason } from '../storable.ts'
 import { type BufferedKeyValueStore, InMemoryKeyValueStore } from '../stores/key-value.ts'
@@ -180,7 +180,8 @@ export class PartitionTask {
   #unapplied(records: readonly RawRecord[]): RawRecord[] {
     return records.filter((raw) => {
       const position = this.#positions.get(raw.topic)
-      if (position === undefined) throw new Error(`task ${this.id.processor} does not read ${raw.topic}`)
+      if (position === undefined)
+        throw new StreamsError('NOT_A_SOURCE', `task ${this.id.processor} does not read ${raw.topic}`)
       return raw.offset >= position
     })
   }
@@ -192,7 +193,10 @@ export class PartitionTask {
     rejected?: CommitRejectedError,
   ): Promise<BatchResult> {
     if (this.#state !== 'running')
-      throw new Error(`task ${this.id.processor}/${this.id.partition} is ${this.#state}`)
+      throw new StreamsError(
+        'TASK_NOT_RUNNING',
+        `task ${this.id.processor}/${this.id.partition} is ${this.#state}`,
+      )
     const start = new Map(this.#positions)
     const next = new Map(this.#positions)
     const result = emptyResult()
@@ -344,25 +348,42 @@ export class PartitionTask {
       now: () => this.#options.clock(),
       store: <S>(name: string): S => {
         const store = this.#stores.get(name)
-        if (!store) throw new Error(`processor "${this.id.processor}" did not declare store "${name}"`)
+        if (!store)
+          throw new StreamsError(
+            'UNDECLARED_USE',
+            `processor "${this.id.processor}" did not declare store "${name}"`,
+          )
         return store as S
       },
       lookup: <V>(name: string) => {
         const data = this.#lookups.get(name)
-        if (!data) throw new Error(`processor "${this.id.processor}" did not declare lookup "${name}"`)
+        if (!data)
+          throw new StreamsError(
+            'UNDECLARED_USE',
+            `processor "${this.id.processor}" did not declare lookup "${name}"`,
+          )
         return { get: (key: string) => data.get(key) as V | undefined }
       },
       write: (table: string, row: TableRow): void => {
         if (!this.#tables.has(table))
-          throw new Error(`processor "${this.id.processor}" did not declare table "${table}"`)
-        if (!this.#current) throw new Error('write() is only allowed while a record is processed')
+          throw new StreamsError(
+            'UNDECLARED_USE',
+            `processor "${this.id.processor}" did not declare table "${table}"`,
+          )
+        if (!this.#current)
+          throw new StreamsError('OUTSIDE_RECORD', 'write() is only allowed while a record is processed')
         this.#rows.push({ table, row: Object.freeze({ ...row }) })
       },
       emit: (sink: string, output: OutputRecord): void => {
         const topic = this.#sinks.get(sink)
-        if (!topic) throw new Error(`processor "${this.id.processor}" did not declare sink "${sink}"`)
+        if (!topic)
+          throw new StreamsError(
+            'UNDECLARED_USE',
+            `processor "${this.id.processor}" did not declare sink "${sink}"`,
+          )
         const source = this.#current
-        if (!source) throw new Error('emit() is only allowed while a record is processed')
+        if (!source)
+          throw new StreamsError('OUTSIDE_RECORD', 'emit() is only allowed while a record is processed')
         const headers: RecordHeaders = {
           ...output.headers,
           [this.#options.topology.outputIdHeader]:
