@@ -6,6 +6,8 @@ import {
   CouponLookups,
   CouponStores,
   CouponTables,
+  couponLookups,
+  couponTables,
   holderKey,
 } from './coupon-issuer.ts'
 import { parseCouponIssueRequest } from './coupon-request.ts'
@@ -41,6 +43,9 @@ export function shopTopology(applicationId: string, topics: TopicNames = topicNa
           [CouponLookups.USERS]: (request) => String(request.userId),
         },
         tables: [CouponTables.USER_COUPONS, CouponTables.ISSUED, CouponTables.REQUESTS],
+        // How they are read and written on PostgreSQL: they travel with the processor.
+        readers: couponLookups,
+        writers: couponTables,
       }),
       to(topics.COUPON_ISSUE_RESULT, { name: COUPON_RESULTS_SINK }),
     )

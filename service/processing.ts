@@ -5,7 +5,6 @@
  */
 import { shopTopology } from '../processors/shop-topology.ts'
 import { type TopicNames, topicNames } from '../processors/topics.ts'
-import { couponLookups, couponTables } from '../state/coupon-processing.ts'
 import type { OutboxRelay } from '../topology/postgres/outbox-relay.ts'
 import type { RuntimeLogger, StreamsRuntime } from '../topology/runtime/streams-runtime.ts'
 import { StreamsApp } from '../topology/streams-app.ts'
@@ -37,8 +36,6 @@ export function openProcessing(
   const app = new StreamsApp(topology, {
     brokers: config.kafkaBrokers,
     db: infra.db,
-    lookups: couponLookups,
-    tables: couponTables,
     processors: config.role !== 'api',
     registry: metrics.registry,
     metricsPrefix: metricPrefix,

@@ -3,8 +3,10 @@
  * discriminant. `build()` validates it before anything runs and returns an immutable Topology that
  * can be printed (JSON, Mermaid), checked against the broker, and run by the runtime or the driver.
  */
+
 import type { ErrorPolicy, ProcessorSupplier, ValueParser } from './api.ts'
 import { TopologyError } from './errors.ts'
+import type { LookupReader, TableWriter } from './postgres/state-backend.ts'
 import type { StreamRecord } from './record.ts'
 
 export interface SourceNode {
@@ -73,12 +75,16 @@ const DEFAULT_MAX_CACHED_ENTRIES = 10_000
 export interface LookupNode {
   readonly kind: 'lookup'
   readonly name: string
+  /** How the PostgreSQL backend reads it: declared with the processor that uses it, so it travels with it. */
+  readonly read?: LookupReader
 }
 
 /** A table a processor writes rows to; the rows are applied in the batch's transaction. */
 export interface TableNode {
   readonly kind: 'table'
   readonly name: string
+  /** How the PostgreSQL backend writes its rows, in the batch's transaction (idempotent per row). */
+  readonly write?: TableWriter
 }
 
 /** Which keys of a lookup a record needs: the runtime fetches them all before the batch runs. */
@@ -185,12 +191,12 @@ export class TopologyBuilder {
     })
   }
 
-  lookup(name: string): this {
-    return this.#add({ kind: 'lookup', name })
+  lookup(name: string, options: { read?: LookupReader } = {}): this {
+    return this.#add({ kind: 'lookup', name, ...(options.read ? { read: options.read } : {}) })
   }
 
-  table(name: string): this {
-    return this.#add({ kind: 'table', name })
+  table(name: string, options: { write?: TableWriter } = {}): this {
+    return this.#add({ kind: 'table', name, ...(options.write ? { write: options.write } : {}) })
   }
 
   sink(name: string, options: { topic: string; internal?: boolean }): this {
@@ -242,6 +248,17 @@ export class Topology {
     if (problems.length > 0) throw new TopologyError(problems)
     this.nodes = Object.freeze([...nodes])
     Object.freeze(this)
+  }
+
+  /** The lookup readers and table writers the topology's processors brought with them, by name. */
+  persistence(): { lookups: Record<string, LookupReader>; tables: Record<string, TableWriter> } {
+    const lookups: Record<string, LookupReader> = {}
+    const tables: Record<string, TableWriter> = {}
+    for (const node of this.nodes) {
+      if (node.kind === 'lookup' && node.read) lookups[node.name] = node.read
+      if (node.kind === 'table' && node.write) tables[node.name] = node.write
+    }
+    return { lookups, tables }
   }
 
   get processors(): ProcessorNode[] {

@@ -26,7 +26,10 @@ export interface StreamsAppOptions {
   /** The application's database, with the library's tables migrated (`topology/postgres/migrations.ts`). */
   // biome-ignore lint/suspicious/noExplicitAny: the application's own database type
   db: Kysely<any>
-  /** Readers of the topology's lookups and writers of its tables, by name. */
+  /**
+   * Readers of lookups and writers of tables, by name, beyond those the topology's processors brought
+   * with them (`process(..., { readers, writers })`); these win over the topology's.
+   */
   lookups?: Readonly<Record<string, LookupReader>>
   tables?: Readonly<Record<string, TableWriter>>
   /** Run the topology's processors here (default), or only the relay (an API-only instance). */
@@ -86,13 +89,20 @@ export function optionProblems(topology: Topology, o: StreamsAppOptions): string
     problems.push(`metricsPrefix: "${o.metricsPrefix}" is not a Prometheus name prefix`)
   // The PostgreSQL backend needs a reader per lookup and a writer per table the topology declares.
   const needsReaders = !o.backend && o.processors !== false
+  const { lookups, tables } = persistence(topology, o)
   for (const node of topology.nodes) {
-    if (needsReaders && node.kind === 'lookup' && !o.lookups?.[node.name])
+    if (needsReaders && node.kind === 'lookup' && !lookups[node.name])
       problems.push(`lookups: no reader for "${node.name}"`)
-    if (needsReaders && node.kind === 'table' && !o.tables?.[node.name])
+    if (needsReaders && node.kind === 'table' && !tables[node.name])
       problems.push(`tables: no writer for "${node.name}"`)
   }
   return problems
+}
+
+/** The topology's readers and writers, with the options' added (and winning). */
+function persistence(topology: Topology, o: StreamsAppOptions) {
+  const own = topology.persistence()
+  return { lookups: { ...own.lookups, ...o.lookups }, tables: { ...own.tables, ...o.tables } }
 }
 
 export class StreamsApp {
@@ -131,7 +141,7 @@ export class StreamsApp {
         : new StreamsRuntime({
             topology,
             brokers: o.brokers,
-            backend: o.backend ?? new PostgresStateBackend(o.db, { lookups: o.lookups, tables: o.tables }),
+            backend: o.backend ?? new PostgresStateBackend(o.db, persistence(topology, o)),
             metrics: this.metrics,
             log,
             onCommitted: () => this.relay.nudge(),

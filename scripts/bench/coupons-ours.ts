@@ -1,6 +1,6 @@
 /**
  * Ours, as the service wires it (service/processing.ts): the shop topology on StreamsRuntime, with
- * PostgresStateBackend(couponLookups, couponTables) and the OutboxRelay. Runs in the child process; it
+ * PostgresStateBackend with the topology's readers and writers and the OutboxRelay. Runs in the child process; it
  * measures from start (group join included) until the committed offsets in PostgreSQL cover every
  * request (each request's outcome row, user coupon, counters and result event commit in its batch's
  * transaction), then until the result topic holds every result event.
@@ -9,7 +9,6 @@ import { performance } from 'node:perf_hooks'
 import { type Kysely, sql } from 'kysely'
 import { shopTopology } from '../../processors/shop-topology.ts'
 import { topicNames } from '../../processors/topics.ts'
-import { couponLookups, couponTables } from '../../state/coupon-processing.ts'
 import type { Database } from '../../state/schema.ts'
 import { quietLog } from '../../test/support/runtime-fixtures.ts'
 import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
@@ -73,11 +72,10 @@ export async function runOurs(
   db: Kysely<Database>,
   scratch: KafkaScratch,
 ): Promise<OursResult> {
-  const backend = new TimedBackend(
-    new PostgresStateBackend(db, { lookups: couponLookups, tables: couponTables }),
-  )
+  const topology = shopTopology(config.group, topicNames(config.prefix))
+  const backend = new TimedBackend(new PostgresStateBackend(db, topology.persistence()))
   const { maxBatch, lingerMs, maxQueueBytes } = config.settings
-  const app = new StreamsApp(shopTopology(config.group, topicNames(config.prefix)), {
+  const app = new StreamsApp(topology, {
     brokers: config.brokers,
     db,
     backend,

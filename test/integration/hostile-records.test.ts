@@ -10,7 +10,6 @@ import { type Kysely, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { shopTopology } from '../../processors/shop-topology.ts'
 import { Topics } from '../../processors/topics.ts'
-import { couponLookups, couponTables } from '../../state/coupon-processing.ts'
 import type { Database } from '../../state/schema.ts'
 import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
 import type { RawRecord } from '../../topology/record.ts'
@@ -135,7 +134,7 @@ describe('hostile records through the coupon processor and PostgreSQL', () => {
             topology,
             processor,
             partition: p,
-            backend: new PostgresStateBackend(db, { lookups: couponLookups, tables: couponTables }),
+            backend: new PostgresStateBackend(db, topology.persistence()),
             owner: 'property',
             clock: Date.now,
           })

@@ -8,7 +8,6 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { CouponStores } from '../../processors/coupon-issuer.ts'
 import { shopTopology } from '../../processors/shop-topology.ts'
 import { topicNames } from '../../processors/topics.ts'
-import { couponLookups, couponTables } from '../../state/coupon-processing.ts'
 import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
 import type { BatchCommit, StateBackend, TaskId } from '../../topology/runtime/backend.ts'
 import { PartitionTask } from '../../topology/runtime/task.ts'
@@ -73,9 +72,7 @@ describe('the coupon holders store', () => {
       db,
     )
 
-    const backend = new CountingBackend(
-      new PostgresStateBackend(db, { lookups: couponLookups, tables: couponTables }),
-    )
+    const backend = new CountingBackend(new PostgresStateBackend(db, topology.persistence()))
     let offset = 0n
     const request = (userId: number, requestId: string) => ({
       topic: topics.COUPON_ISSUE,

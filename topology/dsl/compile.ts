@@ -3,9 +3,11 @@
  * with the stores, lookups, tables and sinks its steps need. The result is an ordinary Topology, so
  * the runtime and the TopologyTestDriver run it unchanged.
  */
+
 import type { LookupKeys, OperatorDescription, RecordKeys } from '../builder.ts'
 import { type Topology, TopologyBuilder, type TopologyOptions } from '../builder.ts'
 import { TopologyError } from '../errors.ts'
+import type { LookupReader, TableWriter } from '../postgres/state-backend.ts'
 import type { StreamRecord } from '../record.ts'
 import type { Segment, Step, StreamsGraph } from './graph.ts'
 import { SegmentProcessor } from './segment-processor.ts'
@@ -17,6 +19,19 @@ export function compile(graph: StreamsGraph, options: TopologyOptions = {}): Top
   const builder = new TopologyBuilder(graph.applicationId, options)
   const lookups = new Set<string>()
   const tables = new Set<string>()
+  const readers = new Map<string, LookupReader>()
+  const writers = new Map<string, TableWriter>()
+  const persist = <F>(
+    kind: string,
+    known: Map<string, F>,
+    given: Readonly<Record<string, F>> | undefined,
+  ) => {
+    for (const [name, fn] of Object.entries(given ?? {})) {
+      if (known.has(name) && known.get(name) !== fn)
+        problems.push(`${kind} "${name}": two different ones given`)
+      known.set(name, fn)
+    }
+  }
   const sinks = new Map<string, { topic: string; internal?: boolean }>()
   const processors: Array<() => void> = []
   const stepNames = new Set<string>()
@@ -56,6 +71,8 @@ export function compile(graph: StreamsGraph, options: TopologyOptions = {}): Top
         segmentTables.add(table)
         tables.add(table)
       }
+      persist('reader of lookup', readers, needs.readers)
+      persist('writer of table', writers, needs.writers)
       for (const sink of needs.sinks ?? []) {
         const known = sinks.get(sink.name)
         if (known && known.topic !== sink.topic)
@@ -79,8 +96,12 @@ export function compile(graph: StreamsGraph, options: TopologyOptions = {}): Top
       }),
     )
   }
-  for (const name of lookups) builder.lookup(name)
-  for (const name of tables) builder.table(name)
+  for (const name of readers.keys())
+    if (!lookups.has(name)) problems.push(`reader of lookup "${name}": no step reads it`)
+  for (const name of writers.keys())
+    if (!tables.has(name)) problems.push(`writer of table "${name}": no step writes it`)
+  for (const name of lookups) builder.lookup(name, { read: readers.get(name) })
+  for (const name of tables) builder.table(name, { write: writers.get(name) })
   for (const [name, sink] of sinks) builder.sink(name, sink)
   for (const add of processors) add()
   if (problems.length > 0) throw new TopologyError(problems)

@@ -3,8 +3,10 @@
  * topology), and the operators applied to its stream form a tree of steps inside it. A step is data
  * (`kind`, `name`, what it needs) plus a factory for the per-partition code that runs it.
  */
+
 import type { ProcessorContext } from '../api.ts'
 import type { RecordKeys, StoreOptions } from '../builder.ts'
+import type { LookupReader, TableWriter } from '../postgres/state-backend.ts'
 import type { StreamRecord } from '../record.ts'
 
 /** A record on its way through a processor's steps, with the output id a `process` step gave it. */
@@ -28,6 +30,9 @@ export interface StepNeeds {
   readonly stores?: Readonly<Record<string, StoreOptions<unknown>>>
   readonly lookups?: Readonly<Record<string, RecordKeys<unknown>>>
   readonly tables?: readonly string[]
+  /** How the PostgreSQL backend reads those lookups and writes those tables, by name. */
+  readonly readers?: Readonly<Record<string, LookupReader>>
+  readonly writers?: Readonly<Record<string, TableWriter>>
   readonly sinks?: ReadonlyArray<{
     readonly name: string
     readonly topic: string

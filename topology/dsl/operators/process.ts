@@ -10,8 +10,10 @@
  *   to('coupon-issue-result-topic'),
  * )
  */
+
 import type { ProcessorContext } from '../../api.ts'
 import type { RecordKeys, StoreOptions } from '../../builder.ts'
+import type { LookupReader, TableWriter } from '../../postgres/state-backend.ts'
 import { type RecordHeaders, StreamRecord } from '../../record.ts'
 import type { Forward, StepRuntime } from '../graph.ts'
 import type { KStream, Operator } from '../kstream.ts'
@@ -43,6 +45,9 @@ export interface ProcessOptions<V> {
   /** Lookups it reads, with the keys each record needs (fetched before the batch runs). */
   lookups?: Readonly<Record<string, RecordKeys<V>>>
   tables?: readonly string[]
+  /** How the PostgreSQL backend reads each lookup and writes each table: they travel with the processor. */
+  readers?: Readonly<Record<string, LookupReader>>
+  writers?: Readonly<Record<string, TableWriter>>
 }
 
 export function process<V, W>(
@@ -60,6 +65,8 @@ export function process<V, W>(
         stores: (options.stores ?? {}) as Record<string, StoreOptions<unknown>>,
         lookups: (options.lookups ?? {}) as Record<string, RecordKeys<unknown>>,
         tables: options.tables ?? [],
+        readers: options.readers ?? {},
+        writers: options.writers ?? {},
       },
       instantiate: () => processRuntime(supplier()),
     })
