@@ -7,8 +7,7 @@
 import type { ErrorPolicy, KeyValueStore, Processor, ProcessorContext, TableRow } from '../api.ts'
 import type { ProcessorNode, Topology } from '../builder.ts'
 import { RecordError, type RecordErrorCode, StreamsError } from '../errors.ts'
-import { type OutputRecord, type RawRecord, type RecordHeaders, StreamRecord } from '../record.ts'
-import { unstorableReason } from '../storable.ts'
+import type { OutputRecord, RawRecord, RecordHeaders, StreamRecord } from '../record.ts'
 import { type BufferedKeyValueStore, InMemoryKeyValueStore } from '../stores/key-value.ts'
 import { KeyedKeyValueStore } from '../stores/keyed-store.ts'
 import { AppliedIds } from './applied-ids.ts'
@@ -25,10 +24,9 @@ import {
 import { readBatch } from './batch-reads.ts'
 import { type BatchResult, emptyResult, mergeResults } from './batch-result.ts'
 import { deadLetter, groupRows, Headers } from './outputs.ts'
+import { parseRecord } from './parse-record.ts'
 
 export { Headers }
-
-const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 export type TaskState = 'new' | 'running' | 'stopped' | 'fenced' | 'closed'
 
@@ -281,24 +279,7 @@ export class PartitionTask {
 
   /** Parses a record: a StreamRecord, or the RecordError that sends it to the DLQ. */
   #parse(raw: RawRecord): StreamRecord | RecordError {
-    let key: string | null = null
-    if (raw.key !== null) {
-      // Keys are UTF-8 strings by contract; a lossy decode would hand the processor a key that is not
-      // the one on the wire, and a NUL could not be stored in a store's text key.
-      try {
-        key = utf8.decode(raw.key)
-      } catch {
-        return new RecordError('DESERIALIZATION_FAILED', 'key: the bytes are not UTF-8')
-      }
-      const reason = unstorableReason(key)
-      if (reason) return new RecordError('VALIDATION_FAILED', `key: ${reason}`)
-    }
-    try {
-      const value = this.#parsers.get(raw.topic)!(raw.value, key)
-      return new StreamRecord({ ...raw, key, value })
-    } catch (error) {
-      return error instanceof RecordError ? error : new RecordError('VALIDATION_FAILED', String(error))
-    }
+    return parseRecord(raw, this.#parsers.get(raw.topic)!)
   }
 
   /** Processes one parsed record; returns the failure it was routed to, if any. */
