@@ -1,13 +1,13 @@
 /**
- * Two processors joined by a topic, for the de-duplication tests and the chain chaos run: `router`
+ * Two processors joined by a topic, written in the DSL, for the de-duplication tests and the chain
+ * chaos run: `router`
  * reads counting events and re-keys each to its key's group on `middle`; `grouper` reads `middle`
  * and counts per group, emitting each new count. A re-sent copy on `middle` that the grouper applied
  * twice would show as a group count above what was produced.
  */
 
-import type { KeyValueStore } from '../../topology/api.ts'
 import type { Deduplicate } from '../../topology/builder.ts'
-import { TopologyBuilder } from '../../topology/builder.ts'
+import { count, groupByKey, map, StreamsBuilder, selectKey, to } from '../../topology/dsl/index.ts'
 import { RecordError } from '../../topology/errors.ts'
 import { type CountEvent, parseCountEvent } from './counting-topology.ts'
 
@@ -41,38 +41,24 @@ export function chainTopology(options: {
   /** How the grouper treats re-sent copies on `middle`; unset: the default (on, the topic is ours). */
   deduplicate?: Deduplicate
 }) {
-  return new TopologyBuilder(options.applicationId)
-    .source('events', { topic: options.input, parse: parseCountEvent })
-    .sink('routed', { topic: options.middle })
-    .processor<CountEvent>('router', {
-      sources: ['events'],
-      sinks: ['routed'],
-      supplier: () => ({
-        process(record, ctx) {
-          const { key, n } = record.value
-          ctx.emit('routed', { key: groupOf(key), value: { group: groupOf(key), from: key, n } })
-        },
-      }),
-    })
-    .source('groups', {
+  const builder = new StreamsBuilder(options.applicationId)
+  builder.stream('events', { topic: options.input, parse: parseCountEvent, processor: 'router' }).pipe(
+    selectKey((event: CountEvent) => groupOf(event.key)),
+    map((event: CountEvent): Routed => ({ group: groupOf(event.key), from: event.key, n: event.n })),
+    to(options.middle, { name: 'routed' }),
+  )
+  builder
+    .stream('groups', {
       topic: options.middle,
       parse: parseRouted,
+      processor: 'grouper',
       ...(options.deduplicate === undefined ? {} : { deduplicate: options.deduplicate }),
     })
-    .store('group-counts')
-    .sink('counted', { topic: options.output })
-    .processor<Routed>('grouper', {
-      sources: ['groups'],
-      stores: ['group-counts'],
-      sinks: ['counted'],
-      supplier: () => ({
-        process(record, ctx) {
-          const counts = ctx.store<KeyValueStore<number>>('group-counts')
-          const count = (counts.get(record.value.group) ?? 0) + 1
-          counts.put(record.value.group, count)
-          ctx.emit('counted', { key: record.value.group, value: { key: record.value.group, count } })
-        },
-      }),
-    })
-    .build()
+    .pipe(
+      groupByKey(),
+      count('group-counts'),
+      map((count: number, group) => ({ key: group, count })),
+      to(options.output, { name: 'counted' }),
+    )
+  return builder.build()
 }

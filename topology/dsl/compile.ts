@@ -43,6 +43,7 @@ export function compile(graph: StreamsGraph, options: TopologyOptions = {}): Top
       parse: source.parse,
       ...(source.partitions !== undefined ? { partitions: source.partitions } : {}),
       ...(source.internal ? { internal: true } : {}),
+      ...(source.deduplicate !== undefined ? { deduplicate: source.deduplicate } : {}),
     })
     const steps = descendants(root)
     const stores: string[] = []

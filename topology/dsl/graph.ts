@@ -5,7 +5,7 @@
  */
 
 import type { ProcessorContext } from '../api.ts'
-import type { RecordKeys, StoreOptions } from '../builder.ts'
+import type { Deduplicate, RecordKeys, StoreOptions } from '../builder.ts'
 import type { LookupReader, TableWriter } from '../postgres/state-backend.ts'
 import type { StreamRecord } from '../record.ts'
 
@@ -62,6 +62,7 @@ export interface SegmentSource {
   readonly parse: (value: Buffer | null, key: string | null) => unknown
   readonly partitions?: number
   readonly internal?: boolean
+  readonly deduplicate?: Deduplicate
 }
 
 export interface SegmentOptions {

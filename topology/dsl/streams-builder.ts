@@ -17,7 +17,7 @@
  * const topology = builder.build()
  */
 import type { ErrorPolicy, ValueParser } from '../api.ts'
-import type { Topology, TopologyOptions } from '../builder.ts'
+import type { Deduplicate, Topology, TopologyOptions } from '../builder.ts'
 import { compile } from './compile.ts'
 import { type SegmentOptions, StreamsGraph } from './graph.ts'
 import { KStream } from './kstream.ts'
@@ -27,6 +27,8 @@ export interface StreamOptions<V> {
   parse: ValueParser<V>
   /** Partitions the topic must have (checked at start-up). */
   partitions?: number
+  /** Skip records whose output id the partition already applied (default: on where this topology writes the topic). */
+  deduplicate?: Deduplicate
   /** The compiled processor's name (default `<name>-processor`): task names and stored offsets use it. */
   processor?: string
   /** What happens to a record whose processing throws, after the retries (default: DLQ). */
@@ -45,9 +47,15 @@ export class StreamsBuilder {
 
   /** The records of a topic; each stream read from a topic becomes one processor, a task per partition. */
   stream<V>(name: string, options: StreamOptions<V>): KStream<V> {
-    const { topic, parse, partitions, ...rest } = options
+    const { topic, parse, partitions, deduplicate, ...rest } = options
     const segment = this.#graph.addSegment(
-      { name, topic, parse, ...(partitions !== undefined ? { partitions } : {}) },
+      {
+        name,
+        topic,
+        parse,
+        ...(partitions !== undefined ? { partitions } : {}),
+        ...(deduplicate !== undefined ? { deduplicate } : {}),
+      },
       rest satisfies SegmentOptions,
     )
     return new KStream<V>(this.#graph, segment, segment.root)
