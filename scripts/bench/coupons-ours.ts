@@ -12,52 +12,11 @@ import { topicNames } from '../../processors/topics.ts'
 import type { Database } from '../../state/schema.ts'
 import { quietLog } from '../../test/support/runtime-fixtures.ts'
 import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
-import type { BatchCommit, StateBackend, TaskId } from '../../topology/runtime/backend.ts'
 import { StreamsApp } from '../../topology/streams-app.ts'
 import type { CouponsPhaseConfig, OursResult, PartitionDone } from './coupons-phase.ts'
 import type { KafkaScratch } from './infra.ts'
 import { cpuMeter, RssSampler, waitProgress } from './measure.ts'
-
-/**
- * The PostgreSQL backend, timing its lookups and its commit transactions. (runtime-harness.ts's
- * TimedBackend forwards no `lookup`, which the coupon topology needs.)
- */
-class TimedBackend implements StateBackend {
-  readonly #inner: PostgresStateBackend
-  commits = 0
-  commitMs = 0
-  lookups = 0
-  lookupMs = 0
-  constructor(inner: PostgresStateBackend) {
-    this.#inner = inner
-  }
-  claim(task: TaskId, owner: string, fallback: ReadonlyMap<string, bigint>) {
-    return this.#inner.claim(task, owner, fallback)
-  }
-  loadStore(task: TaskId, store: string) {
-    return this.#inner.loadStore(task, store)
-  }
-
-  loadKeys(task: TaskId, store: string, keys: readonly string[]) {
-    return this.#inner.loadKeys(task, store, keys)
-  }
-  async lookup(name: string, keys: readonly string[]) {
-    const started = performance.now()
-    try {
-      return await this.#inner.lookup(name, keys)
-    } finally {
-      this.lookupMs += performance.now() - started
-      this.lookups++
-    }
-  }
-  async commit(batch: BatchCommit) {
-    const started = performance.now()
-    const outcome = await this.#inner.commit(batch)
-    this.commitMs += performance.now() - started
-    this.commits++
-    return outcome
-  }
-}
+import { TimedBackend } from './timed-backend.ts'
 
 /** Sums of a histogram's `_sum` and `_count` series over every label set. */
 async function histogramSums(metric: { get(): Promise<{ values: unknown[] }> }) {

@@ -15,8 +15,8 @@ import {
   type PhaseResult,
   publicationLatencies,
   RuntimeHarness,
-  storageCeiling,
 } from './runtime-harness.ts'
+import { storageCeiling } from './storage-ceiling.ts'
 
 const config = JSON.parse(process.argv[2] ?? '{}') as PhaseConfig
 const send = (message: ChildMessage) =>

@@ -5,14 +5,13 @@
  * the raw consume runs; `runPhase` is the parent's side of that.
  */
 import { performance } from 'node:perf_hooks'
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { Registry } from 'prom-client'
 import type { Database } from '../../state/schema.ts'
 import { countingTopology } from '../../test/support/counting-topology.ts'
 import { committedTotal, quietLog } from '../../test/support/runtime-fixtures.ts'
 import type { OutboxRelay } from '../../topology/postgres/outbox-relay.ts'
 import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
-import type { BatchCommit, OutboxRecord, StateBackend, TaskId } from '../../topology/runtime/backend.ts'
 import { Fetcher } from '../../topology/runtime/fetcher.ts'
 import type { RuntimeMetrics } from '../../topology/runtime/metrics.ts'
 import type { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
@@ -28,6 +27,7 @@ import {
   readRange,
   waitProgress,
 } from './measure.ts'
+import { TimedBackend } from './timed-backend.ts'
 
 export interface RuntimeSettings {
   maxBatch: number
@@ -94,37 +94,6 @@ export type ChildMessage =
   | { type: 'result'; result: PhaseResult }
   | { type: 'error'; message: string }
 export type ParentMessage = { type: 'live-sent'; total: number }
-
-/** The PostgreSQL backend, timing each commit transaction (the runtime's own histogram includes processing). */
-export class TimedBackend implements StateBackend {
-  readonly #inner: StateBackend
-  commits = 0
-  commitMs = 0
-  constructor(inner: StateBackend) {
-    this.#inner = inner
-  }
-  claim(task: TaskId, owner: string, fallback: ReadonlyMap<string, bigint>) {
-    return this.#inner.claim(task, owner, fallback)
-  }
-  loadStore(task: TaskId, store: string) {
-    return this.#inner.loadStore(task, store)
-  }
-
-  loadKeys(task: TaskId, store: string, keys: readonly string[]) {
-    return this.#inner.loadKeys(task, store, keys)
-  }
-  lookup(name: string, keys: readonly string[]) {
-    if (!this.#inner.lookup) throw new Error(`the wrapped backend cannot serve lookup "${name}"`)
-    return this.#inner.lookup(name, keys)
-  }
-  async commit(batch: BatchCommit) {
-    const started = performance.now()
-    const outcome = await this.#inner.commit(batch)
-    this.commitMs += performance.now() - started
-    this.commits++
-    return outcome
-  }
-}
 
 /** One StreamsRuntime + OutboxRelay on the counting topology, with its own metrics registry. */
 export class RuntimeHarness {
@@ -351,71 +320,6 @@ export async function publicationLatencies(
     return latencies
   } finally {
     await consumer.close().catch(() => {})
-  }
-}
-
-/**
- * The PostgreSQL commit path alone: PostgresStateBackend.commit of synthetic batches shaped like the
- * counting topology's (one store upsert and one outbox row per record), one concurrent committer per
- * partition, no Kafka, no processing, no relay.
- */
-export async function storageCeiling(
-  config: PhaseConfig,
-  db: Kysely<Database>,
-): Promise<PhaseResult['storage']> {
-  const backend = new PostgresStateBackend(db)
-  const { total, partitions, applicationId, input, settings } = config
-  const output = `${applicationId}-unpublished`
-  const perTask = Math.ceil(total / partitions)
-  const timings: number[] = []
-  const run = async (partition: number) => {
-    const task: TaskId = { applicationId, processor: 'counter', partition }
-    const claim = await backend.claim(task, 'storage-ceiling', new Map([[input, 0n]]))
-    const counts = new Map<string, number>()
-    let offset = 0n
-    for (let done = 0; done < perTask; ) {
-      const size = Math.min(settings.maxBatch, perTask - done)
-      const puts = new Map<string, number>()
-      const outputs: OutboxRecord[] = []
-      for (let j = 0; j < size; j++) {
-        const key = `k${((done + j) * partitions + partition) % 10_000}`
-        const count = (counts.get(key) ?? 0) + 1
-        counts.set(key, count)
-        puts.set(key, count)
-        outputs.push({
-          topic: output,
-          key: Buffer.from(key),
-          value: Buffer.from(JSON.stringify({ key, count })),
-          headers: { 'streams.output-id': `${applicationId}/${input}/${partition}/${offset + BigInt(j)}/0` },
-        })
-      }
-      const started = performance.now()
-      await backend.commit({
-        task,
-        epoch: claim.epoch,
-        offsets: [{ topic: input, expected: offset, next: offset + BigInt(size) }],
-        stores: [{ store: 'counts', changes: { puts: [...puts], deletes: [] } }],
-        outputs,
-      })
-      timings.push(performance.now() - started)
-      offset += BigInt(size)
-      done += size
-    }
-  }
-  const cpu = cpuMeter(config.database)
-  const started = performance.now()
-  await Promise.all(Array.from({ length: partitions }, (_, p) => run(p)))
-  const seconds = (performance.now() - started) / 1000
-  const cpuUse = cpu.stop()
-  // Nothing publishes these rows (no relay runs here): remove them before a runtime's relay would.
-  await sql`delete from outbox where topic = ${output}`.execute(db)
-  await sql`delete from store_entries where application_id = ${applicationId}`.execute(db)
-  return {
-    records: perTask * partitions,
-    seconds,
-    commitP50Ms: quantile(timings, 0.5),
-    commitP99Ms: quantile(timings, 0.99),
-    cpu: cpuUse,
   }
 }
 
