@@ -6,7 +6,7 @@
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
 import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
-import { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
+import { StreamsApp } from '../../topology/streams-app.ts'
 import { pause } from '../support/chaos-fixtures.ts'
 import { countingTopology } from '../support/counting-topology.ts'
 import { useInfra } from '../support/infra.ts'
@@ -17,7 +17,6 @@ import {
   migratedDb,
   produce,
   quietLog,
-  testMetrics,
   waitUntil,
 } from '../support/runtime-fixtures.ts'
 
@@ -51,17 +50,19 @@ async function setup() {
     /** A runtime (not started) whose backend is the real one behind a probe. */
     instance(name: string) {
       const probe = new ProbeBackend(new PostgresStateBackend(db))
-      const { metrics } = testMetrics()
-      const runtime = new StreamsRuntime({
-        topology,
+      // The facade with the probe as its state backend; the relay is not started (nothing here reads
+      // the published outputs).
+      const app = new StreamsApp(topology, {
         brokers: infra.brokers,
+        db,
         backend: probe,
-        metrics,
         log: quietLog,
         instanceId: name,
         sessionTimeoutMs: SESSION_MS,
         maxBatch: 20,
       })
+      const runtime = app.runtime!
+      const { metrics } = app
       cleanups.push(async () => {
         probe.claimGate.open()
         probe.commitGate.open()

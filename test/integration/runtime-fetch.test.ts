@@ -6,11 +6,10 @@ import { Producer, stringSerializers } from '@platformatic/kafka'
 import { type Kysely, sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Database } from '../../state/schema.ts'
-import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
-import { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
+import { StreamsApp } from '../../topology/streams-app.ts'
 import { countingTopology } from '../support/counting-topology.ts'
 import { useInfra } from '../support/infra.ts'
-import { migratedDb, produce, quietLog, testMetrics, waitUntil } from '../support/runtime-fixtures.ts'
+import { migratedDb, produce, quietLog, waitUntil } from '../support/runtime-fixtures.ts'
 
 const infra = useInfra()
 const cleanups: Array<() => Promise<unknown>> = []
@@ -25,17 +24,17 @@ async function setup(partitions = 3) {
   const db = await migratedDb(infra.databaseUrl)
   cleanups.push(() => db.destroy())
   const runtime = () => {
-    const { registry, metrics } = testMetrics()
-    const r = new StreamsRuntime({
-      topology: countingTopology({ applicationId, input, output }),
+    const app = new StreamsApp(countingTopology({ applicationId, input, output }), {
       brokers: infra.brokers,
-      backend: new PostgresStateBackend(db),
-      metrics,
+      db,
+      metricsPrefix: 'commerce_',
       log: quietLog,
       sessionTimeoutMs: 6_000,
     })
+    // The relay is not started: these tests read what the runtime committed, not what it published.
+    const r = app.runtime!
     cleanups.push(() => r.stop())
-    return { runtime: r, registry }
+    return { runtime: r, registry: app.registry }
   }
   return { input, applicationId, db, runtime }
 }
@@ -148,6 +147,12 @@ describe('StreamsRuntime fetch path on the real broker and PostgreSQL', () => {
     await first.runtime.stop()
 
     await infra.admin.createPartitions({ topics: [{ name: input, count: 3 }] })
+    // The new partition reaches the brokers' metadata a moment after the call returns (a run started
+    // the second runtime before it showed, which then saw 2 and rightly started).
+    await waitUntil(`${input} has 3 partitions`, async () => {
+      const metadata = await infra.admin.metadata({ topics: [input] })
+      return metadata.topics.get(input)?.partitionsCount === 3
+    })
     const second = runtime()
     await expect(second.runtime.start()).rejects.toThrow(
       new RegExp(`${input}.*stored state was built with 2 partitions.*now has 3`),

@@ -1,20 +1,11 @@
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
-import { OutboxRelay } from '../../topology/postgres/outbox-relay.ts'
-import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
-import { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
 import { Headers } from '../../topology/runtime/task.ts'
+import { StreamsApp } from '../../topology/streams-app.ts'
 import { countingTopology } from '../support/counting-topology.ts'
 import { useInfra } from '../support/infra.ts'
 import { kcatConsume } from '../support/kcat.ts'
-import {
-  committedTotal,
-  migratedDb,
-  produce,
-  quietLog,
-  testMetrics,
-  waitUntil,
-} from '../support/runtime-fixtures.ts'
+import { committedTotal, migratedDb, produce, quietLog, waitUntil } from '../support/runtime-fixtures.ts'
 
 const infra = useInfra()
 const cleanups: Array<() => Promise<unknown>> = []
@@ -46,20 +37,16 @@ describe('StreamsRuntime on the real broker and PostgreSQL', () => {
     ]
     await produce(infra.brokers, [...messages.slice(0, 500), ...poison, ...messages.slice(500)])
 
-    const { registry, metrics } = testMetrics()
-    const relay = new OutboxRelay({ db, brokers: infra.brokers, clientId: infra.name('relay'), metrics })
-    const runtime = new StreamsRuntime({
-      topology: countingTopology({ applicationId, input, output }),
+    const app = new StreamsApp(countingTopology({ applicationId, input, output }), {
       brokers: infra.brokers,
-      backend: new PostgresStateBackend(db),
-      metrics,
+      db,
+      metricsPrefix: 'commerce_',
       log: quietLog,
-      onCommitted: () => relay.nudge(),
       sessionTimeoutMs: 6_000,
     })
-    relay.start()
-    await runtime.start()
-    cleanups.push(() => relay.stop())
+    const { registry, relay } = app
+    await app.start()
+    cleanups.push(() => app.stop())
     const total = messages.length + poison.length
     await waitUntil(
       'all records committed',
@@ -113,14 +100,14 @@ describe('StreamsRuntime on the real broker and PostgreSQL', () => {
       /commerce_partition_lag_records\{topic="[^"]+",partition="\d"\} 0/.test(await registry.metrics()),
     )
     expect(await registry.metrics()).toMatch(/commerce_owned_partitions\{processor="counter"\} 3/)
-    expect(runtime.problem()).toBeUndefined()
+    expect(app.problem()).toBeUndefined()
     expect(
-      runtime
-        .status()
+      app
+        .status()!
         .tasks.map((t) => t.task)
         .sort(),
     ).toEqual(['counter/0', 'counter/1', 'counter/2'])
-    await runtime.stop()
+    await app.stop()
     expect(Headers.ERROR_CODE).toBe('error.code')
   })
 })
