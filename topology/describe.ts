@@ -4,7 +4,14 @@ import type { OperatorDescription, Topology } from './builder.ts'
 export interface TopologyDescription {
   applicationId: string
   /** `internal`: the topology's own topic (a DSL `repartition`'s), created by the runtime. */
-  sources: Array<{ name: string; topic: string; processor: string; internal: boolean }>
+  sources: Array<{
+    name: string
+    topic: string
+    processor: string
+    internal: boolean
+    /** Records whose output id the partition already applied are skipped within this many offsets; null: off. */
+    deduplicationWindow: number | null
+  }>
   processors: Array<{
     name: string
     sources: string[]
@@ -49,6 +56,7 @@ export function describeTopology(topology: Topology): TopologyDescription {
           topic: node.topic,
           processor: readerOf(node.name),
           internal: node.internal === true,
+          deduplicationWindow: topology.deduplication(node) ?? null,
         })
         description.dlqs.push(`${node.topic}.dlq`)
         break

@@ -58,6 +58,13 @@ describe('a DSL topology of two processors on the real broker', () => {
     const created = await infra.admin.metadata({ topics: [internal, `${internal}.dlq`] })
     expect(created.topics.get(internal)?.partitionsCount).toBe(4)
     expect(created.topics.get(`${internal}.dlq`)?.partitionsCount).toBe(4)
+    // The internal topic is de-duplicated, and its duplicates series exist from the start (at 0), so
+    // an alert on increase() would see the first re-sent copy.
+    const series = new RegExp(
+      `commerce_records_duplicates_total\\{topic="${internal}",partition="\\d"\\}`,
+      'g',
+    )
+    expect((await apps[0]!.registry.metrics()).match(series)).toHaveLength(4)
 
     const expected = expectedCounts(lines)
     const occurrences = [...expected.values()].reduce((a, b) => a + b)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { KeyValueStore } from '../../topology/api.ts'
 import { DEFAULT_OUTPUT_ID_HEADER, TopologyBuilder } from '../../topology/builder.ts'
+import { describeTopology } from '../../topology/describe.ts'
 import { TopologyTestDriver } from '../../topology/driver/test-driver.ts'
 import { TopologyError } from '../../topology/errors.ts'
 import { jsonValue } from '../../topology/serde.ts'
@@ -163,6 +164,15 @@ describe('idempotent consumption (output ids)', () => {
     })
     expect(await driver.process()).toMatchObject({ dlq: 1, duplicates: 1 })
     expect(driver.dlq('mid')).toHaveLength(1)
+  })
+
+  it('should show in describe() (and so GET /topology) which sources are de-duplicated, and within what window', () => {
+    const topology = chainTopology({ applicationId: 'app', input: 'in', middle: 'mid', output: 'out' })
+    const windows = describeTopology(topology).sources.map((s) => [s.name, s.deduplicationWindow])
+    expect(windows).toEqual([
+      ['events', null], // an upstream topic: its output ids are not ours to trust
+      ['groups', 20_000], // written by this topology's own sink: on by default
+    ])
   })
 
   it('should refuse a window that is not a positive integer', () => {

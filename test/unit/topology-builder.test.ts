@@ -264,7 +264,15 @@ describe('describeTopology', () => {
   it('should describe sources, processors, stores, sinks and DLQs as JSON', () => {
     expect(describeTopology(small())).toEqual({
       applicationId: 'shop',
-      sources: [{ name: 'orders', topic: 'order-created', processor: 'counter', internal: false }],
+      sources: [
+        {
+          name: 'orders',
+          topic: 'order-created',
+          processor: 'counter',
+          internal: false,
+          deduplicationWindow: null,
+        },
+      ],
       processors: [
         {
           name: 'counter',

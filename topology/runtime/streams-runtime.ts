@@ -131,11 +131,16 @@ export class StreamsRuntime {
 
     // Every DLQ series exists from the start at 0, so an alert on increase() sees the first poison record.
     // Skipped offsets likewise, per partition: records lost to retention must alert the first time.
+    const deduplicated = new Set(
+      topology.nodes.flatMap((n) => (n.kind === 'source' && topology.deduplication(n) ? [n.topic] : [])),
+    )
     for (const topic of inputs) {
       for (const code of Object.keys(RecordErrorCodes)) this.#o.metrics.dlq.inc({ topic, code }, 0)
       const partitions = metadata.topics.get(topic)!.partitionsCount
-      for (let partition = 0; partition < partitions; partition++)
+      for (let partition = 0; partition < partitions; partition++) {
         this.#o.metrics.skipped.inc({ topic, partition }, 0)
+        if (deduplicated.has(topic)) this.#o.metrics.duplicates.inc({ topic, partition }, 0)
+      }
     }
     this.#consumer.on('consumer:group:join', ({ assignments }) => this.#reconcile(assignments ?? []))
     this.#consumer.on('consumer:heartbeat:error', ({ error }) => (this.#kafkaError = describeError(error)))
