@@ -3,50 +3,22 @@
  * statement failed, a 500 INTERNAL) and a lone surrogate was stored as U+FFFD. Both, and bodies that
  * are not UTF-8 at all, are 400 VALIDATION_FAILED naming the field, and nothing is written.
  */
-import type { FastifyInstance, InjectOptions } from 'fastify'
-import type { Kysely } from 'kysely'
-import pino from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../../api/app.ts'
-import { Health } from '../../service/health.ts'
-import { createMetrics } from '../../service/metrics.ts'
-import type { Database } from '../../state/schema.ts'
-import { useInfra } from '../support/infra.ts'
-import { migratedDb } from '../support/runtime-fixtures.ts'
+import type { InjectOptions } from 'fastify'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { useApiFixture } from '../support/api-fixture.ts'
 
-const infra = useInfra()
-const TOKEN = 'admin-token-for-tests-0123456789'
+const { api, TOKEN, newCoupon } = useApiFixture()
 const auth = { authorization: `Bearer ${TOKEN}` }
-let db: Kysely<Database>
-let app: FastifyInstance
 let couponId: number
 
 beforeAll(async () => {
-  db = await migratedDb(infra.databaseUrl)
-  app = await buildApp({
-    logger: pino({ level: 'silent' }),
-    health: new Health(),
-    metrics: createMetrics(),
-    shop: { db, adminToken: TOKEN },
-  })
-  const coupon = await app.inject({
-    method: 'POST',
-    url: '/admin/coupons',
-    headers: auth,
-    payload: { name: 'c', discountType: 'RATE', discountValue: 10, totalQuantity: 5 },
-  })
-  couponId = coupon.json().couponId
-})
-
-afterAll(async () => {
-  await app?.close()
-  await db?.destroy()
+  couponId = await newCoupon({ name: 'c', totalQuantity: 5 })
 })
 
 /** Everything a request could have written. */
 async function rowCounts() {
   const count = async (table: 'users' | 'coupons' | 'coupon_issue_requests' | 'outbox') =>
-    Number((await db.selectFrom(table).select(db.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
+    Number((await api.db.selectFrom(table).select(api.db.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
   return {
     users: await count('users'),
     coupons: await count('coupons'),
@@ -109,7 +81,7 @@ describe('hostile strings at the HTTP edge', () => {
   for (const h of hostile) {
     it.each(cases)(`$route should answer 400 VALIDATION_FAILED naming $field for ${h.what}`, async (c) => {
       const before = await rowCounts()
-      const reply = await app.inject(c.request(h))
+      const reply = await api.app.inject(c.request(h))
       expect(reply.statusCode, reply.body).toBe(400)
       expect(reply.json()).toMatchObject({
         code: 'VALIDATION_FAILED',
@@ -122,7 +94,12 @@ describe('hostile strings at the HTTP edge', () => {
   it('should find a hostile string deep inside arrays and objects and name its path', async () => {
     const deep = `{"userId":1,"extra":{"list":[1,{"tag":"\\u0000"}]}}`
     const { payload, ...headers } = json(deep)
-    const reply = await app.inject({ method: 'POST', url: `/coupons/${couponId}/issue`, headers, payload })
+    const reply = await api.app.inject({
+      method: 'POST',
+      url: `/coupons/${couponId}/issue`,
+      headers,
+      payload,
+    })
     expect(reply.statusCode).toBe(400)
     expect(reply.json()).toMatchObject({ code: 'VALIDATION_FAILED', message: /^body\.extra\.list\.1\.tag: / })
   })
@@ -130,7 +107,7 @@ describe('hostile strings at the HTTP edge', () => {
   it('should refuse a hostile property name, not only values', async () => {
     const { payload, ...headers } = json(`{"name":"ok","points":1,"a\\u0000b":1}`)
     const before = await rowCounts()
-    const reply = await app.inject({ method: 'POST', url: '/admin/users', headers, payload })
+    const reply = await api.app.inject({ method: 'POST', url: '/admin/users', headers, payload })
     expect(reply.statusCode).toBe(400)
     expect(reply.json()).toMatchObject({ code: 'VALIDATION_FAILED', message: /^body: / })
     expect(await rowCounts()).toEqual(before)
@@ -139,7 +116,12 @@ describe('hostile strings at the HTTP edge', () => {
   it('should answer 400, not a stack overflow, for a deeply nested body', async () => {
     const depth = 200_000
     const { payload, ...headers } = json(`{"userId":1,"x":${'['.repeat(depth)}"\\u0000"${']'.repeat(depth)}}`)
-    const reply = await app.inject({ method: 'POST', url: `/coupons/${couponId}/issue`, headers, payload })
+    const reply = await api.app.inject({
+      method: 'POST',
+      url: `/coupons/${couponId}/issue`,
+      headers,
+      payload,
+    })
     expect(reply.statusCode).toBe(400)
     expect(reply.json()).toMatchObject({ code: 'VALIDATION_FAILED', message: /^body\.x\.0\.0\.0/ })
   })
@@ -149,7 +131,7 @@ describe('hostile strings at the HTTP edge', () => {
     // A lone surrogate encoded as bytes (CESU-8), then a byte that never starts a UTF-8 sequence.
     for (const bad of [Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xff])]) {
       const payload = Buffer.concat([Buffer.from('{"name":"Eve'), bad, Buffer.from('","points":1}')])
-      const reply = await app.inject({
+      const reply = await api.app.inject({
         method: 'POST',
         url: '/admin/users',
         headers: { 'content-type': 'application/json', ...auth },
@@ -163,28 +145,31 @@ describe('hostile strings at the HTTP edge', () => {
 
   it('should still store every other character as sent, astral and combining ones included', async () => {
     const name = 'Zoë 🎟️ \u00a0ﬁ \uffff'
-    const reply = await app.inject({
+    const reply = await api.app.inject({
       method: 'POST',
       url: '/admin/users',
       headers: auth,
       payload: { name, points: 1 },
     })
     expect(reply.statusCode, reply.body).toBe(201)
-    const stored = await db.selectFrom('users').select('name').where('id', '=', String(reply.json().userId))
+    const stored = await api.db
+      .selectFrom('users')
+      .select('name')
+      .where('id', '=', String(reply.json().userId))
     expect((await stored.executeTakeFirstOrThrow()).name).toBe(name)
   })
 })
 
 describe('long path parameters', () => {
   it('GET /coupons/:couponId/requests/:requestId should find a request whose id has 200 characters, the limit records may carry', async () => {
-    const user = await app.inject({
+    const user = await api.app.inject({
       method: 'POST',
       url: '/admin/users',
       headers: auth,
       payload: { name: 'L', points: 0 },
     })
     const requestId = 'r'.repeat(200)
-    await db
+    await api.db
       .insertInto('coupon_issue_requests')
       .values({
         request_id: requestId,
@@ -194,10 +179,13 @@ describe('long path parameters', () => {
         requested_at: new Date(),
       })
       .execute()
-    const reply = await app.inject({ method: 'GET', url: `/coupons/${couponId}/requests/${requestId}` })
+    const reply = await api.app.inject({ method: 'GET', url: `/coupons/${couponId}/requests/${requestId}` })
     expect(reply.statusCode, reply.body).toBe(200)
     expect(reply.json()).toMatchObject({ requestId, status: 'PENDING' })
-    const tooLong = await app.inject({ method: 'GET', url: `/coupons/${couponId}/requests/${requestId}r` })
+    const tooLong = await api.app.inject({
+      method: 'GET',
+      url: `/coupons/${couponId}/requests/${requestId}r`,
+    })
     expect(tooLong.statusCode).toBe(400)
     expect(tooLong.json()).toMatchObject({ code: 'VALIDATION_FAILED', message: /^params\.requestId: / })
   })
