@@ -10,8 +10,13 @@ import { buildApp } from '../../api/app.ts'
 import { Health } from '../../service/health.ts'
 import { createMetrics } from '../../service/metrics.ts'
 import type { Database } from '../../state/schema.ts'
+import { decodeHeaders } from '../../topology/runtime/header-codec.ts'
 import { useInfra } from './infra.ts'
 import { migratedDb } from './runtime-fixtures.ts'
+
+/** An outbox row's headers as text, by name. */
+export const headersOf = (encoded: Buffer): Record<string, string> =>
+  Object.fromEntries(decodeHeaders(encoded).map(([name, value]) => [name.toString(), value.toString()]))
 
 export function useApiFixture() {
   const infra = useInfra()
@@ -65,6 +70,10 @@ export function useApiFixture() {
       })
     ).couponId as number
 
+  const newProduct = async (overrides: object = {}) =>
+    (await admin('/admin/products', { name: 'Keyboard', price: 1000, stock: 10, ...overrides }))
+      .productId as number
+
   /** A unit the coupon processor would have written: id = couponId * 1,000,000 + ordinal. */
   async function holdCoupon(userId: number, couponId: number, ordinal = 1, issuedAt = new Date()) {
     const id = couponId * 1_000_000 + ordinal
@@ -100,5 +109,18 @@ export function useApiFixture() {
       nudges = 0
     },
   }
-  return { get, issue, admin, newUser, newCoupon, holdCoupon, requestRows, outboxRows, UUID, TOKEN, api }
+  return {
+    get,
+    issue,
+    admin,
+    newUser,
+    newCoupon,
+    newProduct,
+    holdCoupon,
+    requestRows,
+    outboxRows,
+    UUID,
+    TOKEN,
+    api,
+  }
 }
