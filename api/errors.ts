@@ -47,12 +47,14 @@ export const ErrorBody = Type.Object({ code: Type.String(), message: Type.String
  */
 export function replyWithError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (error.validation) {
-    // fastify/ajv: instancePath names the field ("/userId"); missing properties name it in params.
+    // fastify/ajv: instancePath names the field ("/userId"); a missing property is named in params,
+    // below the object that lacks it ("/items/1" lacks "productId": body.items.1.productId).
     const first = error.validation[0]
     const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty
     const field = [
       error.validationContext,
-      first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || missing,
+      first?.instancePath.replace(/^\//, '').replaceAll('/', '.'),
+      missing,
     ]
       .filter(Boolean)
       .join('.')

@@ -7,7 +7,7 @@ import { ShopHeaders } from '../../processors/shop-headers.ts'
 import { Health } from '../../service/health.ts'
 import { createMetrics } from '../../service/metrics.ts'
 import type { Database } from '../../state/schema.ts'
-import { headersOf } from '../support/api-fixture.ts'
+import { headersAsText } from '../../topology/runtime/header-codec.ts'
 import { useInfra } from '../support/infra.ts'
 import { migratedDb } from '../support/runtime-fixtures.ts'
 
@@ -244,7 +244,7 @@ describe('POST /admin/users/:userId/points', () => {
     const rows = await chargeRows(userId)
     expect(rows).toHaveLength(1)
     expect(JSON.parse(rows[0]!.value.toString())).toEqual({ kind: 'charge', chargeId, userId, amount: 250 })
-    expect(headersOf(rows[0]!.headers)).toEqual({ [ShopHeaders.OUTPUT_ID]: `api/charge/${chargeId}` })
+    expect(headersAsText(rows[0]!.headers)).toEqual({ [ShopHeaders.OUTPUT_ID]: `api/charge/${chargeId}` })
     // The owner applies it: the API itself never writes the balance.
     const user = await app.inject({ method: 'GET', url: `/users/${userId}` })
     expect(user.json().points).toBe(100)

@@ -10,13 +10,8 @@ import { buildApp } from '../../api/app.ts'
 import { Health } from '../../service/health.ts'
 import { createMetrics } from '../../service/metrics.ts'
 import type { Database } from '../../state/schema.ts'
-import { decodeHeaders } from '../../topology/runtime/header-codec.ts'
 import { useInfra } from './infra.ts'
 import { migratedDb } from './runtime-fixtures.ts'
-
-/** An outbox row's headers as text, by name. */
-export const headersOf = (encoded: Buffer): Record<string, string> =>
-  Object.fromEntries(decodeHeaders(encoded).map(([name, value]) => [name.toString(), value.toString()]))
 
 export function useApiFixture() {
   const infra = useInfra()
