@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../api/app.ts'
 import { RejectReason } from '../../processors/coupon-issuer.ts'
 import { EntityId, RequestId } from '../../processors/fields.ts'
+import { OrderFailureReason, Quantity } from '../../processors/order-messages.ts'
 import { Health } from '../../service/health.ts'
 import { createMetrics } from '../../service/metrics.ts'
 import type { Database } from '../../state/schema.ts'
@@ -60,5 +61,13 @@ describe('the OpenAPI document at /docs/json', () => {
     // The reason a result record carries on the topic is the one the API answers with.
     const answer = follow.responses['200']!.content['application/json'].schema
     expect(answer.properties.reason).toEqual(asJson(RejectReason))
+  })
+
+  it('should give an order line and a cart line the quantity bound of the order-created record', () => {
+    type Body = { properties: Record<string, { items?: { properties: Record<string, unknown> } }> }
+    const place = paths['/orders']!.post!.requestBody!.content['application/json'].schema as unknown as Body
+    expect(place.properties.items?.items?.properties.quantity).toEqual(asJson(Quantity))
+    const order = paths['/orders/{orderId}']!.get!.responses['200']!.content['application/json'].schema
+    expect(order.properties.failureReason).toEqual(asJson(OrderFailureReason))
   })
 })
