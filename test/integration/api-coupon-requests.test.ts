@@ -186,7 +186,7 @@ describe('OpenAPI document', () => {
       ['GET /users/{userId}', 'shop', ['200', '400', '404']],
       ['GET /users/{userId}/coupons', 'shop', ['200', '400', '404']],
       ['GET /coupons/{couponId}', 'shop', ['200', '400', '404']],
-      ['POST /coupons/{couponId}/issue', 'shop', ['202', '400', '404', '409', '410', '503']],
+      ['POST /coupons/{couponId}/issue', 'shop', ['200', '202', '400', '404', '409', '410', '503']],
       ['GET /coupons/{couponId}/requests/{requestId}', 'shop', ['200', '400', '404']],
       ['GET /products', 'shop', ['200', '400']],
       ['GET /products/{productId}', 'shop', ['200', '400', '404']],
