@@ -3,6 +3,7 @@
  * so liveness and readiness answer while dependencies come up, and stops gracefully on SIGTERM.
  */
 import { buildApp } from '../api/app.ts'
+import { InternalTopics, internalTopic } from '../processors/topics.ts'
 import { type Config, loadConfig } from './config.ts'
 import { isCommerceError } from './errors.ts'
 import { openInfrastructure } from './infrastructure.ts'
@@ -42,6 +43,8 @@ async function main(): Promise<void> {
             adminToken: config.adminToken,
             onEnqueued: () => processing.relay.nudge(),
             issueQueue: { topic: processing.topics.COUPON_ISSUE, maxWaiting: config.issueQueueMaxWaiting },
+            orderTopic: processing.topics.ORDER_CREATED,
+            userCommandsTopic: internalTopic(config.applicationId, InternalTopics.USER_COMMANDS),
           },
     topology: {
       topology: processing.topology,
