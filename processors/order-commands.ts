@@ -128,7 +128,7 @@ export interface SinkSpec {
 }
 
 /** The sink both owners answer the saga through (its `saga-replies` internal topic). */
-export const SAGA_REPLIES_SINK = 'saga-replies'
+export const SAGA_REPLIES_SINK = 'to-saga-replies'
 
 /** Deterministic ids: each restore event's `eventId` (and its output id), and the commands' output ids. */
 export const SagaIds = {

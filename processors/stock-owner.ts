@@ -13,8 +13,8 @@ import type { LookupReader, TableWriter } from '../topology/postgres/state-backe
 import type { StreamRecord } from '../topology/record.ts'
 import {
   SAGA_REPLIES_SINK,
-  type SagaReply,
   SagaIds,
+  type SagaReply,
   type SinkSpec,
   type StockCommand,
   type StockOwnerInput,
@@ -67,7 +67,11 @@ export class StockOwner implements StreamProcessor<StockOwnerInput, never> {
       decision.state === 'SHORT'
         ? { kind: 'stock-short', orderId, productId, reason: decision.reason }
         : { kind: 'stock-reserved', orderId, productId, quantity: decision.quantity }
-    ctx.emit(SAGA_REPLIES_SINK, { key: String(orderId), value: reply, id: SagaIds.reserve(orderId, productId) })
+    ctx.emit(SAGA_REPLIES_SINK, {
+      key: String(orderId),
+      value: reply,
+      id: SagaIds.reserve(orderId, productId),
+    })
   }
 
   #restore(event: StockRestoreInput, ctx: StreamContext<never>): void {

@@ -23,8 +23,10 @@ export const InternalTopics = {
   SAGA_REPLIES: 'saga-replies',
 } as const
 
-export const internalTopic = (applicationId: string, name: (typeof InternalTopics)[keyof typeof InternalTopics]) =>
-  `${applicationId}-${name}`
+export const internalTopic = (
+  applicationId: string,
+  name: (typeof InternalTopics)[keyof typeof InternalTopics],
+) => `${applicationId}-${name}`
 
 /** Topics a processor reads; each has a `<topic>.dlq` beside it for records it cannot read. */
 export const inputTopics: readonly TopicName[] = [

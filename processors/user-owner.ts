@@ -16,8 +16,8 @@ import {
   type CouponRestoreInput,
   type PointRestoreInput,
   SAGA_REPLIES_SINK,
-  type SagaReply,
   SagaIds,
+  type SagaReply,
   type SinkSpec,
   type UserCommand,
   type UserOwnerInput,
@@ -47,7 +47,12 @@ export interface CouponUse {
 
 /** A ledger entry: what a command or restore event did. */
 export type LedgerEntry =
-  | { kind: 'payment'; state: 'DEDUCTED' | 'SHORT' | 'USER_NOT_FOUND' | 'RESTORED'; userId: number; amount: number }
+  | {
+      kind: 'payment'
+      state: 'DEDUCTED' | 'SHORT' | 'USER_NOT_FOUND' | 'RESTORED'
+      userId: number
+      amount: number
+    }
   | { kind: 'coupon'; state: 'USED' | 'NOT_FOUND' | 'NOT_OWNER' | 'ALREADY_USED'; userCouponId: number }
   | { kind: 'done'; outcome: string }
 
