@@ -94,7 +94,10 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
   #start(order: OrderCreatedInput, timestamp: number, ctx: Ctx): void {
     const sagas = ctx.store<KeyValueStore<SagaState>>(SagaStores.SAGAS)
     const { orderId, userId } = order
-    if (sagas.has(String(orderId))) return this.#ignore(IgnoredReasons.DUPLICATE_ORDER, ctx)
+    if (sagas.has(String(orderId))) {
+      this.#ignore(IgnoredReasons.DUPLICATE_ORDER, ctx)
+      return
+    }
     const lines = sumLines(order.cartItems)
     const userCouponId = order.userCouponId ?? null
     // An order our API created has its row already (then this insert does nothing); one another
@@ -141,59 +144,47 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
   #continue(reply: SagaReply, ctx: Ctx): void {
     const { orderId } = reply
     const state = ctx.store<KeyValueStore<SagaState>>(SagaStores.SAGAS).get(String(orderId))
-    if (!state) return this.#ignore(IgnoredReasons.UNKNOWN_ORDER, ctx)
-    switch (reply.kind) {
-      case 'stock-reserved':
-      case 'stock-short': {
-        const awaited = state.lines.some((l) => l.productId === reply.productId)
-        if (state.step !== 'STOCK' || !awaited || state.stock[reply.productId])
-          return this.#ignore(IgnoredReasons.NOT_AWAITED, ctx)
-        const answer: StockAnswer =
-          reply.kind === 'stock-reserved'
-            ? { state: 'RESERVED', quantity: reply.quantity }
-            : { state: 'SHORT', reason: reply.reason }
-        const next = { ...state, stock: { ...state.stock, [reply.productId]: answer } }
-        return this.#afterStock(orderId, next, ctx)
-      }
-      case 'points-deducted':
-      case 'points-short':
-      case 'user-not-found': {
-        if (state.step !== 'POINTS') return this.#ignore(IgnoredReasons.NOT_AWAITED, ctx)
-        if (reply.kind === 'points-short') return this.#fail(orderId, state, 'INSUFFICIENT_POINTS', ctx)
-        if (reply.kind === 'user-not-found') return this.#fail(orderId, state, 'USER_NOT_FOUND', ctx)
-        const paid = { ...state, pointsDeducted: true }
-        if (state.userCouponId === null) return this.#complete(orderId, paid, ctx)
-        const command: UserCommand = {
-          kind: 'use-coupon',
-          orderId,
-          userId: state.userId,
-          userCouponId: state.userCouponId,
-        }
-        ctx.emit(SagaSinks.USER_COMMANDS, {
-          key: String(state.userId),
-          value: command,
-          id: SagaIds.useCoupon(orderId),
-        })
-        return this.#save(orderId, { ...paid, step: 'COUPON' }, ctx)
-      }
-      case 'coupon-used':
-      case 'coupon-unusable': {
-        if (state.step !== 'COUPON') return this.#ignore(IgnoredReasons.NOT_AWAITED, ctx)
-        if (reply.kind === 'coupon-used') return this.#complete(orderId, state, ctx)
-        return this.#fail(orderId, state, 'COUPON_NOT_USABLE', ctx)
-      }
+    if (!state) this.#ignore(IgnoredReasons.UNKNOWN_ORDER, ctx)
+    else if (!awaits(state, reply)) this.#ignore(IgnoredReasons.NOT_AWAITED, ctx)
+    else if (reply.kind === 'stock-reserved' || reply.kind === 'stock-short') {
+      const answer: StockAnswer =
+        reply.kind === 'stock-reserved'
+          ? { state: 'RESERVED', quantity: reply.quantity }
+          : { state: 'SHORT', reason: reply.reason }
+      this.#afterStock(orderId, { ...state, stock: { ...state.stock, [reply.productId]: answer } }, ctx)
+    } else if (reply.kind === 'points-short') this.#fail(orderId, state, 'INSUFFICIENT_POINTS', ctx)
+    else if (reply.kind === 'user-not-found') this.#fail(orderId, state, 'USER_NOT_FOUND', ctx)
+    else if (reply.kind === 'points-deducted')
+      this.#afterPoints(orderId, { ...state, pointsDeducted: true }, ctx)
+    else if (reply.kind === 'coupon-used') this.#complete(orderId, state, ctx)
+    else this.#fail(orderId, state, 'COUPON_NOT_USABLE', ctx)
+  }
+
+  /** Paid: use the coupon, if the order has one; else complete. */
+  #afterPoints(orderId: number, state: SagaState, ctx: Ctx): void {
+    const { userId, userCouponId } = state
+    if (userCouponId === null) {
+      this.#complete(orderId, state, ctx)
+      return
     }
+    const command: UserCommand = { kind: 'use-coupon', orderId, userId, userCouponId }
+    ctx.emit(SagaSinks.USER_COMMANDS, { key: String(userId), value: command, id: SagaIds.useCoupon(orderId) })
+    this.#save(orderId, { ...state, step: 'COUPON' }, ctx)
   }
 
   /** Every product answered: all reserved → deduct the points; any short → give back the rest and fail. */
   #afterStock(orderId: number, state: SagaState, ctx: Ctx): void {
     const answers = state.lines.map((l) => state.stock[l.productId])
-    if (answers.some((a) => a === undefined)) return this.#save(orderId, state, ctx)
+    if (answers.some((a) => a === undefined)) {
+      this.#save(orderId, state, ctx)
+      return
+    }
     const short = answers.filter((a) => a?.state === 'SHORT')
     if (short.length > 0) {
       // A missing product is the more fundamental fault (the seed checks products exist first).
       const missing = short.some((a) => a?.state === 'SHORT' && a.reason === 'PRODUCT_NOT_FOUND')
-      return this.#fail(orderId, state, missing ? 'PRODUCT_NOT_FOUND' : 'INSUFFICIENT_STOCK', ctx)
+      this.#fail(orderId, state, missing ? 'PRODUCT_NOT_FOUND' : 'INSUFFICIENT_STOCK', ctx)
+      return
     }
     const { userId, finalAmount } = state
     const command: UserCommand = { kind: 'deduct-points', orderId, userId, amount: finalAmount }
@@ -264,6 +255,25 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
   #ignore(reason: IgnoredReason, ctx: Ctx): void {
     const counters = ctx.store<KeyValueStore<number>>(SagaStores.IGNORED)
     counters.put(reason, (counters.get(reason) ?? 0) + 1)
+  }
+}
+
+/** Whether the order waits for this reply now: one of its step's, and for stock, from a product yet to answer. */
+function awaits(state: SagaState, reply: SagaReply): boolean {
+  switch (reply.kind) {
+    case 'stock-reserved':
+    case 'stock-short':
+      return (
+        state.step === 'STOCK' &&
+        state.lines.some((l) => l.productId === reply.productId) &&
+        state.stock[reply.productId] === undefined
+      )
+    case 'points-deducted':
+    case 'points-short':
+    case 'user-not-found':
+      return state.step === 'POINTS'
+    default:
+      return state.step === 'COUPON'
   }
 }
 

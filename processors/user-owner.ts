@@ -87,15 +87,20 @@ export class UserOwner implements StreamProcessor<UserOwnerInput, never> {
     const input = record.value
     switch (input.kind) {
       case 'deduct-points':
-        return this.#deduct(input, ctx)
+        this.#deduct(input, ctx)
+        return
       case 'use-coupon':
-        return this.#useCoupon(input, ctx)
+        this.#useCoupon(input, ctx)
+        return
       case 'charge':
-        return this.#charge(input, ctx)
+        this.#charge(input, ctx)
+        return
       case 'point-restore':
-        return this.#restorePoints(input, ctx)
+        this.#restorePoints(input, ctx)
+        return
       case 'coupon-restore':
-        return this.#restoreCoupon(input, ctx)
+        this.#restoreCoupon(input, ctx)
+        return
     }
   }
 
