@@ -246,4 +246,76 @@ describe('OrderSaga', () => {
     expect(completed.length).toBeGreaterThan(0)
     expect(completed.length).toBeLessThan(30)
   })
+
+  it('should ignore every message delivered twice at every step boundary, and compensate newest first', () => {
+    const { saga, deliver, emitted } = recordingSaga()
+    const order: OrderCreatedInput = {
+      kind: 'order-created',
+      orderId: 1,
+      userId: 1,
+      userCouponId: 100,
+      finalAmount: 250,
+      cartItems: [
+        { productId: 10, quantity: 2 },
+        { productId: 11, quantity: 1 },
+      ],
+    }
+    const replies: SagaReply[] = [
+      { kind: 'stock-reserved', orderId: 1, productId: 10, quantity: 2 },
+      { kind: 'stock-reserved', orderId: 1, productId: 11, quantity: 1 },
+      { kind: 'points-deducted', orderId: 1, userId: 1, amount: 250 },
+      { kind: 'coupon-unusable', orderId: 1, userCouponId: 100, reason: 'ALREADY_USED' },
+    ]
+    const steps: string[][] = []
+    deliver(saga, order)
+    steps.push(emitted.splice(0))
+    for (const [i, reply] of replies.entries()) {
+      // At each boundary: the awaited reply twice, then every earlier message and the order again.
+      deliver(saga, reply)
+      steps.push(emitted.splice(0))
+      for (const again of [reply, ...replies.slice(0, i), order]) deliver(saga, again)
+      expect(emitted.splice(0)).toEqual([])
+    }
+    expect(steps).toEqual([
+      [`${SagaSinks.STOCK_COMMANDS} 1/reserve/10`, `${SagaSinks.STOCK_COMMANDS} 1/reserve/11`],
+      [],
+      [`${SagaSinks.USER_COMMANDS} 1/deduct-points`],
+      [`${SagaSinks.USER_COMMANDS} 1/use-coupon`],
+      // Newest first: the points, then the stock; then the one status event.
+      [
+        `${SagaSinks.POINT_RESTORES} 1/points`,
+        `${SagaSinks.STOCK_RESTORES} 1/stock/10`,
+        `${SagaSinks.STOCK_RESTORES} 1/stock/11`,
+        `${SagaSinks.STATUS} 1/status`,
+      ],
+    ])
+  })
 })
+
+/** An OrderSaga on plain in-memory stores, recording what it emits (sink and output id) in order. */
+function recordingSaga() {
+  const stores = new Map<string, Map<string, unknown>>()
+  const emitted: string[] = []
+  const store = (name: string) => {
+    const map = stores.get(name) ?? new Map<string, unknown>()
+    stores.set(name, map)
+    return Object.assign(map, { put: map.set.bind(map) }) as unknown as KeyValueStore<unknown>
+  }
+  const ctx = {
+    applicationId: 'shop',
+    partition: 0,
+    now: () => NOW,
+    store,
+    emit: (sink: string, record: { id?: string }) => emitted.push(`${sink} ${record.id}`),
+    lookup: () => ({ get: () => ({ name: 'p', price: 1 }) }),
+    write: () => {},
+    forward: () => {},
+  } as unknown as StreamContext<never> & ProcessorContext
+  let offset = 0n
+  const deliver = (saga: OrderSaga, value: OrderCreatedInput | SagaReply) =>
+    saga.process(
+      new StreamRecord({ topic: 't', partition: 0, offset: offset++, key: '1', value, timestamp: NOW }),
+      ctx,
+    )
+  return { saga: new OrderSaga(), deliver, emitted }
+}
