@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely'
 import type { Health } from '../service/health.ts'
 import type { ServiceMetrics } from '../service/metrics.ts'
 import type { IssueQueueOptions } from '../state/coupon-requests.ts'
+import type { SalesRanking } from '../state/ranking.ts'
 import type { Database } from '../state/schema.ts'
 import { requireBearer } from './auth.ts'
 import { installErrorHandlers } from './errors.ts'
@@ -18,6 +19,7 @@ import { adminUserRoutes } from './routes/admin-users.ts'
 import { couponRoutes } from './routes/coupons.ts'
 import { healthRoutes } from './routes/health.ts'
 import { metricsRoutes } from './routes/metrics.ts'
+import { productsTopRoutes } from './routes/products-top.ts'
 import { type TopologyRouteOptions, topologyRoutes } from './routes/topology.ts'
 import { userRoutes } from './routes/users.ts'
 import { textGuard } from './text-guard.ts'
@@ -31,6 +33,8 @@ export interface ShopOptions {
   onEnqueued?: () => void
   /** How concurrent coupon issue requests share statements; `onBatch` can feed a metric. */
   issueQueue?: IssueQueueOptions
+  /** Serves `GET /products/top` from this Redis view. */
+  ranking?: SalesRanking
 }
 
 export interface AppOptions {
@@ -75,12 +79,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
 async function registerShop(
   app: FastifyInstance,
-  { db, adminToken, onEnqueued, issueQueue }: ShopOptions,
+  { db, adminToken, onEnqueued, issueQueue, ranking }: ShopOptions,
   metrics: ServiceMetrics,
 ): Promise<void> {
   await app.register(userRoutes, { db })
   const onRefused = () => metrics.issueQueueRefused.inc()
   await app.register(couponRoutes, { db, onEnqueued, issueQueue: { ...issueQueue, onRefused } })
+  if (ranking) await app.register(productsTopRoutes, { db, ranking })
   if (!adminToken) return
   // An encapsulated context: the bearer hook guards the admin routes and nothing else.
   await app.register(async (admin) => {

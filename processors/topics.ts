@@ -17,6 +17,8 @@ export type TopicName = (typeof Topics)[keyof typeof Topics]
 export const inputTopics: readonly TopicName[] = [
   Topics.COUPON_ISSUE,
   Topics.ORDER_CREATED,
+  // Read by the ranking projector (service/ranking-projector.ts), which sends malformed ones here too.
+  Topics.ORDER_STATUS,
   Topics.STOCK_RESTORE,
   Topics.POINT_RESTORE,
   Topics.COUPON_RESTORE,

@@ -102,3 +102,17 @@ export async function completedSince(db: Kysely<Database>, from: Date): Promise<
       return snapshot
     })
 }
+
+/** The current names of the given products (absent ids are absent from the map). */
+export async function productNames(
+  db: Kysely<Database>,
+  productIds: readonly number[],
+): Promise<Map<number, string>> {
+  if (productIds.length === 0) return new Map()
+  const rows = await db
+    .selectFrom('products')
+    .select(['id', 'name'])
+    .where('id', 'in', productIds.map(String))
+    .execute()
+  return new Map(rows.map((r) => [Number(r.id), r.name]))
+}
