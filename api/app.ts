@@ -11,6 +11,7 @@ import { defaults } from '../service/config.ts'
 import type { Health } from '../service/health.ts'
 import type { ServiceMetrics } from '../service/metrics.ts'
 import type { IssueQueueOptions } from '../state/coupon-requests.ts'
+import type { SalesRanking } from '../state/ranking.ts'
 import type { Database } from '../state/schema.ts'
 import { requireBearer } from './auth.ts'
 import { installErrorHandlers } from './errors.ts'
@@ -24,6 +25,7 @@ import { healthRoutes } from './routes/health.ts'
 import { metricsRoutes } from './routes/metrics.ts'
 import { orderRoutes } from './routes/orders.ts'
 import { productRoutes } from './routes/products.ts'
+import { productsTopRoutes } from './routes/products-top.ts'
 import { type TopologyRouteOptions, topologyRoutes } from './routes/topology.ts'
 import { userRoutes } from './routes/users.ts'
 import { textGuard } from './text-guard.ts'
@@ -44,6 +46,8 @@ export interface ShopOptions {
    * application id's).
    */
   userCommandsTopic?: string
+  /** Serves `GET /products/top` from this Redis view. */
+  ranking?: SalesRanking
 }
 
 export interface AppOptions {
@@ -88,7 +92,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
 async function registerShop(
   app: FastifyInstance,
-  { db, adminToken, onEnqueued, issueQueue, orderTopic, userCommandsTopic }: ShopOptions,
+  { db, adminToken, onEnqueued, issueQueue, orderTopic, userCommandsTopic, ranking }: ShopOptions,
   metrics: ServiceMetrics,
 ): Promise<void> {
   await app.register(userRoutes, { db })
@@ -97,6 +101,7 @@ async function registerShop(
   await app.register(productRoutes, { db })
   await app.register(cartRoutes, { db })
   await app.register(orderRoutes, { db, orderTopic, onEnqueued })
+  if (ranking) await app.register(productsTopRoutes, { db, ranking })
   if (!adminToken) return
   const charges = userCommandsTopic ?? internalTopic(defaults.APPLICATION_ID, InternalTopics.USER_COMMANDS)
   // An encapsulated context: the bearer hook guards the admin routes and nothing else.

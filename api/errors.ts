@@ -21,6 +21,7 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   INSUFFICIENT_POINTS: 409,
   DEPENDENCY_UNAVAILABLE: 503,
   OVERLOADED: 503,
+  RANKING_REBUILDING: 503,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
 }
@@ -29,6 +30,8 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
 const retryAfterSeconds: Partial<Record<ErrorCode, number>> = {
   // The issue queue holds about a second of statements at its default bound (state/coupon-requests.ts).
   OVERLOADED: 1,
+  // A rebuild reads 8 days of orders and writes them in one script: about a second at most here.
+  RANKING_REBUILDING: 1,
 }
 
 /** fastify's own client errors, by status: bad JSON and the like are VALIDATION_FAILED. */

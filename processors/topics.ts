@@ -32,6 +32,8 @@ export const internalTopic = (
 export const inputTopics: readonly TopicName[] = [
   Topics.COUPON_ISSUE,
   Topics.ORDER_CREATED,
+  // Read by the ranking projector (service/ranking-projector.ts), which sends malformed ones here too.
+  Topics.ORDER_STATUS,
   Topics.STOCK_RESTORE,
   Topics.POINT_RESTORE,
   Topics.COUPON_RESTORE,

@@ -37,6 +37,11 @@ export const ErrorCodes = {
     retriable: false,
     summary: 'no coupon issue request has the given id for this coupon',
   },
+  RANKING_REBUILDING: {
+    retriable: true,
+    summary:
+      'the sales ranking is being rebuilt from PostgreSQL (Redis lost it): retry after Retry-After seconds',
+  },
   INTERNAL: { retriable: false, summary: 'an unexpected error' },
 } as const
 
