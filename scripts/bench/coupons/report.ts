@@ -1,36 +1,34 @@
 /** The coupon benchmark's results: the text it prints, and its section of BENCHMARKS.md. */
-import type { OursResult, PartitionDone, SeedResult } from './coupons-phase.ts'
-import type { Correctness } from './coupons-verify.ts'
-import type { Workload } from './coupons-workload.ts'
-import { cpuSection, fmtInt, fmtRate, mb, ms, rate, table, writeMarkedSection } from './format.ts'
-import type { RssSummary } from './measure.ts'
-import type { Rate } from './runtime-harness.ts'
-
-export interface CouponsResults {
-  date: string
-  command: string
-  machine: Record<string, string>
-  workload: Workload
-  params: { requests: number; seedRequests: number; partitions: number } & Record<string, number>
-  produce: Rate
-  ours: OursResult
-  /** Ours over the seed style's requests (the same input, from a fresh sale). */
-  oursSame: OursResult
-  seed: SeedResult
-  oursCheck: Correctness
-  oursSameCheck: Correctness
-  seedCheck: Correctness
-}
+import type { AppRun, PartitionDone } from '../harness/app-run.ts'
+import type { Bench } from '../harness/bench.ts'
+import type { RssSummary } from '../harness/measure.ts'
+import { PRODUCE_SETTINGS } from '../harness/produce.ts'
+import {
+  cpuSection,
+  fmtInt,
+  fmtRate,
+  mb,
+  memorySection,
+  ms,
+  percent,
+  rateRow,
+  table,
+  times,
+} from '../harness/report.ts'
+import type { CouponsParams, CouponsResults } from './coupons.ts'
+import type { Correctness } from './verify.ts'
 
 const yes = (ok: boolean) => (ok ? 'yes' : '**NO**')
 
-export function renderCoupons(r: CouponsResults): string {
-  const { ours, oursSame, seed, oursCheck: oc, oursSameCheck: mc, seedCheck: sc, workload: w, params: p } = r
+export function renderCoupons(
+  r: CouponsResults,
+  p: CouponsParams,
+  { partitions, settings: s }: Bench,
+): string {
+  const { ours, oursSame, seed, oursCheck: oc, oursSameCheck: mc, seedCheck: sc } = r
+  const w = p.workload
   const N = fmtInt(p.requests)
   const M = fmtInt(p.seedRequests)
-  const row = (name: string, x: Rate) => [name, fmtInt(x.records), x.seconds.toFixed(2), fmtRate(x)]
-  const lines: string[] = [`Run on ${r.date}: \`${r.command}\``, '', 'Machine:', '']
-  for (const [k, v] of Object.entries(r.machine)) lines.push(`- ${k}: ${v}`)
   const couponsOf = (partition: number) =>
     oc.coupons
       .filter((c) => c.partition === partition)
@@ -52,38 +50,37 @@ export function renderCoupons(r: CouponsResults): string {
     c.results
       ? `${fmtInt(c.results.events)} / ${fmtInt(c.results.distinct)} / ${fmtInt(c.results.mismatched)}`
       : '-'
-  const batches = (o: OursResult) =>
+  const batches = (o: AppRun) =>
     `started (group joined) after ${ms(o.startSeconds)}, first commit after ${ms(o.firstCommitSeconds)}; ` +
     `${fmtInt(o.batches)} batches of ${o.meanBatch.toFixed(0)} requests on average, each ${o.taskMs.toFixed(1)} ms ` +
     `in the task, of which ${o.lookupMs.toFixed(1)} ms reading the coupons and users lookups and ` +
     `${o.pgMs.toFixed(1)} ms in its commit transaction (the rest: parsing and deciding); the event loop was busy ` +
-    `${Math.round(100 * o.eventLoop)}% of the time`
-  lines.push(
-    '',
+    `${percent(o.eventLoop)} of the time`
+  return [
     `Workload: ${fmtInt(w.users)} users, ${w.coupons} coupons × ${fmtInt(w.supply)} units (inserted with SQL); ` +
       `${N} requests \`{"requestId","userId","couponId"}\` produced straight to \`coupon-issue-topic\` ` +
-      `(${p.partitions} partitions) before the run, keyed by couponId with the Java-compatible partitioner: users ` +
+      `(${partitions} partitions) before the run, keyed by couponId with the Java-compatible partitioner: users ` +
       `uniformly at random (so with duplicates), coupons 1–${w.coupons - 1} equally likely and coupon ${w.coupons} ` +
       `with ${(100 * w.coldShare).toFixed(2)}% of the requests, so that it does not sell out. A second topic holds ` +
       `the first ${M} of the same requests: the seed style reads it, and so does ours a second time, from a fresh ` +
       `sale, for a comparison on the same input (the same mix of issues and rejections: over ${N} requests the ` +
-      `sale sells out early and most requests are cheap rejections). Ours: maxBatch ${p.maxBatch}, lingerMs ` +
-      `${p.lingerMs}, maxQueueBytes ${p.maxQueueBytes}; OutboxRelay batchSize ${p.relayBatch}.`,
+      `sale sells out early and most requests are cheap rejections). Ours: maxBatch ${s.maxBatch}, lingerMs ` +
+      `${s.lingerMs}, maxQueueBytes ${s.maxQueueBytes}; OutboxRelay batchSize ${s.relayBatch}.`,
     '',
     table(
       ['measurement', 'requests', 'seconds', 'requests/s'],
       [
-        row('produce (not idempotent, 4 sends of 4,000 in flight, acks=all)', r.produce),
-        row('**ours**: every outcome committed (offsets, rows, counters, outbox)', ours.committed),
-        row('ours: every result event published (outbox relayed)', ours.published),
-        row(`**ours**, the seed style's ${M} requests: every outcome committed`, oursSame.committed),
-        row(`ours, the seed style's ${M} requests: every result event published`, oursSame.published),
-        row('**seed style**: every outcome committed, then its offset', seed.committed),
+        rateRow(`produce (${PRODUCE_SETTINGS})`, r.produce),
+        rateRow('**ours**: every outcome committed (offsets, rows, counters, outbox)', ours.committed),
+        rateRow('ours: every result event published (outbox relayed)', ours.published),
+        rateRow(`**ours**, the seed style's ${M} requests: every outcome committed`, oursSame.committed),
+        rateRow(`ours, the seed style's ${M} requests: every result event published`, oursSame.published),
+        rateRow('**seed style**: every outcome committed, then its offset', seed.committed),
       ],
     ),
     '',
-    `- ours / seed style, committed rates over the same ${M} requests: **${(rate(oursSame.committed) / rate(seed.committed)).toFixed(1)}×** (aim ≥ 10×)`,
-    `- ours over ${N} / seed style over ${M}, committed rates: **${(rate(ours.committed) / rate(seed.committed)).toFixed(1)}×**`,
+    `- ours / seed style, committed rates over the same ${M} requests: **${times(oursSame.committed, seed.committed)}** (aim ≥ 10×)`,
+    `- ours over ${N} / seed style over ${M}, committed rates: **${times(ours.committed, seed.committed)}**`,
     `- ours, committed: **${fmtRate(ours.committed)} requests/s** over ${N} (aim ≥ 10,000/s), ` +
       `${fmtRate(oursSame.committed)}/s over ${M} (its first commit comes after ${ms(oursSame.firstCommitSeconds)} ` +
       `of a ${oursSame.committed.seconds.toFixed(2)} s run); published: ${fmtRate(ours.published)}/s`,
@@ -186,47 +183,38 @@ export function renderCoupons(r: CouponsResults): string {
       `${fmtInt(seed.issued)} issuing: ${seed.issuedTxMeanMs.toFixed(2)} ms, the others: ${seed.rejectedTxMeanMs.toFixed(2)} ms), ` +
       `${((seed.transactions * seed.txMeanMs) / 1000 / seed.committed.seconds).toFixed(2)} in flight on average ` +
       `(at most one per partition); ${fmtInt(seed.retries)} optimistic-lock retries; each offset commit ` +
-      `${seed.offsetCommitMeanMs.toFixed(2)} ms; event loop busy ${Math.round(100 * seed.eventLoop)}%`,
+      `${seed.offsetCommitMeanMs.toFixed(2)} ms; event loop busy ${percent(seed.eventLoop)}`,
     '',
     memory(`ours (over ${N})`, ours.rss, ours.committed.records),
     '',
     memory('seed style', seed.rss, seed.committed.records),
     '',
-    ...cpuSection([
+    cpuSection([
       [`ours over ${N} (until published)`, ours.cpu],
       [`ours over ${M} (until published)`, oursSame.cpu],
       [`seed style over ${M} (until committed)`, seed.cpu],
     ]),
-  )
-  return lines.join('\n')
-}
-
-function memory(name: string, rss: RssSummary, records: number): string {
-  return [
-    `Memory of the ${name} process (sampled every 250 ms, ${rss.samples} samples over ${fmtInt(records)} ` +
-      `requests): peak RSS **${mb(rss.peak)}**.`,
-    '',
-    table(
-      ['progress', 'start', '10%', '50%', '90%', 'end'],
-      [
-        ['RSS', ...[rss.start, rss.p10, rss.p50, rss.p90, rss.end].map((m) => mb(m.rss))],
-        ['V8 heap used', ...[rss.start, rss.p10, rss.p50, rss.p90, rss.end].map((m) => mb(m.heap))],
-      ],
-    ),
   ].join('\n')
 }
 
-const METHOD = `How it measures (\`scripts/bench-coupons.ts\`, \`scripts/bench/coupons-*.ts\`, reusing the runtime
-benchmark's helpers): a scratch database (migrated, then users and coupons inserted with SQL, plus the seed
+const memory = (name: string, rss: RssSummary, records: number) =>
+  memorySection(
+    `Memory of the ${name} process (sampled every 250 ms, ${rss.samples} samples over ${fmtInt(records)} ` +
+      `requests): peak RSS **${mb(rss.peak)}**.`,
+    rss,
+  )
+
+export const METHOD = `How it measures (\`scripts/bench/coupons/\`, on the harness in \`scripts/bench/harness/\`): a scratch database (migrated, then users and coupons inserted with SQL, plus the seed
 style's own \`seed_coupons\` with a \`version\` column, \`seed_user_coupons\` with the (user, coupon) unique
 constraint and \`seed_coupon_issue_requests\`), and topics of its own under a random prefix. Every request is
 produced before a phase starts, so a phase measures the processor working off a backlog, not the HTTP API.
-**Ours** runs as \`service/processing.ts\` wires it — \`shopTopology\` on \`StreamsRuntime\` with
-\`PostgresStateBackend(couponLookups, couponTables)\` and the \`OutboxRelay\` — in a child process of its own,
+**Ours** runs as the service runs it — \`shopTopology\` on the \`StreamsApp\` facade (\`StreamsRuntime\`,
+\`PostgresStateBackend\` with the topology's own lookup readers and table writers, the \`OutboxRelay\`) — in a
+child process of its own,
 timed from \`start()\` (group join included) until the committed offsets in PostgreSQL cover every request
 (each batch commits its outcome rows, user coupons, counters, store changes, result events and offsets in one
-transaction), then until the result topic holds every result event. **The seed style** is the seed's listener
-(\`kafka-event-architecture.ko.md\` section 1) in a child process of its own: the same Kafka client through its
+transaction), then until the result topic holds every result event. **The seed style** (\`seed-style.ts\`) is the
+seed's listener (\`kafka-event-architecture.ko.md\` section 1) in a child process of its own: the same Kafka client through its
 subscription path (MessagesStream, group join included), the 3 partitions worked on at once as the seed's 3
 listener threads (its section 3.2) would, and for each message ONE transaction — re-read the coupon, check the
 user, check availability, check for a duplicate, insert the user coupon, \`update seed_coupons set
@@ -236,18 +224,5 @@ back and retry the whole transaction), insert the outcome row — then the messa
 favours it. It reads a second topic holding a prefix of the same requests (same keys, so the same
 partitions), so that it ends exactly when its last message is done; ours reads that topic too, from a fresh
 sale (its shop tables emptied and counters reset in between), for a comparison on the same input. Every run
-is then checked request by request (see the correctness table). Everything the run creates (database, topics, consumer groups) is deleted at the
-end.`
-
-/** Writes (or replaces) the coupon benchmark's section of BENCHMARKS.md, leaving other sections alone. */
-export function writeCouponsSection(path: string, body: string): void {
-  writeMarkedSection(
-    path,
-    'coupons',
-    `## Flash-sale coupon throughput (\`./run bench:coupons\`)
-
-${body}
-
-${METHOD}`,
-  )
-}
+is then checked request by request (\`verify.ts\`; see the correctness table). Everything the run creates
+(database, topics, consumer groups) is deleted at the end.`

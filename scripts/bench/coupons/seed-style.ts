@@ -19,9 +19,41 @@
 import { performance } from 'node:perf_hooks'
 import { Consumer, type Message, MessagesStreamModes } from '@platformatic/kafka'
 import pg from 'pg'
-import type { CouponsPhaseConfig, PartitionDone, SeedResult } from './coupons-phase.ts'
-import type { IssueRequest } from './coupons-workload.ts'
-import { cpuMeter, quantile, RssSampler } from './measure.ts'
+import type { PartitionDone, Rate } from '../harness/app-run.ts'
+import { type CpuUse, cpuMeter, quantile, RssSampler, type RssSummary } from '../harness/measure.ts'
+import { childPhase } from '../harness/phase.ts'
+import type { IssueRequest } from './sale.ts'
+
+export interface SeedConfig {
+  brokers: string[]
+  databaseUrl: string
+  database: string
+  group: string
+  /** The topic read, and its end offset per partition (decimal strings: JSON has no bigint). */
+  input: string
+  ends: string[]
+  total: number
+}
+
+export interface SeedResult {
+  committed: Rate
+  startSeconds: number
+  partitions: PartitionDone[]
+  transactions: number
+  /** Optimistic-lock failures (0 rows updated), each followed by a retry of the whole transaction. */
+  retries: number
+  txP50Ms: number
+  txP99Ms: number
+  txMeanMs: number
+  /** Transactions that issued a coupon (insert + versioned update), and the mean of each kind. */
+  issued: number
+  issuedTxMeanMs: number
+  rejectedTxMeanMs: number
+  offsetCommitMeanMs: number
+  eventLoop: number
+  cpu: CpuUse
+  rss: RssSummary
+}
 
 class OptimisticLockError extends Error {}
 
@@ -87,7 +119,9 @@ async function executeIssueCoupon(c: pg.PoolClient, r: IssueRequest): Promise<bo
   return reason === null
 }
 
-export async function runSeed(config: CouponsPhaseConfig): Promise<SeedResult> {
+export const seedStyle = childPhase(import.meta.url, 'seedStyle', runSeed)
+
+async function runSeed(config: SeedConfig): Promise<SeedResult> {
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.ends.length })
   pool.on('error', () => {})
   const consumer = new Consumer({

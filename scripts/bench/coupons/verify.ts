@@ -7,13 +7,13 @@
  * offsets committed must cover every message.
  */
 import { Consumer } from '@platformatic/kafka'
-import pg from 'pg'
-import type { TopicNames } from '../../processors/topics.ts'
-import { withTimeout } from '../../topology/retry.ts'
-import { dlqTopic } from '../../topology/topic-admin.ts'
-import type { Expected, Workload } from './coupons-workload.ts'
-import { readTopic } from './coupons-workload.ts'
-import type { KafkaScratch } from './infra.ts'
+import type pg from 'pg'
+import type { TopicNames } from '../../../processors/topics.ts'
+import { withTimeout } from '../../../topology/retry.ts'
+import { dlqTopic } from '../../../topology/topic-admin.ts'
+import { type KafkaScratch, withClient } from '../harness/infra.ts'
+import { readTopic } from '../harness/read.ts'
+import type { Expected, Workload } from './sale.ts'
 
 export interface CouponCheck {
   couponId: number
@@ -151,16 +151,6 @@ async function checkTables(
       duplicates === 0 &&
       wrongHolders === 0 &&
       wrongCounters === 0,
-  }
-}
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await fn(client)
-  } finally {
-    await client.end()
   }
 }
 

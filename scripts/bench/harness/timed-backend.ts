@@ -3,8 +3,8 @@
  * time goes" lines) and passes everything else through unchanged.
  */
 import { performance } from 'node:perf_hooks'
-import { StreamsError } from '../../topology/errors.ts'
-import type { BatchCommit, StateBackend, TaskId } from '../../topology/runtime/backend.ts'
+import { StreamsError } from '../../../topology/errors.ts'
+import type { BatchCommit, StateBackend, TaskId } from '../../../topology/runtime/backend.ts'
 
 export class TimedBackend implements StateBackend {
   readonly #inner: StateBackend

@@ -1,0 +1,226 @@
+/**
+ * Ours, measured: a topology on the StreamsApp facade (runtime, PostgreSQL backend, outbox relay),
+ * timed from `start()` (group join included) until the committed offsets in PostgreSQL cover every
+ * input record, then until the output topic holds every output — with RSS, CPU, event-loop use, the
+ * task queues, and where a batch's time goes (its lookups, its commit transaction). Runs in a child
+ * phase (phase.ts): `measureApp` is the whole body of one.
+ */
+import { performance } from 'node:perf_hooks'
+import { type Kysely, sql } from 'kysely'
+import { createDb } from '../../../state/db.ts'
+import { quietLog } from '../../../test/support/runtime-fixtures.ts'
+import type { Topology } from '../../../topology/builder.ts'
+import { PostgresStateBackend } from '../../../topology/postgres/state-backend.ts'
+import { StreamsApp } from '../../../topology/streams-app.ts'
+import { KafkaScratch } from './infra.ts'
+import { type CpuUse, cpuMeter, RssSampler, type RssSummary, waitProgress } from './measure.ts'
+import { TimedBackend } from './timed-backend.ts'
+
+export interface RuntimeSettings {
+  maxBatch: number
+  lingerMs: number
+  maxQueueBytes: number
+  /** The OutboxRelay's rows per publish round (its batchSize). */
+  relayBatch: number
+}
+
+/** What a child needs to run ours (JSON: it crosses the process boundary as an argument). */
+export interface AppPhaseConfig {
+  brokers: string[]
+  databaseUrl: string
+  /** The database's name: its PostgreSQL backends count as "postgres" in the CPU table. */
+  database: string
+  applicationId: string
+  /** Progress is the committed offsets of `input`; done is `output` holding `total` records. */
+  input: string
+  output: string
+  total: number
+  settings: RuntimeSettings
+}
+
+export interface Rate {
+  records: number
+  seconds: number
+}
+
+/** When each partition's last record was done (committed), from the phase's start. */
+export interface PartitionDone {
+  partition: number
+  records: number
+  seconds: number
+}
+
+export interface AppRun {
+  committed: Rate
+  published: Rate
+  startSeconds: number
+  firstCommitSeconds: number
+  partitions: PartitionDone[]
+  batches: number
+  meanBatch: number
+  /** Mean per batch: in the task (lookups + processing + commit), its lookups, its commit transaction. */
+  taskMs: number
+  lookupMs: number
+  pgMs: number
+  /** Share of the phase the child's event loop was busy. */
+  eventLoop: number
+  /** Most records held in the task queues at once (fetched, not yet committed), sampled every 250 ms. */
+  maxQueued: number
+  cpu: CpuUse
+  rss: RssSummary
+}
+
+/** Sums of a histogram's (or counter's) series over every label set: `_sum`, `_count`, or all. */
+async function sums(metric: { get(): Promise<{ values: unknown[] }> }, suffix = '') {
+  const values = (await metric.get()).values as Array<{ metricName?: string; value: number }>
+  return values.filter((v) => (v.metricName ?? '').endsWith(suffix)).reduce((s, v) => s + v.value, 0)
+}
+
+/** One StreamsApp on a TimedBackend, with what the benchmark reads of it. */
+export class MeasuredApp {
+  readonly app: StreamsApp
+  readonly backend: TimedBackend
+  readonly config: AppPhaseConfig
+  readonly #db: Kysely<unknown>
+
+  // biome-ignore lint/suspicious/noExplicitAny: the application's own database type
+  constructor(topology: Topology, config: AppPhaseConfig, db: Kysely<any>) {
+    this.config = config
+    this.#db = db
+    this.backend = new TimedBackend(new PostgresStateBackend(db, topology.persistence()))
+    const { maxBatch, lingerMs, maxQueueBytes, relayBatch } = config.settings
+    this.app = new StreamsApp(topology, {
+      brokers: config.brokers,
+      db,
+      backend: this.backend,
+      metricsPrefix: 'commerce_',
+      log: quietLog,
+      maxBatch,
+      lingerMs,
+      maxQueueBytes,
+      relayBatchRows: relayBatch,
+    })
+  }
+
+  /** The committed next offset of each partition of the input. */
+  async committedOffsets(): Promise<Map<number, number>> {
+    const { rows } = await sql<{ partition: number; next_offset: string }>`
+      select partition, next_offset from stream_offsets
+      where application_id = ${this.config.applicationId} and topic = ${this.config.input}`.execute(this.#db)
+    return new Map(rows.map((r) => [r.partition, Number(r.next_offset)]))
+  }
+
+  async committed(): Promise<number> {
+    return [...(await this.committedOffsets()).values()].reduce((s, o) => s + o, 0)
+  }
+
+  /** Records fetched but not yet committed: the runtime's consumed counter minus processed and DLQ. */
+  async queued(): Promise<number> {
+    const { consumed, processed, dlq } = this.app.metrics
+    return (await sums(consumed)) - (await sums(processed)) - (await sums(dlq))
+  }
+
+  /** Starts the app on the backlog already in the input and measures it until it is done. */
+  async run(scratch: KafkaScratch): Promise<AppRun> {
+    const { total, output, applicationId, database } = this.config
+    const ends = await scratch.endOffsets(this.config.input)
+    const partitions: PartitionDone[] = ends.map((end, partition) => ({
+      partition,
+      records: Number(end),
+      seconds: end === 0n ? 0 : Number.NaN,
+    }))
+    const rss = new RssSampler(250)
+    let maxQueued = 0
+    const queueSampler = setInterval(() => {
+      void this.queued().then((q) => (maxQueued = Math.max(maxQueued, q)))
+    }, 250)
+    const cpu = cpuMeter(database)
+    const elu = performance.eventLoopUtilization()
+    const started = performance.now()
+    const since = () => (performance.now() - started) / 1000
+    try {
+      await this.app.start()
+      const startSeconds = since()
+      let firstCommitSeconds = Number.NaN
+      const committed = async () => {
+        let sum = 0
+        for (const [partition, offset] of await this.committedOffsets()) {
+          sum += offset
+          const done = partitions[partition]
+          if (done && Number.isNaN(done.seconds) && offset >= done.records) done.seconds = since()
+        }
+        if (sum > 0 && Number.isNaN(firstCommitSeconds)) firstCommitSeconds = since()
+        rss.progress = sum
+        return sum
+      }
+      const waits = { everyMs: 50 }
+      await waitProgress(
+        `${applicationId}: committed offsets to cover ${total} records`,
+        committed,
+        total,
+        waits,
+      )
+      const committedSeconds = since()
+      const outputs = () => scratch.total(output)
+      await waitProgress(`${applicationId}: ${output} to hold ${total} outputs`, outputs, total, waits)
+      const publishedSeconds = since()
+      const eventLoop = performance.eventLoopUtilization(elu).utilization
+      const cpuUse = cpu.stop()
+      rss.stop()
+      // The relay deletes a batch's rows in the transaction that sent it, which commits just after the send.
+      const backlog = async () => -(await this.app.relay.backlog())
+      await waitProgress(`${applicationId}: the outbox to be empty`, backlog, 0, { stallMs: 30_000 })
+      const held = await outputs()
+      if (held !== total)
+        throw new Error(`${applicationId}: ${output} holds ${held} outputs, expected ${total}`)
+      const batches = await sums(this.app.metrics.batchSize, '_count')
+      const taskSeconds = await sums(this.app.metrics.commitDuration, '_sum')
+      const { commits, commitMs, lookupMs } = this.backend
+      return {
+        committed: { records: total, seconds: committedSeconds },
+        published: { records: total, seconds: publishedSeconds },
+        startSeconds,
+        firstCommitSeconds,
+        partitions,
+        batches,
+        meanBatch: batches ? (await sums(this.app.metrics.batchSize, '_sum')) / batches : 0,
+        taskMs: batches ? (taskSeconds * 1000) / batches : 0,
+        lookupMs: commits ? lookupMs / commits : 0,
+        pgMs: commits ? commitMs / commits : 0,
+        eventLoop,
+        maxQueued,
+        cpu: cpuUse,
+        rss: rss.summary(total),
+      }
+    } finally {
+      clearInterval(queueSampler)
+      rss.stop()
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.app.stop().catch((e) => quietLog.error({ error: String(e) }, 'stop failed'))
+  }
+}
+
+/**
+ * The body of a child phase that measures ours: the app over the backlog, then `more` (e.g. a live
+ * phase) while it still runs; everything it opened is closed whatever happens.
+ */
+export async function measureApp<X extends object = Record<never, never>>(
+  config: AppPhaseConfig,
+  topology: Topology,
+  more: (measured: MeasuredApp, scratch: KafkaScratch, run: AppRun) => Promise<X> = async () => ({}) as X,
+): Promise<AppRun & X> {
+  const db = createDb({ url: config.databaseUrl })
+  const scratch = new KafkaScratch(config.brokers)
+  const measured = new MeasuredApp(topology, config, db)
+  try {
+    const run = await measured.run(scratch)
+    return { ...run, ...(await more(measured, scratch, run)) }
+  } finally {
+    await measured.stop()
+    await scratch.cleanup()
+    await db.destroy()
+  }
+}
