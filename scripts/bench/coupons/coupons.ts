@@ -149,10 +149,9 @@ async function run(
     `seed style: one transaction per message (optimistic lock), per-record offset commit, over ${M} requests`,
   )
   const group = scratch.group('coupons-seed')
-  const seedConfig = { brokers, databaseUrl: database.url, database: database.name, group }
   const seed = await bench.phase(
     seedStyle,
-    { ...seedConfig, input: copy.COUPON_ISSUE, ends: copyEnds.map(String), total: M },
+    { ...bench.base(), group, input: copy.COUPON_ISSUE, ends: copyEnds.map(String), total: M },
     { label: 'seed style', records: M, floorPerSecond: 50 },
   )
   log(`seed style: committed ${per(seed.committed)}; ${seed.retries} optimistic-lock retries`)
@@ -179,12 +178,12 @@ export const coupons: Benchmark<CouponsParams, CouponsResults> = {
   name: 'coupons',
   title: 'Flash-sale coupon throughput (`./run bench:coupons`)',
   options: {
-    requests: { type: 'string', default: '200000' },
-    'seed-requests': { type: 'string', default: '20000' },
-    users: { type: 'string', default: '10000' },
-    coupons: { type: 'string', default: '10' },
-    supply: { type: 'string', default: '1000' },
-    'cold-share': { type: 'string', default: '0.0025' },
+    requests: '200000',
+    'seed-requests': '20000',
+    users: '10000',
+    coupons: '10',
+    supply: '1000',
+    'cold-share': '0.0025',
   },
   overallMinutes: 30,
   params,

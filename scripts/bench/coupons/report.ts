@@ -1,7 +1,7 @@
 /** The coupon benchmark's results: the text it prints, and its section of BENCHMARKS.md. */
-import type { AppRun, PartitionDone } from '../harness/app-run.ts'
+import type { AppRun } from '../harness/app-run.ts'
 import type { Bench } from '../harness/bench.ts'
-import type { RssSummary } from '../harness/measure.ts'
+import type { PartitionDone, RssSummary } from '../harness/measure.ts'
 import { PRODUCE_SETTINGS } from '../harness/produce.ts'
 import {
   cpuSection,

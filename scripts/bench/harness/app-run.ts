@@ -5,15 +5,13 @@
  * task queues, and where a batch's time goes (its lookups, its commit transaction). Runs in a child
  * phase (phase.ts): `measureApp` is the whole body of one.
  */
-import { performance } from 'node:perf_hooks'
 import { type Kysely, sql } from 'kysely'
 import { createDb } from '../../../state/db.ts'
 import { quietLog } from '../../../test/support/runtime-fixtures.ts'
 import type { Topology } from '../../../topology/builder.ts'
-import { PostgresStateBackend } from '../../../topology/postgres/state-backend.ts'
 import { StreamsApp } from '../../../topology/streams-app.ts'
-import { KafkaScratch } from './infra.ts'
-import { type CpuUse, cpuMeter, RssSampler, type RssSummary, waitProgress } from './measure.ts'
+import { KafkaScratch, type PhaseBase } from './infra.ts'
+import { type PhaseMeasures, PhaseMeter, type Rate, waitProgress } from './measure.ts'
 import { TimedBackend } from './timed-backend.ts'
 
 export interface RuntimeSettings {
@@ -25,11 +23,7 @@ export interface RuntimeSettings {
 }
 
 /** What a child needs to run ours (JSON: it crosses the process boundary as an argument). */
-export interface AppPhaseConfig {
-  brokers: string[]
-  databaseUrl: string
-  /** The database's name: its PostgreSQL backends count as "postgres" in the CPU table. */
-  database: string
+export interface AppPhaseConfig extends PhaseBase {
   applicationId: string
   /** Progress is the committed offsets of `input`; done is `output` holding `total` records. */
   input: string
@@ -38,36 +32,18 @@ export interface AppPhaseConfig {
   settings: RuntimeSettings
 }
 
-export interface Rate {
-  records: number
-  seconds: number
-}
-
-/** When each partition's last record was done (committed), from the phase's start. */
-export interface PartitionDone {
-  partition: number
-  records: number
-  seconds: number
-}
-
-export interface AppRun {
+export interface AppRun extends PhaseMeasures {
   committed: Rate
   published: Rate
-  startSeconds: number
   firstCommitSeconds: number
-  partitions: PartitionDone[]
   batches: number
   meanBatch: number
   /** Mean per batch: in the task (lookups + processing + commit), its lookups, its commit transaction. */
   taskMs: number
   lookupMs: number
   pgMs: number
-  /** Share of the phase the child's event loop was busy. */
-  eventLoop: number
   /** Most records held in the task queues at once (fetched, not yet committed), sampled every 250 ms. */
   maxQueued: number
-  cpu: CpuUse
-  rss: RssSummary
 }
 
 /** Sums of a histogram's (or counter's) series over every label set: `_sum`, `_count`, or all. */
@@ -87,7 +63,7 @@ export class MeasuredApp {
   constructor(topology: Topology, config: AppPhaseConfig, db: Kysely<any>) {
     this.config = config
     this.#db = db
-    this.backend = new TimedBackend(new PostgresStateBackend(db, topology.persistence()))
+    this.backend = new TimedBackend(db, topology.persistence())
     const { maxBatch, lingerMs, maxQueueBytes, relayBatch } = config.settings
     this.app = new StreamsApp(topology, {
       brokers: config.brokers,
@@ -123,34 +99,20 @@ export class MeasuredApp {
   /** Starts the app on the backlog already in the input and measures it until it is done. */
   async run(scratch: KafkaScratch): Promise<AppRun> {
     const { total, output, applicationId, database } = this.config
-    const ends = await scratch.endOffsets(this.config.input)
-    const partitions: PartitionDone[] = ends.map((end, partition) => ({
-      partition,
-      records: Number(end),
-      seconds: end === 0n ? 0 : Number.NaN,
-    }))
-    const rss = new RssSampler(250)
+    const meter = new PhaseMeter(await scratch.endOffsets(this.config.input), database)
     let maxQueued = 0
     const queueSampler = setInterval(() => {
       void this.queued().then((q) => (maxQueued = Math.max(maxQueued, q)))
     }, 250)
-    const cpu = cpuMeter(database)
-    const elu = performance.eventLoopUtilization()
-    const started = performance.now()
-    const since = () => (performance.now() - started) / 1000
     try {
       await this.app.start()
-      const startSeconds = since()
+      meter.started()
       let firstCommitSeconds = Number.NaN
       const committed = async () => {
-        let sum = 0
-        for (const [partition, offset] of await this.committedOffsets()) {
-          sum += offset
-          const done = partitions[partition]
-          if (done && Number.isNaN(done.seconds) && offset >= done.records) done.seconds = since()
-        }
-        if (sum > 0 && Number.isNaN(firstCommitSeconds)) firstCommitSeconds = since()
-        rss.progress = sum
+        const offsets = await this.committedOffsets()
+        const sum = [...offsets.values()].reduce((s, o) => s + o, 0)
+        if (sum > 0 && Number.isNaN(firstCommitSeconds)) firstCommitSeconds = meter.seconds()
+        meter.reached(sum, offsets)
         return sum
       }
       const waits = { everyMs: 50 }
@@ -160,41 +122,35 @@ export class MeasuredApp {
         total,
         waits,
       )
-      const committedSeconds = since()
+      const committedSeconds = meter.seconds()
       const outputs = () => scratch.total(output)
       await waitProgress(`${applicationId}: ${output} to hold ${total} outputs`, outputs, total, waits)
-      const publishedSeconds = since()
-      const eventLoop = performance.eventLoopUtilization(elu).utilization
-      const cpuUse = cpu.stop()
-      rss.stop()
+      const published = { records: total, seconds: meter.seconds() }
+      const measures = meter.stop(total)
       // The relay deletes a batch's rows in the transaction that sent it, which commits just after the send.
       const backlog = async () => -(await this.app.relay.backlog())
       await waitProgress(`${applicationId}: the outbox to be empty`, backlog, 0, { stallMs: 30_000 })
       const held = await outputs()
       if (held !== total)
         throw new Error(`${applicationId}: ${output} holds ${held} outputs, expected ${total}`)
-      const batches = await sums(this.app.metrics.batchSize, '_count')
-      const taskSeconds = await sums(this.app.metrics.commitDuration, '_sum')
+      const { batchSize, commitDuration } = this.app.metrics
+      const batches = await sums(batchSize, '_count')
       const { commits, commitMs, lookupMs } = this.backend
       return {
+        ...measures,
         committed: { records: total, seconds: committedSeconds },
-        published: { records: total, seconds: publishedSeconds },
-        startSeconds,
+        published,
         firstCommitSeconds,
-        partitions,
         batches,
-        meanBatch: batches ? (await sums(this.app.metrics.batchSize, '_sum')) / batches : 0,
-        taskMs: batches ? (taskSeconds * 1000) / batches : 0,
+        meanBatch: batches ? (await sums(batchSize, '_sum')) / batches : 0,
+        taskMs: batches ? ((await sums(commitDuration, '_sum')) * 1000) / batches : 0,
         lookupMs: commits ? lookupMs / commits : 0,
         pgMs: commits ? commitMs / commits : 0,
-        eventLoop,
         maxQueued,
-        cpu: cpuUse,
-        rss: rss.summary(total),
       }
     } finally {
       clearInterval(queueSampler)
-      rss.stop()
+      meter.close()
     }
   }
 

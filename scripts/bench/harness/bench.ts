@@ -19,32 +19,42 @@ import {
   installCleanup,
   KafkaScratch,
   log,
+  type PhaseBase,
 } from './infra.ts'
 import { type ChildPhase, type ForkOptions, forkPhase } from './phase.ts'
 import { writeMarkedSection } from './report.ts'
 
-type Option = { type: 'string'; default: string } | { type: 'string' } | { type: 'boolean'; default: boolean }
-
-/** Options every benchmark takes: the runtime's settings for ours, and where the report goes. */
-const COMMON: Record<string, Option> = {
-  partitions: { type: 'string', default: '3' },
-  'max-batch': { type: 'string', default: '500' },
-  'linger-ms': { type: 'string', default: '5' },
-  'max-queue-bytes': { type: 'string', default: '2097152' },
-  'relay-batch': { type: 'string', default: '1000' },
-  /** A directory for CPU profiles of the phases that ask for one (`profile: true`). */
-  profile: { type: 'string' },
-  out: { type: 'string', default: new URL('../../../BENCHMARKS.md', import.meta.url).pathname },
-  'no-write': { type: 'boolean', default: false },
+/** Options every benchmark takes, with their defaults: the runtime's settings for ours. */
+const SETTINGS = {
+  partitions: '3',
+  'max-batch': '500',
+  'linger-ms': '5',
+  'max-queue-bytes': '2097152',
+  'relay-batch': '1000',
 }
+
+/** Its options for parseArgs: the settings and the benchmark's own (strings), and where the report goes. */
+const parseOptions = (own: Record<string, string>) =>
+  ({
+    ...Object.fromEntries(
+      Object.entries({ ...SETTINGS, ...own }).map(([name, value]) => [
+        name,
+        { type: 'string', default: value } as const,
+      ]),
+    ),
+    /** A directory for CPU profiles of the phases that ask for one (`profile: true`). */
+    profile: { type: 'string' },
+    out: { type: 'string', default: new URL('../../../BENCHMARKS.md', import.meta.url).pathname },
+    'no-write': { type: 'boolean', default: false },
+  }) as const
 
 export interface Benchmark<P, R> {
   /** `node scripts/bench.ts <name>` (`./run bench:<name>`), and its section's marker in BENCHMARKS.md. */
   name: string
   /** The section's heading. */
   title: string
-  /** Its own options (all strings, read with `bench.int`/`bench.number`), beside the common ones. */
-  options: Record<string, Option>
+  /** Its own options and their defaults (read with `bench.int`/`bench.number`), beside the common ones. */
+  options: Record<string, string>
   /** The whole run is given up (and cleaned up) after this long. */
   overallMinutes: number
   /** Reads and checks its options, before anything is set up (a bad option costs nothing). */
@@ -117,20 +127,15 @@ export class Bench {
     this.cleanups.push('delete topics and consumer groups', () => this.scratch.cleanup())
   }
 
-  /** A child phase's config for ours: a consumer group (deleted at the end) named after `name`. */
+  /** What every child phase needs: the broker and the database. */
+  base(): PhaseBase {
+    return { brokers: this.brokers, databaseUrl: this.database.url, database: this.database.name }
+  }
+
+  /** A child phase's config for ours, as an application (a consumer group deleted at the end) named `name`. */
   appConfig(name: string, input: string, output: string, total: number): AppPhaseConfig {
-    const { brokers, settings, database } = this
     const applicationId = this.scratch.group(name)
-    return {
-      brokers,
-      databaseUrl: database.url,
-      database: database.name,
-      applicationId,
-      input,
-      output,
-      total,
-      settings,
-    }
+    return { ...this.base(), applicationId, input, output, total, settings: this.settings }
   }
 
   /**
@@ -168,7 +173,7 @@ export async function runBenchmark<P, R>(benchmark: Benchmark<P, R>, argv: strin
   const cleanups = installCleanup(benchmark.overallMinutes * 60_000)
   const fail = (what: string) => process.stderr.write(`bench:${benchmark.name}: ${what}\n`)
   try {
-    const { values } = parseArgs({ args: argv, options: { ...COMMON, ...benchmark.options } })
+    const { values } = parseArgs({ args: argv, options: parseOptions(benchmark.options) })
     const bench = new Bench(benchmark.name, values, argv, cleanups)
     const params = benchmark.params(bench)
     log(bench.command)

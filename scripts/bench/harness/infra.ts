@@ -102,6 +102,14 @@ export async function createDatabase(): Promise<{ name: string; url: string; dro
   }
 }
 
+/** What every child phase needs to reach the run's broker and database (JSON: it crosses to the child). */
+export interface PhaseBase {
+  brokers: string[]
+  databaseUrl: string
+  /** The database's name: its PostgreSQL backends count as "postgres" in the CPU table. */
+  database: string
+}
+
 /** Topics and consumer groups of this run, all deleted by `cleanup`. */
 export class KafkaScratch {
   readonly admin: Admin

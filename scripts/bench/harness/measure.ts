@@ -1,10 +1,117 @@
 /**
- * Measuring tools: progress waits that fail loudly, exact quantiles, RSS sampling, and CPU use per
- * process group.
+ * Measuring tools: a phase's meter (time, partitions done, event loop, RSS, CPU), progress waits that
+ * fail loudly, exact quantiles, and CPU use per process group.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
+
+export interface Rate {
+  records: number
+  seconds: number
+}
+
+/** When each partition's last record was done, from the phase's start. */
+export interface PartitionDone {
+  partition: number
+  records: number
+  seconds: number
+}
+
+/** What every measured phase reports beside its own figures. */
+export interface PhaseMeasures {
+  /** Until the phase's own start-up (group join included) was done. */
+  startSeconds: number
+  partitions: PartitionDone[]
+  /** Share of the phase the process's event loop was busy. */
+  eventLoop: number
+  cpu: CpuUse
+  rss: RssSummary
+}
+
+type Mem = { rss: number; heap: number }
+export interface RssSummary {
+  start: Mem
+  p10: Mem
+  p50: Mem
+  p90: Mem
+  end: Mem
+  peak: number
+  samples: number
+}
+
+/**
+ * Measures a phase of a process working off a backlog of `ends[p]` records per partition: its time,
+ * when each partition was done, event-loop use, CPU by process, and RSS (every 250 ms) against progress.
+ */
+export class PhaseMeter {
+  readonly partitions: PartitionDone[]
+  startSeconds = Number.NaN
+  readonly #samples: Array<Mem & { progress: number }> = []
+  #progress = 0
+  #stopped = false
+  readonly #sampler = setInterval(() => this.#sample(), 250)
+  readonly #cpu: ReturnType<typeof cpuMeter>
+  readonly #elu = performance.eventLoopUtilization()
+  readonly #started = performance.now()
+
+  constructor(ends: readonly (number | bigint)[], database: string) {
+    this.#sample()
+    this.#cpu = cpuMeter(database)
+    this.partitions = ends.map((end, partition) => ({
+      partition,
+      records: Number(end),
+      seconds: Number(end) === 0 ? 0 : Number.NaN,
+    }))
+  }
+
+  #sample() {
+    const { rss, heapUsed } = process.memoryUsage()
+    this.#samples.push({ progress: this.#progress, rss, heap: heapUsed })
+  }
+
+  /** Seconds since the phase began. */
+  seconds(): number {
+    return (performance.now() - this.#started) / 1000
+  }
+
+  /** Marks the end of the phase's start-up. */
+  started(): void {
+    this.startSeconds = this.seconds()
+  }
+
+  /** `done` records so far in all; `offsets`: the next offset a partition reached, if known. */
+  reached(done: number, offsets: Iterable<[partition: number, next: number]> = []): void {
+    this.#progress = done
+    for (const [partition, next] of offsets) {
+      const p = this.partitions[partition]
+      if (p && Number.isNaN(p.seconds) && next >= p.records) p.seconds = this.seconds()
+    }
+  }
+
+  /** Ends the measurement; the RSS points are where 10%, 50% and 90% of `total` were first reached. */
+  stop(total: number): PhaseMeasures {
+    const eventLoop = performance.eventLoopUtilization(this.#elu).utilization
+    const cpu = this.#cpu.stop()
+    this.close()
+    const all = this.#samples
+    const mem = ({ rss, heap }: Mem) => ({ rss, heap })
+    const at = (share: number) => mem(all.find((s) => s.progress >= share * total) ?? all.at(-1)!)
+    const rss = {
+      ...{ start: mem(all[0]!), p10: at(0.1), p50: at(0.5), p90: at(0.9), end: mem(all.at(-1)!) },
+      ...{ peak: Math.max(...all.map((s) => s.rss)), samples: all.length },
+    }
+    return { startSeconds: this.startSeconds, partitions: this.partitions, eventLoop, cpu, rss }
+  }
+
+  /** Stops sampling (also in a `finally`, for a phase that failed). */
+  close(): void {
+    if (this.#stopped) return
+    this.#stopped = true
+    clearInterval(this.#sampler)
+    this.#sample()
+  }
+}
 
 /** Exact quantile of a sample (nearest rank). */
 export function quantile(samples: number[], q: number): number {
@@ -48,58 +155,6 @@ export async function waitProgress(
       throw new Error(`${what}: not done after ${maxMs / 1000}s (at ${value} of ${target})`)
     await new Promise((r) => setTimeout(r, everyMs))
   }
-}
-
-/** RSS every 250 ms, with the progress reached at each sample. */
-export class RssSampler {
-  readonly samples: Array<{ progress: number; rss: number; heap: number }> = []
-  progress = 0
-  readonly #timer: NodeJS.Timeout
-  constructor(everyMs = 250) {
-    this.#sample()
-    this.#timer = setInterval(() => this.#sample(), everyMs)
-  }
-  #sample() {
-    const m = process.memoryUsage()
-    this.samples.push({ progress: this.progress, rss: m.rss, heap: m.heapUsed })
-  }
-  stop() {
-    clearInterval(this.#timer)
-    this.#sample()
-  }
-  peak(): number {
-    return Math.max(...this.samples.map((s) => s.rss))
-  }
-  /** The sample at the first moment `fraction` of `total` was reached. */
-  at(fraction: number, total: number): { rss: number; heap: number } {
-    return this.samples.find((s) => s.progress >= fraction * total) ?? this.samples.at(-1)!
-  }
-  summary(total: number): RssSummary {
-    const point = (fraction: number) => ({
-      rss: this.at(fraction, total).rss,
-      heap: this.at(fraction, total).heap,
-    })
-    return {
-      start: { rss: this.samples[0]!.rss, heap: this.samples[0]!.heap },
-      p10: point(0.1),
-      p50: point(0.5),
-      p90: point(0.9),
-      end: { rss: this.samples.at(-1)!.rss, heap: this.samples.at(-1)!.heap },
-      peak: this.peak(),
-      samples: this.samples.length,
-    }
-  }
-}
-
-type Mem = { rss: number; heap: number }
-export interface RssSummary {
-  start: Mem
-  p10: Mem
-  p50: Mem
-  p90: Mem
-  end: Mem
-  peak: number
-  samples: number
 }
 
 /**

@@ -1,7 +1,6 @@
 /** Formatting shared by the benchmark reports, and the writer of one marked section of BENCHMARKS.md. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import type { Rate } from './app-run.ts'
-import type { CpuUse, RssSummary } from './measure.ts'
+import type { CpuUse, Rate, RssSummary } from './measure.ts'
 
 export const rate = (r: Rate) => r.records / r.seconds
 export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US')

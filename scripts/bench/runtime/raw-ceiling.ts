@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks'
 import { Consumer, MessagesStreamModes } from '@platformatic/kafka'
 import { Fetcher } from '../../../topology/runtime/fetcher.ts'
-import type { Rate } from '../harness/app-run.ts'
+import type { Rate } from '../harness/measure.ts'
 import { type CpuUse, cpuMeter } from '../harness/measure.ts'
 import { rawConsumer, readRange } from '../harness/read.ts'
 

@@ -7,10 +7,10 @@
  * Its own options: --keys 10000 --live-rate 5000 --live-seconds 10 (and the harness's: --partitions
  * --max-batch --linger-ms --max-queue-bytes --relay-batch --profile DIR --out FILE --no-write).
  */
-import type { Rate } from '../harness/app-run.ts'
+
 import type { Bench, Benchmark } from '../harness/bench.ts'
 import { log } from '../harness/infra.ts'
-import type { CpuUse } from '../harness/measure.ts'
+import type { CpuUse, Rate } from '../harness/measure.ts'
 import { PRODUCE_SETTINGS, produceAtRate, produceBulk } from '../harness/produce.ts'
 import {
   cpuSection,
@@ -103,9 +103,14 @@ async function run(bench: Bench, p: RuntimeParams): Promise<RuntimeResults> {
   // The PostgreSQL commit path alone, for reference: how fast can batches of this shape commit at all?
   const total = Math.min(N, 300_000)
   log(`storage ceiling: PostgresStateBackend.commit alone, ${total} records`)
+  const applicationId = scratch.name('storage')
   const storageConfig = {
-    ...{ databaseUrl: database.url, database: database.name, applicationId: scratch.name('storage') },
-    ...{ input, total, partitions, maxBatch: settings.maxBatch },
+    ...bench.base(),
+    applicationId,
+    input,
+    total,
+    partitions,
+    maxBatch: settings.maxBatch,
   }
   const storage = await bench.phase(storageCeiling, storageConfig, {
     label: 'storage ceiling',
@@ -239,11 +244,11 @@ export const runtime: Benchmark<RuntimeParams, RuntimeResults> = {
   name: 'runtime',
   title: 'Runtime throughput (`./run bench:runtime`)',
   options: {
-    records: { type: 'string', default: '1000000' },
-    'per-record-records': { type: 'string', default: '20000' },
-    keys: { type: 'string', default: '10000' },
-    'live-rate': { type: 'string', default: '5000' },
-    'live-seconds': { type: 'string', default: '10' },
+    records: '1000000',
+    'per-record-records': '20000',
+    keys: '10000',
+    'live-rate': '5000',
+    'live-seconds': '10',
   },
   overallMinutes: 45,
   params,

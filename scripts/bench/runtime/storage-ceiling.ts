@@ -10,12 +10,11 @@ import { sql } from 'kysely'
 import { createDb } from '../../../state/db.ts'
 import { PostgresStateBackend } from '../../../topology/postgres/state-backend.ts'
 import type { OutboxRecord, TaskId } from '../../../topology/runtime/backend.ts'
+import type { PhaseBase } from '../harness/infra.ts'
 import { type CpuUse, cpuMeter, quantile } from '../harness/measure.ts'
 import { childPhase } from '../harness/phase.ts'
 
-export interface StorageConfig {
-  databaseUrl: string
-  database: string
+export interface StorageConfig extends PhaseBase {
   applicationId: string
   input: string
   total: number

@@ -5,6 +5,7 @@
  * rate into the caught-up app, with the exact value of every end-to-end latency it observes.
  */
 import { countingTopology } from '../../../test/support/counting-topology.ts'
+import type { RawRecord } from '../../../topology/record.ts'
 import { Fetcher } from '../../../topology/runtime/fetcher.ts'
 import type { RuntimeMetrics } from '../../../topology/runtime/metrics.ts'
 import { type AppPhaseConfig, type AppRun, type MeasuredApp, measureApp } from '../harness/app-run.ts'
@@ -122,36 +123,19 @@ async function publicationLatencies(
   const consumer = rawConsumer(config.brokers, `${config.applicationId}-latency`, config.input)
   consumer.topics.trackAll(config.output)
   const fetcher = new Fetcher(consumer)
+  // Reads [from, the end) of `topic`, handing each record to `each`.
+  const read = async (topic: string, from: bigint[], each: (r: RawRecord) => void) =>
+    readRange(fetcher, topic, from, await scratch.endOffsets(topic), (rs) => rs.forEach(each), 60_000)
   try {
     const produced = new Map<string, number>()
-    const inputTo = await scratch.endOffsets(config.input)
-    await readRange(
-      fetcher,
-      config.input,
-      inputFrom,
-      inputTo,
-      (records) => {
-        for (const r of records) produced.set(`${r.partition}/${r.offset}`, r.timestamp)
-      },
-      60_000,
-    )
+    await read(config.input, inputFrom, (r) => produced.set(`${r.partition}/${r.offset}`, r.timestamp))
     const latencies: number[] = []
-    const outputTo = await scratch.endOffsets(config.output)
-    await readRange(
-      fetcher,
-      config.output,
-      outputFrom,
-      outputTo,
-      (records) => {
-        for (const r of records) {
-          // streams.output-id = <application>/<topic>/<partition>/<offset>/<n>
-          const id = r.headers['streams.output-id']?.split('/') ?? []
-          const source = produced.get(`${id.at(-3)}/${id.at(-2)}`)
-          if (source !== undefined) latencies.push((r.timestamp - source) / 1000)
-        }
-      },
-      60_000,
-    )
+    await read(config.output, outputFrom, (r) => {
+      // streams.output-id = <application>/<topic>/<partition>/<offset>/<n>
+      const id = r.headers['streams.output-id']?.split('/') ?? []
+      const source = produced.get(`${id.at(-3)}/${id.at(-2)}`)
+      if (source !== undefined) latencies.push((r.timestamp - source) / 1000)
+    })
     return latencies
   } finally {
     await consumer.close().catch(() => {})
