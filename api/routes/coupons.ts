@@ -6,13 +6,21 @@ import { Type } from 'typebox'
 import { RejectReason } from '../../processors/coupon-issuer.ts'
 import { RequestId } from '../../processors/fields.ts'
 import { CommerceError } from '../../service/errors.ts'
-import { findIssueRequest, type IssueQueueOptions, issueRequestQueue } from '../../state/coupon-requests.ts'
+import {
+  findIssueRequest,
+  type IssueQueueOptions,
+  type IssueRequest,
+  issueRequestQueue,
+} from '../../state/coupon-requests.ts'
 import { findCoupon } from '../../state/coupons.ts'
+import { DecisionWatch, type DecisionWatchOptions } from '../../state/decision-watch.ts'
 import type { Database } from '../../state/schema.ts'
 import { Coupon, CouponIdParams, EntityId, errorResponses } from '../schemas.ts'
 
 export interface CouponRouteOptions {
   db: Kysely<Database>
+  /** How long `?waitMs` waits are polled for (defaults suit the service). */
+  decisions?: DecisionWatchOptions | undefined
   /** Called after an accepted request commits: the outbox relay's nudge. */
   onEnqueued?: (() => void) | undefined
   /** How issue requests are coalesced into statements (defaults suit the service). */
@@ -26,6 +34,22 @@ const getCouponSchema = {
   response: { 200: Coupon, ...errorResponses({ 400: 'VALIDATION_FAILED', 404: 'COUPON_NOT_FOUND' }) },
 }
 
+/** A request as the API shows it: the decision's fields only once there is one. */
+const IssueRequestView = Type.Object({
+  requestId: Type.String(),
+  couponId: EntityId,
+  userId: EntityId,
+  status: Type.Enum(['PENDING', 'ISSUED', 'REJECTED'], { type: 'string' }),
+  reason: Type.Optional(RejectReason),
+  userCouponId: Type.Optional(EntityId),
+})
+
+const view = ({ reason, userCouponId, ...rest }: IssueRequest) => ({
+  ...rest,
+  ...(reason !== null ? { reason } : {}),
+  ...(userCouponId !== null ? { userCouponId } : {}),
+})
+
 const issueSchema = {
   tags: ['shop'],
   summary: 'Request a coupon; the coupon processor decides, first come, first served',
@@ -33,8 +57,18 @@ const issueSchema = {
     'Accepted requests are PENDING: follow them at /coupons/{couponId}/requests/{requestId}. The checks ' +
     'here are a courtesy; the processor stays the authority (it also rejects SOLD_OUT).',
   params: CouponIdParams,
+  querystring: Type.Object({
+    waitMs: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 5000,
+        description: 'Wait up to this long for the decision: 200 with it if it comes in time, else 202',
+      }),
+    ),
+  }),
   body: Type.Object({ userId: EntityId }),
   response: {
+    200: IssueRequestView,
     202: Type.Object({ requestId: Type.String(), status: Type.Literal('PENDING') }),
     ...errorResponses({
       400: 'VALIDATION_FAILED',
@@ -51,14 +85,7 @@ const getRequestSchema = {
   summary: 'The state of a coupon issue request',
   params: Type.Object({ couponId: EntityId, requestId: RequestId }),
   response: {
-    200: Type.Object({
-      requestId: Type.String(),
-      couponId: EntityId,
-      userId: EntityId,
-      status: Type.Enum(['PENDING', 'ISSUED', 'REJECTED'], { type: 'string' }),
-      reason: Type.Optional(RejectReason),
-      userCouponId: Type.Optional(EntityId),
-    }),
+    200: IssueRequestView,
     ...errorResponses({ 400: 'VALIDATION_FAILED', 404: 'REQUEST_NOT_FOUND' }),
   },
 }
@@ -73,6 +100,8 @@ const refusalMessages = {
 export function couponRoutes(instance: FastifyInstance, opts: CouponRouteOptions): void {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>()
   const issueQueue = issueRequestQueue(opts.db, opts.issueQueue)
+  const decisions = new DecisionWatch(opts.db, opts.decisions)
+  instance.addHook('onClose', async () => decisions.close())
 
   app.get('/coupons/:couponId', { schema: getCouponSchema }, async (request) => {
     const coupon = await findCoupon(opts.db, request.params.couponId)
@@ -90,6 +119,8 @@ export function couponRoutes(instance: FastifyInstance, opts: CouponRouteOptions
       throw new CommerceError(result.reason, message)
     }
     opts.onEnqueued?.()
+    const decided = await decisions.wait(result.requestId, request.query.waitMs ?? 0)
+    if (decided) return reply.status(200).send(view(decided))
     return reply.status(202).send({ requestId: result.requestId, status: 'PENDING' })
   })
 
@@ -99,11 +130,6 @@ export function couponRoutes(instance: FastifyInstance, opts: CouponRouteOptions
       const { couponId, requestId } = request.params
       throw new CommerceError('REQUEST_NOT_FOUND', `no request ${requestId} for coupon ${couponId}`)
     }
-    const { reason, userCouponId, ...rest } = found
-    return {
-      ...rest,
-      ...(reason !== null ? { reason } : {}),
-      ...(userCouponId !== null ? { userCouponId } : {}),
-    }
+    return view(found)
   })
 }

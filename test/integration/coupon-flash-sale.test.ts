@@ -196,6 +196,20 @@ async function sale(options: { killProcessor: boolean }) {
         ...(o.ucid ? { userCouponId: o.ucid } : {}),
       })
     }
+    // With the real processor, `?waitMs` answers the decision in the same round trip.
+    const quick = await fetch(`${api.url}/admin/coupons`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ name: 'quick', discountType: 'AMOUNT', discountValue: 100, totalQuantity: 1 }),
+    })
+    const { couponId: quickCoupon } = (await quick.json()) as { couponId: number }
+    const waited = await fetch(`${api.url}/coupons/${quickCoupon}/issue?waitMs=5000`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: users[0] }),
+    })
+    expect(waited.status).toBe(200)
+    expect(await waited.json()).toMatchObject({ couponId: quickCoupon, userId: users[0], status: 'ISSUED' })
     return { kills, records: records.length, results: results.length }
   } finally {
     await db.end()

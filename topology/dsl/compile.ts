@@ -37,14 +37,24 @@ export function compile(graph: StreamsGraph, options: TopologyOptions = {}): Top
   const stepNames = new Set<string>()
 
   for (const segment of graph.segments) {
-    const { source, options, root } = segment
-    builder.source(source.name, {
-      topic: source.topic,
-      parse: source.parse,
-      ...(source.partitions !== undefined ? { partitions: source.partitions } : {}),
-      ...(source.internal ? { internal: true } : {}),
-      ...(source.deduplicate !== undefined ? { deduplicate: source.deduplicate } : {}),
-    })
+    const { source, merged, options, root } = segment
+    if (segment.mergedInto) {
+      // Operators applied to a stream after it was merged would never see a record: say so.
+      if (root.children.length > 0)
+        problems.push(
+          `stream "${source.name}" was merged into "${segment.mergedInto.source.name}": apply operators to the merged stream`,
+        )
+      continue
+    }
+    for (const s of [source, ...merged]) {
+      builder.source(s.name, {
+        topic: s.topic,
+        parse: s.parse,
+        ...(s.partitions !== undefined ? { partitions: s.partitions } : {}),
+        ...(s.internal ? { internal: true } : {}),
+        ...(s.deduplicate !== undefined ? { deduplicate: s.deduplicate } : {}),
+      })
+    }
     const steps = descendants(root)
     const stores: string[] = []
     const keyFns = new Map<string, RecordKeys<unknown>[]>()
@@ -85,7 +95,7 @@ export function compile(graph: StreamsGraph, options: TopologyOptions = {}): Top
     // Processors go last: the builder wants the stores, lookups, tables and sinks they name first.
     processors.push(() =>
       builder.processor(processorName(segment), {
-        sources: [source.name],
+        sources: [source.name, ...merged.map((s) => s.name)],
         stores,
         sinks: [...segmentSinks],
         lookups: Object.fromEntries([...keyFns].map(([name, fns]) => [name, union(fns)])),

@@ -72,9 +72,13 @@ export interface SegmentOptions {
   maxAttempts?: number
 }
 
-/** One source and the steps that run on its records: one processor, one task per partition. */
+/** One source (and those merged into it) and the steps that run on its records: one processor, one task per partition. */
 export interface Segment {
   readonly source: SegmentSource
+  /** Sources a `merge` joined to this one: their records enter the same root, on the same task. */
+  readonly merged: SegmentSource[]
+  /** Set on a segment merged into another: its stream lives on there, and takes no operators of its own. */
+  mergedInto?: Segment
   readonly options: SegmentOptions
   /** A pass-through step whose children are the operators applied to the source stream. */
   readonly root: Step
@@ -98,7 +102,7 @@ export class StreamsGraph {
   }
 
   addSegment(source: SegmentSource, options: SegmentOptions = {}): Segment {
-    const segment: Segment = { source, options, root: passThrough('source', source.name) }
+    const segment: Segment = { source, merged: [], options, root: passThrough('source', source.name) }
     this.segments.push(segment)
     this.#ancestors.set(segment.root, [])
     return segment

@@ -9,6 +9,7 @@ export { flatMap } from './operators/flat-map.ts'
 export { groupByKey } from './operators/group-by-key.ts'
 export { join } from './operators/join.ts'
 export { map } from './operators/map.ts'
+export { merge } from './operators/merge.ts'
 export {
   type ForwardedRecord,
   type ProcessOptions,

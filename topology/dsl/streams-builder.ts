@@ -21,12 +21,19 @@ import type { Deduplicate, Topology, TopologyOptions } from '../builder.ts'
 import { compile } from './compile.ts'
 import { type SegmentOptions, StreamsGraph } from './graph.ts'
 import { KStream } from './kstream.ts'
+import { internalTopicName } from './operators/to.ts'
 
 export interface StreamOptions<V> {
   topic: string
   parse: ValueParser<V>
   /** Partitions the topic must have (checked at start-up). */
   partitions?: number
+  /**
+   * The topology's own topic: `topic` is then a short name, the topic is `<applicationId>-<topic>`,
+   * created at start-up (sized like a `repartition`'s) and listed as internal. For topics processors of
+   * this topology talk through, e.g. commands to an owner and its replies.
+   */
+  internal?: boolean
   /** Skip records whose output id the partition already applied (default: on where this topology writes the topic). */
   deduplicate?: Deduplicate
   /** The compiled processor's name (default `<name>-processor`): task names and stored offsets use it. */
@@ -47,12 +54,13 @@ export class StreamsBuilder {
 
   /** The records of a topic; each stream read from a topic becomes one processor, a task per partition. */
   stream<V>(name: string, options: StreamOptions<V>): KStream<V> {
-    const { topic, parse, partitions, deduplicate, ...rest } = options
+    const { topic, parse, partitions, deduplicate, internal, ...rest } = options
     const segment = this.#graph.addSegment(
       {
         name,
-        topic,
+        topic: internal ? internalTopicName(this.#graph.applicationId, topic) : topic,
         parse,
+        ...(internal ? { internal: true } : {}),
         ...(partitions !== undefined ? { partitions } : {}),
         ...(deduplicate !== undefined ? { deduplicate } : {}),
       },

@@ -17,6 +17,7 @@ import type { LookupReader, TableWriter } from '../../postgres/state-backend.ts'
 import { type RecordHeaders, StreamRecord } from '../../record.ts'
 import type { Forward, StepRuntime } from '../graph.ts'
 import type { KStream, Operator } from '../kstream.ts'
+import { internalTopicName } from './to.ts'
 
 /** What a processor forwards: a new record for the next operator (its headers are only those given). */
 export interface ForwardedRecord<W> {
@@ -48,6 +49,12 @@ export interface ProcessOptions<V> {
   /** How the PostgreSQL backend reads each lookup and writes each table: they travel with the processor. */
   readers?: Readonly<Record<string, LookupReader>>
   writers?: Readonly<Record<string, TableWriter>>
+  /**
+   * Sinks the processor emits to itself, by name (`ctx.emit(name, { key, value, id })`), for a step
+   * whose outputs go to several topics (a saga's commands, replies and events). An internal one is the
+   * topology's own topic `<applicationId>-<topic>`, created at start-up.
+   */
+  sinks?: Readonly<Record<string, string | { readonly topic: string; readonly internal?: boolean }>>
 }
 
 export function process<V, W>(
@@ -67,6 +74,12 @@ export function process<V, W>(
         tables: options.tables ?? [],
         readers: options.readers ?? {},
         writers: options.writers ?? {},
+        sinks: Object.entries(options.sinks ?? {}).map(([name, sink]) => {
+          const { topic, internal = false } = typeof sink === 'string' ? { topic: sink } : sink
+          return internal
+            ? { name, topic: internalTopicName(stream.graph.applicationId, topic), internal }
+            : { name, topic }
+        }),
       },
       instantiate: () => processRuntime(supplier()),
     })

@@ -7,7 +7,7 @@
  */
 import { jsonValue } from '../../serde.ts'
 import { KStream, type Operator } from '../kstream.ts'
-import { sinkStep } from './to.ts'
+import { internalTopicName, sinkStep } from './to.ts'
 
 export function repartition<V>(
   name: string,
@@ -15,7 +15,7 @@ export function repartition<V>(
 ): Operator<KStream<V>, KStream<V>> {
   return (stream) => {
     const { graph, segment } = stream
-    const topic = `${graph.applicationId}-${name}`
+    const topic = internalTopicName(graph.applicationId, name)
     stream.through(sinkStep(stream, 'repartition', `${name}-sink`, topic, true))
     const { onError, maxAttempts } = segment.options
     const next = graph.addSegment(

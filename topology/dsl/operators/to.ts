@@ -7,11 +7,19 @@
 import type { Step } from '../graph.ts'
 import type { KStream, Operator } from '../kstream.ts'
 
-export function to<V>(topic: string, options: { name?: string } = {}): Operator<KStream<V>, void> {
+export function to<V>(
+  topic: string,
+  options: { name?: string; internal?: boolean } = {},
+): Operator<KStream<V>, void> {
   return (stream) => {
-    stream.through(sinkStep(stream, 'to', options.name ?? `to-${topic}`, topic, false))
+    const internal = options.internal === true
+    const full = internal ? internalTopicName(stream.graph.applicationId, topic) : topic
+    stream.through(sinkStep(stream, 'to', options.name ?? `to-${full}`, full, internal))
   }
 }
+
+/** An internal topic's name: the application's id, then the short name (Kafka Streams' convention). */
+export const internalTopicName = (applicationId: string, name: string) => `${applicationId}-${name}`
 
 /** A step that emits every record it gets to one sink: `to`'s and `repartition`'s. */
 export function sinkStep<V>(
