@@ -204,25 +204,26 @@ const memory = (name: string, rss: RssSummary, records: number) =>
     rss,
   )
 
-export const METHOD = `How it measures (\`scripts/bench/coupons/\`, on the harness in \`scripts/bench/harness/\`): a scratch database (migrated, then users and coupons inserted with SQL, plus the seed
-style's own \`seed_coupons\` with a \`version\` column, \`seed_user_coupons\` with the (user, coupon) unique
-constraint and \`seed_coupon_issue_requests\`), and topics of its own under a random prefix. Every request is
-produced before a phase starts, so a phase measures the processor working off a backlog, not the HTTP API.
-**Ours** runs as the service runs it — \`shopTopology\` on the \`StreamsApp\` facade (\`StreamsRuntime\`,
-\`PostgresStateBackend\` with the topology's own lookup readers and table writers, the \`OutboxRelay\`) — in a
-child process of its own,
-timed from \`start()\` (group join included) until the committed offsets in PostgreSQL cover every request
-(each batch commits its outcome rows, user coupons, counters, store changes, result events and offsets in one
-transaction), then until the result topic holds every result event. **The seed style** (\`seed-style.ts\`) is the
-seed's listener (\`kafka-event-architecture.ko.md\` section 1) in a child process of its own: the same Kafka client through its
-subscription path (MessagesStream, group join included), the 3 partitions worked on at once as the seed's 3
-listener threads (its section 3.2) would, and for each message ONE transaction — re-read the coupon, check the
-user, check availability, check for a duplicate, insert the user coupon, \`update seed_coupons set
-issued_quantity = issued_quantity + 1, version = version + 1 where id = $1 and version = $2\` (0 rows: roll
-back and retry the whole transaction), insert the outcome row — then the message's offset committed to Kafka
-(AckMode.RECORD); its statements are named prepared statements over plain \`pg\`, no ORM, which if anything
-favours it. It reads a second topic holding a prefix of the same requests (same keys, so the same
-partitions), so that it ends exactly when its last message is done; ours reads that topic too, from a fresh
-sale (its shop tables emptied and counters reset in between), for a comparison on the same input. Every run
-is then checked request by request (\`verify.ts\`; see the correctness table). Everything the run creates
-(database, topics, consumer groups) is deleted at the end.`
+export const METHOD = `How it measures (\`scripts/bench/coupons/\`, on the harness in \`scripts/bench/harness/\`): a scratch
+database (migrated, then users and coupons inserted with SQL, plus the seed style's own \`seed_coupons\`
+with a \`version\` column, \`seed_user_coupons\` with the (user, coupon) unique constraint and
+\`seed_coupon_issue_requests\`), and topics of its own under a random prefix. Every request is produced
+before a phase starts, so a phase measures the processor working off a backlog, not the HTTP API. **Ours**
+runs as the service runs it — \`shopTopology\` on the \`StreamsApp\` facade (\`StreamsRuntime\`,
+\`PostgresStateBackend\` with the topology's own lookup readers and table writers, the \`OutboxRelay\`) — in
+a child process of its own, timed from \`start()\` (group join included) until the committed offsets in
+PostgreSQL cover every request (each batch commits its outcome rows, user coupons, counters, store changes,
+result events and offsets in one transaction), then until the result topic holds every result event. **The
+seed style** (\`seed-style.ts\`) is the seed's listener (\`kafka-event-architecture.ko.md\` section 1) in a
+child process of its own: the same Kafka client through its subscription path (MessagesStream, group join
+included), the 3 partitions worked on at once as the seed's 3 listener threads (its section 3.2) would, and
+for each message ONE transaction — re-read the coupon, check the user, check availability, check for a
+duplicate, insert the user coupon, \`update seed_coupons set issued_quantity = issued_quantity + 1, version
+= version + 1 where id = $1 and version = $2\` (0 rows: roll back and retry the whole transaction), insert
+the outcome row — then the message's offset committed to Kafka (AckMode.RECORD); its statements are named
+prepared statements over plain \`pg\`, no ORM, which if anything favours it. It reads a second topic holding
+a prefix of the same requests (same keys, so the same partitions), so that it ends exactly when its last
+message is done; ours reads that topic too, from a fresh sale (its shop tables emptied and counters reset in
+between), for a comparison on the same input. Every run is then checked request by request (\`verify.ts\`;
+see the correctness table). Everything the run creates (database, topics, consumer groups) is deleted at the
+end.`

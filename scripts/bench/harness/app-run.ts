@@ -25,10 +25,12 @@ export interface RuntimeSettings {
 /** What a child needs to run ours (JSON: it crosses the process boundary as an argument). */
 export interface AppPhaseConfig extends PhaseBase {
   applicationId: string
-  /** Progress is the committed offsets of `input`; done is `output` holding `total` records. */
+  /** Progress is the committed offsets of `input` reaching `total`; done is `output` holding `outputs`. */
   input: string
   output: string
   total: number
+  /** The records `output` holds when every input is done (default `total`: one output per input). */
+  outputs?: number
   settings: RuntimeSettings
 }
 
@@ -98,7 +100,7 @@ export class MeasuredApp {
 
   /** Starts the app on the backlog already in the input and measures it until it is done. */
   async run(scratch: KafkaScratch): Promise<AppRun> {
-    const { total, output, applicationId, database } = this.config
+    const { total, output, applicationId, database, outputs: expected = total } = this.config
     const meter = new PhaseMeter(await scratch.endOffsets(this.config.input), database)
     let maxQueued = 0
     const queueSampler = setInterval(() => {
@@ -124,15 +126,15 @@ export class MeasuredApp {
       )
       const committedSeconds = meter.seconds()
       const outputs = () => scratch.total(output)
-      await waitProgress(`${applicationId}: ${output} to hold ${total} outputs`, outputs, total, waits)
+      await waitProgress(`${applicationId}: ${output} to hold ${expected} outputs`, outputs, expected, waits)
       const published = { records: total, seconds: meter.seconds() }
       const measures = meter.stop(total)
       // The relay deletes a batch's rows in the transaction that sent it, which commits just after the send.
       const backlog = async () => -(await this.app.relay.backlog())
       await waitProgress(`${applicationId}: the outbox to be empty`, backlog, 0, { stallMs: 30_000 })
       const held = await outputs()
-      if (held !== total)
-        throw new Error(`${applicationId}: ${output} holds ${held} outputs, expected ${total}`)
+      if (held !== expected)
+        throw new Error(`${applicationId}: ${output} holds ${held} outputs, expected ${expected}`)
       const { batchSize, commitDuration } = this.app.metrics
       const batches = await sums(batchSize, '_count')
       const { commits, commitMs, lookupMs } = this.backend

@@ -255,20 +255,21 @@ export const runtime: Benchmark<RuntimeParams, RuntimeResults> = {
   run,
   render,
   method: `How it measures (\`scripts/bench/runtime/\`, on the harness in \`scripts/bench/harness/\`): one process
-produces the records once, then reads the same topic (a) with the runtime's own \`Fetcher\` in a tight loop over
-all partitions (the ceiling: the exact client path the runtime uses, minus processing) and with the client's
-\`MessagesStream\` (\`raw-ceiling.ts\`); (b) runs the counting topology (\`test/support/counting-topology.ts\`: a
-per-key count in a KeyValueStore, one output per record) on the \`StreamsApp\` facade — \`StreamsRuntime\` +
-\`PostgresStateBackend\` + \`OutboxRelay\` (\`throughput.ts\`) — until the committed offsets in PostgreSQL cover
-every record, then until the output topic holds every output; (c) runs the same with \`maxBatch: 1\` (one
-PostgreSQL transaction per record) on a separate topic holding a prefix of the records. Latency: with every
-record produced before the run, the runtime's histogram measures queueing (a record waits for the ones before
-it); the live phase produces at a fixed rate into the caught-up runtime and takes the exact value of each
-observation the runtime makes into \`commerce_end_to_end_latency_seconds\` (record timestamp → its batch
-committed), plus the histogram's own bucket-interpolated quantiles, plus publication latency read back from the
-output topic. Each runtime phase runs in a child process of its own, so its RSS and CPU are the runtime's alone.
-The "PostgreSQL commit path alone" row (\`storage-ceiling.ts\`) commits synthetic batches of the same shape (one
-store upsert and one outbox row per record) straight through \`PostgresStateBackend.commit\`, one committer per
-partition: the most this storage design allows here, whatever the runtime does. Everything the run creates
-(database, topics, consumer groups) is deleted at the end.`,
+produces the records once, then reads the same topic (a) with the runtime's own \`Fetcher\` in a tight loop
+over all partitions (the ceiling: the exact client path the runtime uses, minus processing) and with the
+client's \`MessagesStream\` (\`raw-ceiling.ts\`); (b) runs the counting topology
+(\`test/support/counting-topology.ts\`: a per-key count in a KeyValueStore, one output per record) on the
+\`StreamsApp\` facade — \`StreamsRuntime\` + \`PostgresStateBackend\` + \`OutboxRelay\` (\`throughput.ts\`)
+— until the committed offsets in PostgreSQL cover every record, then until the output topic holds every
+output; (c) runs the same with \`maxBatch: 1\` (one PostgreSQL transaction per record) on a separate topic
+holding a prefix of the records. Latency: with every record produced before the run, the runtime's histogram
+measures queueing (a record waits for the ones before it); the live phase produces at a fixed rate into the
+caught-up runtime and takes the exact value of each observation the runtime makes into
+\`commerce_end_to_end_latency_seconds\` (record timestamp → its batch committed), plus the histogram's own
+bucket-interpolated quantiles, plus publication latency read back from the output topic. Each runtime phase
+runs in a child process of its own, so its RSS and CPU are the runtime's alone. The "PostgreSQL commit path
+alone" row (\`storage-ceiling.ts\`) commits synthetic batches of the same shape (one store upsert and one
+outbox row per record) straight through \`PostgresStateBackend.commit\`, one committer per partition: the
+most this storage design allows here, whatever the runtime does. Everything the run creates (database,
+topics, consumer groups) is deleted at the end.`,
 }
