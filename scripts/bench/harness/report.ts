@@ -59,17 +59,20 @@ export function memorySection(intro: string, rss: RssSummary): string {
   ].join('\n')
 }
 
-/** Replaces the section between `<!-- bench:NAME -->` markers (or appends it), leaving the others alone. */
-export function writeMarkedSection(path: string, name: string, section: string): void {
+/** `text` with the section between `<!-- bench:NAME -->` markers replaced (or appended), the others alone. */
+export function withMarkedSection(text: string, name: string, section: string): string {
   const start = `<!-- bench:${name} -->`
   const end = `<!-- /bench:${name} -->`
   const marked = `${start}\n${section}\n${end}`
+  const from = text.indexOf(start)
+  const to = text.indexOf(end)
+  return from >= 0 && to > from
+    ? `${text.slice(0, from)}${marked}${text.slice(to + end.length)}`
+    : `${text.trimEnd()}\n\n${marked}\n`
+}
+
+/** Writes one benchmark's section of the file at `path` (BENCHMARKS.md), leaving the other sections alone. */
+export function writeMarkedSection(path: string, name: string, section: string): void {
   const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n'
-  const from = current.indexOf(start)
-  const to = current.indexOf(end)
-  const next =
-    from >= 0 && to > from
-      ? `${current.slice(0, from)}${marked}${current.slice(to + end.length)}`
-      : `${current.trimEnd()}\n\n${marked}\n`
-  writeFileSync(path, next)
+  writeFileSync(path, withMarkedSection(current, name, section))
 }
