@@ -4,15 +4,27 @@ import { Consumer } from '@platformatic/kafka'
 import type { RawRecord } from '../../../topology/record.ts'
 import { Fetcher } from '../../../topology/runtime/fetcher.ts'
 
-export function rawConsumer(brokers: string[], name: string, topic: string): Consumer {
+/** The runtime's own Fetcher, on a consumer of its own (`name`), for the length of `fn`. */
+export async function withFetcher<T>(
+  brokers: string[],
+  name: string,
+  topics: string[],
+  fn: (fetcher: Fetcher) => Promise<T>,
+): Promise<T> {
   const consumer = new Consumer({
     clientId: name,
     groupId: name,
     bootstrapBrokers: brokers,
     autocommit: false,
   })
-  consumer.topics.trackAll(topic)
-  return consumer
+  for (const topic of topics) consumer.topics.trackAll(topic)
+  const fetcher = new Fetcher(consumer)
+  try {
+    await fetcher.metadata(topics)
+    return await fn(fetcher)
+  } finally {
+    await consumer.close().catch(() => {})
+  }
 }
 
 /** Reads partitions [from, to) with the runtime's Fetcher, handing each fetched batch to `onRecords`. */
@@ -47,22 +59,18 @@ export async function readRange(
 }
 
 /** Reads a whole topic (up to `ends`) back: each partition's records, parsed, in log order. */
-export async function readTopic<T>(
+export function readTopic<T>(
   brokers: string[],
   topic: string,
   ends: bigint[],
   parse: (value: Buffer, partition: number) => T,
 ): Promise<T[][]> {
-  const consumer = rawConsumer(brokers, `bench-reader-${randomUUID().slice(0, 8)}`, topic)
-  const fetcher = new Fetcher(consumer)
-  try {
-    await fetcher.metadata([topic])
+  return withFetcher(brokers, `bench-reader-${randomUUID().slice(0, 8)}`, [topic], async (fetcher) => {
     const byPartition: T[][] = ends.map(() => [])
-    const from = ends.map(() => 0n)
     await readRange(
       fetcher,
       topic,
-      from,
+      ends.map(() => 0n),
       ends,
       (records) => {
         for (const r of records) byPartition[r.partition]!.push(parse(r.value as Buffer, r.partition))
@@ -70,7 +78,5 @@ export async function readTopic<T>(
       120_000,
     )
     return byPartition
-  } finally {
-    await consumer.close().catch(() => {})
-  }
+  })
 }

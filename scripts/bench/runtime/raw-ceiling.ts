@@ -5,13 +5,12 @@
  */
 import { performance } from 'node:perf_hooks'
 import { Consumer, MessagesStreamModes } from '@platformatic/kafka'
-import { Fetcher } from '../../../topology/runtime/fetcher.ts'
 import type { Rate } from '../harness/measure.ts'
 import { type CpuUse, cpuMeter } from '../harness/measure.ts'
-import { rawConsumer, readRange } from '../harness/read.ts'
+import { readRange, withFetcher } from '../harness/read.ts'
 
 /** The ceiling: the runtime's Fetcher in a tight loop over every partition, no processing at all. */
-export async function rawFetcherRate(
+export function rawFetcherRate(
   brokers: string[],
   name: string,
   topic: string,
@@ -19,19 +18,20 @@ export async function rawFetcherRate(
   timeoutMs: number,
   database: string,
 ): Promise<Rate & { cpu: CpuUse }> {
-  const consumer = rawConsumer(brokers, name, topic)
-  const fetcher = new Fetcher(consumer)
-  try {
-    await fetcher.metadata([topic])
+  return withFetcher(brokers, name, [topic], async (fetcher) => {
     let records = 0
     const cpu = cpuMeter(database)
     const started = performance.now()
-    const from = ends.map(() => 0n)
-    await readRange(fetcher, topic, from, ends, (r) => (records += r.length), timeoutMs)
+    await readRange(
+      fetcher,
+      topic,
+      ends.map(() => 0n),
+      ends,
+      (r) => (records += r.length),
+      timeoutMs,
+    )
     return { records, seconds: (performance.now() - started) / 1000, cpu: cpu.stop() }
-  } finally {
-    await consumer.close().catch(() => {})
-  }
+  })
 }
 
 /** The client's own subscription path (MessagesStream, group join included), counting messages. */

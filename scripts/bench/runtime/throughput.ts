@@ -6,13 +6,12 @@
  */
 import { countingTopology } from '../../../test/support/counting-topology.ts'
 import type { RawRecord } from '../../../topology/record.ts'
-import { Fetcher } from '../../../topology/runtime/fetcher.ts'
 import type { RuntimeMetrics } from '../../../topology/runtime/metrics.ts'
 import { type AppPhaseConfig, type AppRun, type MeasuredApp, measureApp } from '../harness/app-run.ts'
 import type { KafkaScratch } from '../harness/infra.ts'
 import { quantile, waitProgress } from '../harness/measure.ts'
 import { childPhase } from '../harness/phase.ts'
-import { rawConsumer, readRange } from '../harness/read.ts'
+import { readRange, withFetcher } from '../harness/read.ts'
 
 /** The record the counting topology expects: key `k<i mod keys>`, value `{"key":"k…","n":i}`. */
 export function countEvent(i: number, keys: number): { key: Buffer; value: Buffer } {
@@ -114,19 +113,17 @@ async function histogramQuantiles(histogram: RuntimeMetrics['endToEnd']): Promis
 }
 
 /** For each output from `outputFrom` on: its timestamp (the relay's send) minus its input record's. */
-async function publicationLatencies(
+function publicationLatencies(
   { config }: MeasuredApp,
   scratch: KafkaScratch,
   inputFrom: bigint[],
   outputFrom: bigint[],
 ): Promise<number[]> {
-  const consumer = rawConsumer(config.brokers, `${config.applicationId}-latency`, config.input)
-  consumer.topics.trackAll(config.output)
-  const fetcher = new Fetcher(consumer)
-  // Reads [from, the end) of `topic`, handing each record to `each`.
-  const read = async (topic: string, from: bigint[], each: (r: RawRecord) => void) =>
-    readRange(fetcher, topic, from, await scratch.endOffsets(topic), (rs) => rs.forEach(each), 60_000)
-  try {
+  const topics = [config.input, config.output]
+  return withFetcher(config.brokers, `${config.applicationId}-latency`, topics, async (fetcher) => {
+    // Reads [from, the end) of `topic`, handing each record to `each`.
+    const read = async (topic: string, from: bigint[], each: (r: RawRecord) => void) =>
+      readRange(fetcher, topic, from, await scratch.endOffsets(topic), (rs) => rs.forEach(each), 60_000)
     const produced = new Map<string, number>()
     await read(config.input, inputFrom, (r) => produced.set(`${r.partition}/${r.offset}`, r.timestamp))
     const latencies: number[] = []
@@ -137,7 +134,5 @@ async function publicationLatencies(
       if (source !== undefined) latencies.push((r.timestamp - source) / 1000)
     })
     return latencies
-  } finally {
-    await consumer.close().catch(() => {})
-  }
+  })
 }
