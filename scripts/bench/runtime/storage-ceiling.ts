@@ -30,24 +30,11 @@ export interface StorageResult {
   cpu: CpuUse
 }
 
-export const storageCeiling = childPhase(
-  import.meta.url,
-  'storageCeiling',
-  async (config: StorageConfig): Promise<StorageResult> => {
-    const db = createDb({ url: config.databaseUrl })
-    try {
-      return await commitBatches(config, new PostgresStateBackend(db), db)
-    } finally {
-      await db.destroy()
-    }
-  },
-)
+export const storageCeiling = childPhase(import.meta.url, 'storageCeiling', commitBatches)
 
-async function commitBatches(
-  config: StorageConfig,
-  backend: PostgresStateBackend,
-  db: ReturnType<typeof createDb>,
-): Promise<StorageResult> {
+async function commitBatches(config: StorageConfig): Promise<StorageResult> {
+  const db = createDb({ url: config.databaseUrl })
+  const backend = new PostgresStateBackend(db)
   const { total, partitions, applicationId, input, maxBatch } = config
   const output = `${applicationId}-unpublished`
   const perTask = Math.ceil(total / partitions)
@@ -94,6 +81,7 @@ async function commitBatches(
   // Nothing publishes these rows (no relay runs here): remove them before a runtime's relay would.
   await sql`delete from outbox where topic = ${output}`.execute(db)
   await sql`delete from store_entries where application_id = ${applicationId}`.execute(db)
+  await db.destroy()
   return {
     records: perTask * partitions,
     seconds,
