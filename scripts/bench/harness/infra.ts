@@ -1,33 +1,58 @@
 /**
- * What the runtime benchmark sets up and tears down: the local broker (started only when nothing
- * answers, stopped only if we started it), a database and topics of its own, the records it produces,
- * and the description of the machine it ran on.
+ * What a benchmark sets up and tears down: the local broker (started only when nothing answers,
+ * stopped only if we started it), a database and topics of its own, the description of the machine it
+ * ran on, and the clean-up that undoes it all whatever happens.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
-import { Admin, Consumer, compatibilityPartitioner, Producer } from '@platformatic/kafka'
+import { Admin, Consumer } from '@platformatic/kafka'
 import pg from 'pg'
-import { withTimeout } from '../../topology/retry.ts'
+import { withTimeout } from '../../../topology/retry.ts'
 
-const root = new URL('../../', import.meta.url).pathname
+const root = new URL('../../../', import.meta.url).pathname
 
 export const log = (msg: string) =>
   process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`)
 
-/** Polls `check` until it returns true; fails loudly with what it waited for (and the last state). */
-export async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  { timeoutMs, everyMs = 100, state }: { timeoutMs: number; everyMs?: number; state?: () => string },
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return
-    await new Promise((r) => setTimeout(r, everyMs))
+export interface Cleanup {
+  /** Registers a step; steps run in reverse order of registration. */
+  push(what: string, run: () => unknown): void
+  /** Runs every registered step once; later calls wait for the same run. */
+  run(): Promise<void>
+}
+
+/**
+ * What a benchmark created, undone last first, exactly once: at the normal end, on Ctrl-C or SIGTERM,
+ * or when the whole run overruns its limit (then it exits 1). Each step gets 60 s.
+ */
+export function installCleanup(overallMs: number): Cleanup {
+  const steps: Array<{ what: string; run: () => unknown }> = []
+  let running: Promise<void> | undefined
+  const run = () => {
+    running ??= (async () => {
+      for (const { what, run: step } of steps.splice(0).reverse()) {
+        try {
+          await withTimeout(Promise.resolve(step()), 60_000, what)
+        } catch (error) {
+          log(`cleanup "${what}" failed: ${(error as Error).message}`)
+        }
+      }
+    })()
+    return running
   }
-  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${state ? ` (${state()})` : ''}`)
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: cleaning up`)
+      void run().finally(() => process.exit(130))
+    })
+  }
+  setTimeout(() => {
+    log(`the whole run took longer than ${overallMs / 60_000} min: giving up`)
+    void run().finally(() => process.exit(1))
+  }, overallMs).unref()
+  return { push: (what, step) => steps.push({ what, run: step }), run }
 }
 
 /** Starts the local broker when nothing answers; returns a function that undoes only what it did. */
@@ -49,12 +74,13 @@ export function ensureBroker(): { brokers: string[]; stop: () => void; source: s
   }
 }
 
-export const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
-export async function onServer<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const url = new URL(serverUrl)
-  url.pathname = '/postgres'
-  const client = new pg.Client({ connectionString: url.toString() })
+/** A client of `url` (default: the server's maintenance database) for the length of `fn`. */
+export async function withClient<T>(url: string | undefined, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const server = new URL(serverUrl)
+  server.pathname = '/postgres'
+  const client = new pg.Client({ connectionString: url ?? server.toString() })
   await client.connect()
   try {
     return await fn(client)
@@ -66,14 +92,22 @@ export async function onServer<T>(fn: (client: pg.Client) => Promise<T>): Promis
 /** A database of the benchmark's own; `drop` removes it (closing whatever is still connected). */
 export async function createDatabase(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
   const name = `cs_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`
-  await onServer((c) => c.query(`CREATE DATABASE ${name}`))
+  await withClient(undefined, (c) => c.query(`CREATE DATABASE ${name}`))
   const url = new URL(serverUrl)
   url.pathname = `/${name}`
   return {
     name,
     url: url.toString(),
-    drop: () => onServer((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => {}),
+    drop: () => withClient(undefined, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(),
   }
+}
+
+/** What every child phase needs to reach the run's broker and database (JSON: it crosses to the child). */
+export interface PhaseBase {
+  brokers: string[]
+  databaseUrl: string
+  /** The database's name: its PostgreSQL backends count as "postgres" in the CPU table. */
+  database: string
 }
 
 /** Topics and consumer groups of this run, all deleted by `cleanup`. */
@@ -105,15 +139,22 @@ export class KafkaScratch {
     return group
   }
 
+  /** Creates `bench-<prefix>-<suffix>`. */
   async createTopic(prefix: string, partitions: number): Promise<string> {
-    const topic = this.name(prefix)
-    await withTimeout(
-      this.admin.createTopics({ topics: [topic], partitions, replicas: 1 }),
-      30_000,
-      'createTopics',
-    )
-    this.#topics.push(topic)
-    return topic
+    return (await this.createTopics([this.name(prefix)], partitions))[0]!
+  }
+
+  /** Creates topics by their exact names (e.g. a deployment's prefixed names and their DLQs). */
+  async createTopics(topics: string[], partitions: number): Promise<string[]> {
+    for (const topic of topics) {
+      await withTimeout(
+        this.admin.createTopics({ topics: [topic], partitions, replicas: 1 }),
+        30_000,
+        `createTopics ${topic}`,
+      )
+      this.#topics.push(topic)
+    }
+    return topics
   }
 
   /** The high watermark of each partition (the next offset to be written). */
@@ -130,6 +171,14 @@ export class KafkaScratch {
     return (await this.endOffsets(topic)).reduce((sum, o) => sum + Number(o), 0)
   }
 
+  /** Fails unless `topic` holds exactly `count` records. */
+  async expectTotal(topic: string, count: number): Promise<bigint[]> {
+    const ends = await this.endOffsets(topic)
+    const held = ends.reduce((s, o) => s + Number(o), 0)
+    if (held !== count) throw new Error(`${topic} holds ${held} records, not ${count}`)
+    return ends
+  }
+
   async cleanup(): Promise<void> {
     await this.#consumer.close().catch(() => {})
     await deleteGroups(this.admin, this.#groups).catch((e) => log(`could not delete consumer groups: ${e}`))
@@ -141,82 +190,24 @@ export class KafkaScratch {
   }
 }
 
-/** The record the counting topology expects: key `k<i mod keys>`, value `{"key":"k…","n":i}`. */
-export function record(i: number, keys: number): { key: Buffer; value: Buffer } {
-  const key = `k${i % keys}`
-  return { key: Buffer.from(key), value: Buffer.from(`{"key":"${key}","n":${i}}`) }
-}
-
-function producer(brokers: string[], clientId: string): Producer {
-  // Not idempotent: an idempotent producer allows one request in flight, which halves the rate; no
-  // retries happen on a healthy local broker, so the records and their per-key order are the same.
-  return new Producer({
-    clientId,
-    bootstrapBrokers: brokers,
-    partitioner: compatibilityPartitioner,
-    acks: -1,
-  })
-}
-
-/** Produces records `from`…`from+count-1` as fast as the client goes; returns the elapsed seconds. */
-export async function produceBulk(
-  brokers: string[],
-  topic: string,
-  {
-    from = 0,
-    count,
-    keys,
-    chunk = 4_000,
-    inFlight = 4,
-  }: { from?: number; count: number; keys: number; chunk?: number; inFlight?: number },
-): Promise<number> {
-  const p = producer(brokers, `bench-producer-${randomUUID().slice(0, 8)}`)
-  const started = performance.now()
-  try {
-    let next = from
-    const end = from + count
-    const worker = async () => {
-      while (next < end) {
-        const first = next
-        next = Math.min(end, next + chunk)
-        const messages = []
-        for (let i = first; i < next; i++) messages.push({ topic, ...record(i, keys) })
-        await withTimeout(p.send({ messages }), 60_000, `producing records ${first}…${next - 1}`)
+/**
+ * Deletes the groups, waiting out the session of a member that was killed (an interrupted run): the
+ * broker refuses to delete a group that is not empty. A group that never existed is fine.
+ */
+async function deleteGroups(admin: Admin, groups: readonly string[]): Promise<void> {
+  for (const group of groups) {
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      try {
+        await withTimeout(admin.deleteGroups({ groups: [group] }), 15_000, 'deleteGroups')
+        break
+      } catch (e) {
+        const text = `${e} ${JSON.stringify((e as { errors?: unknown }).errors ?? '')} ${(e as Error).cause ?? ''}`
+        if (/does not exist|GROUP_ID_NOT_FOUND/i.test(text)) break
+        if (!/not empty|NON_EMPTY_GROUP/i.test(text) || Date.now() > deadline) throw e
+        await new Promise((r) => setTimeout(r, 1_000))
       }
     }
-    await Promise.all(Array.from({ length: inFlight }, worker))
-    return (performance.now() - started) / 1000
-  } finally {
-    await p.close()
-  }
-}
-
-/**
- * Produces at a fixed rate for a while (the "live" phase): every few milliseconds it sends what the
- * schedule says is due, so records are stamped (by the producer, at send) close to when they were due.
- */
-export async function produceAtRate(
-  brokers: string[],
-  topic: string,
-  { from, rate, seconds, keys }: { from: number; rate: number; seconds: number; keys: number },
-): Promise<{ sent: number; seconds: number }> {
-  const p = producer(brokers, `bench-live-${randomUUID().slice(0, 8)}`)
-  const total = Math.round(rate * seconds)
-  const started = performance.now()
-  let sent = 0
-  try {
-    while (sent < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate))
-      if (due > sent) {
-        const messages = []
-        for (let i = sent; i < due; i++) messages.push({ topic, ...record(from + i, keys) })
-        await withTimeout(p.send({ messages }), 30_000, 'producing live records')
-        sent = due
-      } else await new Promise((r) => setTimeout(r, 2))
-    }
-    return { sent, seconds: (performance.now() - started) / 1000 }
-  } finally {
-    await p.close()
   }
 }
 
@@ -229,7 +220,7 @@ export async function describeMachine(kafka: string): Promise<Record<string, str
   const names = header?.trim().split(/\s+/) ?? []
   const values = mem?.trim().split(/\s+/).slice(1) ?? []
   const free = names.map((n, i) => `${n} ${values[i]}`).join(', ')
-  const settings = await onServer(async (c) => {
+  const settings = await withClient(undefined, async (c) => {
     const show = async (name: string) => (await c.query(`show ${name}`)).rows[0][name] as string
     const names = ['synchronous_commit', 'fsync', 'wal_sync_method', 'shared_buffers', 'autovacuum']
     const values = []
@@ -254,26 +245,5 @@ export async function describeMachine(kafka: string): Promise<Record<string, str
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
-  }
-}
-
-/**
- * Deletes the groups, waiting out the session of a member that was killed (an interrupted run): the
- * broker refuses to delete a group that is not empty. A group that never existed is fine.
- */
-export async function deleteGroups(admin: Admin, groups: readonly string[]): Promise<void> {
-  for (const group of groups) {
-    const deadline = Date.now() + 30_000
-    for (;;) {
-      try {
-        await withTimeout(admin.deleteGroups({ groups: [group] }), 15_000, 'deleteGroups')
-        break
-      } catch (e) {
-        const text = `${e} ${JSON.stringify((e as { errors?: unknown }).errors ?? '')} ${(e as Error).cause ?? ''}`
-        if (/does not exist|GROUP_ID_NOT_FOUND/i.test(text)) break
-        if (!/not empty|NON_EMPTY_GROUP/i.test(text) || Date.now() > deadline) throw e
-        await new Promise((r) => setTimeout(r, 1_000))
-      }
-    }
   }
 }

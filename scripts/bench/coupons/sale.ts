@@ -4,12 +4,9 @@
  * produced keyed by coupon straight to the topic), and the outcome each request must get, computed from
  * the order the topic really holds them in.
  */
-import { randomUUID } from 'node:crypto'
-import { compatibilityPartitioner, Producer } from '@platformatic/kafka'
-import pg from 'pg'
-import { withTimeout } from '../../topology/retry.ts'
-import { Fetcher } from '../../topology/runtime/fetcher.ts'
-import { rawConsumer, readRange } from './measure.ts'
+import { withClient } from '../harness/infra.ts'
+import type { MakeRecord } from '../harness/produce.ts'
+import { readTopic } from '../harness/read.ts'
 
 export interface Workload {
   users: number
@@ -61,9 +58,7 @@ export function makeRequests(w: Workload, count: number): IssueRequest[] {
  * (user, coupon) unique constraint, and its outcome rows mirror ours — over the same users.
  */
 export async function insertShop(url: string, w: Workload): Promise<void> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
+  await withClient(url, async (client) => {
     await client.query(
       `insert into users (id, name) select g, 'user-' || g from generate_series(1, $1::int) g`,
       [w.users],
@@ -108,98 +103,33 @@ export async function insertShop(url: string, w: Workload): Promise<void> {
     )
     // Fresh tables: statistics now, as autovacuum (off on the CI machines) would eventually do.
     await client.query('analyze')
-  } finally {
-    await client.end()
-  }
+  })
 }
 
 /** Back to a sale that has not started: no user coupons, no outcomes, every coupon's counter at 0. */
 export async function resetShop(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
+  await withClient(url, async (client) => {
     await client.query('truncate user_coupons, coupon_issue_requests')
     await client.query('update coupons set issued_quantity = 0')
     const { rows } = await client.query<{ n: number }>('select count(*)::int as n from outbox')
     if (rows[0]?.n) throw new Error(`the outbox still holds ${rows[0].n} rows`)
-  } finally {
-    await client.end()
-  }
+  })
 }
 
-/**
- * Produces the requests keyed by coupon with the Java-compatible partitioner, as fast as the client
- * goes (the same settings as the runtime benchmark's produceBulk: not idempotent, 4 sends of 4,000 in
- * flight, acks=all); returns the elapsed seconds. Concurrent sends may interleave within a partition:
- * the order that counts is the one read back from the topic (`readOrder`).
- */
-export async function produceRequests(
-  brokers: string[],
-  topic: string,
-  requests: readonly IssueRequest[],
-  { chunk = 4_000, inFlight = 4 } = {},
-): Promise<number> {
-  const producer = new Producer({
-    clientId: `bench-coupons-producer-${randomUUID().slice(0, 8)}`,
-    bootstrapBrokers: brokers,
-    partitioner: compatibilityPartitioner,
-    acks: -1,
+/** A request as `produceBulk` produces it: keyed by coupon, so a coupon's requests share a partition. */
+export const requestRecord =
+  (requests: readonly IssueRequest[]): MakeRecord =>
+  (i) => ({
+    key: Buffer.from(String(requests[i]!.couponId)),
+    value: Buffer.from(JSON.stringify(requests[i])),
   })
-  const started = performance.now()
-  try {
-    let next = 0
-    const worker = async () => {
-      while (next < requests.length) {
-        const first = next
-        next = Math.min(requests.length, next + chunk)
-        const messages = requests.slice(first, next).map((r) => ({
-          topic,
-          key: Buffer.from(String(r.couponId)),
-          value: Buffer.from(JSON.stringify(r)),
-        }))
-        await withTimeout(producer.send({ messages }), 60_000, `producing requests ${first}…${next - 1}`)
-      }
-    }
-    await Promise.all(Array.from({ length: inFlight }, worker))
-    return (performance.now() - started) / 1000
-  } finally {
-    await producer.close()
-  }
-}
 
 /** A request as the topic holds it: where, and in which order within its partition. */
 export interface Placed extends IssueRequest {
   partition: number
 }
 
-/** Reads a whole topic back with the runtime's Fetcher: each partition's records in log order. */
-export async function readTopic<T>(
-  brokers: string[],
-  topic: string,
-  ends: bigint[],
-  parse: (value: Buffer, partition: number) => T,
-): Promise<T[][]> {
-  const consumer = rawConsumer(brokers, `bench-coupons-reader-${randomUUID().slice(0, 8)}`, topic)
-  const fetcher = new Fetcher(consumer)
-  try {
-    await fetcher.metadata([topic])
-    const byPartition: T[][] = ends.map(() => [])
-    await readRange(
-      fetcher,
-      topic,
-      ends.map(() => 0n),
-      ends,
-      (records) => {
-        for (const r of records) byPartition[r.partition]!.push(parse(r.value as Buffer, r.partition))
-      },
-      120_000,
-    )
-    return byPartition
-  } finally {
-    await consumer.close().catch(() => {})
-  }
-}
-
+/** The requests in the order the topic holds them (concurrent sends may interleave within a partition). */
 export const readOrder = (brokers: string[], topic: string, ends: bigint[]) =>
   readTopic<Placed>(brokers, topic, ends, (value, partition) => ({
     ...(JSON.parse(value.toString('utf8')) as IssueRequest),

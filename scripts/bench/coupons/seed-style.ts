@@ -19,9 +19,33 @@
 import { performance } from 'node:perf_hooks'
 import { Consumer, type Message, MessagesStreamModes } from '@platformatic/kafka'
 import pg from 'pg'
-import type { CouponsPhaseConfig, PartitionDone, SeedResult } from './coupons-phase.ts'
-import type { IssueRequest } from './coupons-workload.ts'
-import { cpuMeter, quantile, RssSampler } from './measure.ts'
+import type { PhaseBase } from '../harness/infra.ts'
+import { type PhaseMeasures, PhaseMeter, quantile, type Rate } from '../harness/measure.ts'
+import { childPhase } from '../harness/phase.ts'
+import type { IssueRequest } from './sale.ts'
+
+export interface SeedConfig extends PhaseBase {
+  group: string
+  /** The topic read, and its end offset per partition (decimal strings: JSON has no bigint). */
+  input: string
+  ends: string[]
+  total: number
+}
+
+export interface SeedResult extends PhaseMeasures {
+  committed: Rate
+  transactions: number
+  /** Optimistic-lock failures (0 rows updated), each followed by a retry of the whole transaction. */
+  retries: number
+  txP50Ms: number
+  txP99Ms: number
+  txMeanMs: number
+  /** Transactions that issued a coupon (insert + versioned update), and the mean of each kind. */
+  issued: number
+  issuedTxMeanMs: number
+  rejectedTxMeanMs: number
+  offsetCommitMeanMs: number
+}
 
 class OptimisticLockError extends Error {}
 
@@ -87,7 +111,9 @@ async function executeIssueCoupon(c: pg.PoolClient, r: IssueRequest): Promise<bo
   return reason === null
 }
 
-export async function runSeed(config: CouponsPhaseConfig): Promise<SeedResult> {
+export const seedStyle = childPhase(import.meta.url, 'seedStyle', runSeed)
+
+async function runSeed(config: SeedConfig): Promise<SeedResult> {
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.ends.length })
   pool.on('error', () => {})
   const consumer = new Consumer({
@@ -99,24 +125,16 @@ export async function runSeed(config: CouponsPhaseConfig): Promise<SeedResult> {
     maxWaitTime: 500,
   })
   const ends = config.ends.map(Number)
-  const done: PartitionDone[] = ends.map((records, partition) => ({
-    partition,
-    records,
-    seconds: records === 0 ? 0 : Number.NaN,
-  }))
   const txMs: number[] = []
   let issuedMs = 0
   let issued = 0
   let retries = 0
   let offsetCommitMs = 0
   let handled = 0
-  const rss = new RssSampler(250)
-  const cpu = cpuMeter(config.database)
-  const elu = performance.eventLoopUtilization()
-  const started = performance.now()
+  const meter = new PhaseMeter(ends, config.database)
   try {
     const stream = await consumer.consume({ topics: [config.input], mode: MessagesStreamModes.EARLIEST })
-    const startSeconds = (performance.now() - started) / 1000
+    meter.started()
     const queues = ends.map(() => [] as Message[])
     const busy = ends.map(() => false)
     // Next offset to arrive per partition: a partition that has all its messages needs no more.
@@ -165,9 +183,7 @@ export async function runSeed(config: CouponsPhaseConfig): Promise<SeedResult> {
           await message.commit()
           offsetCommitMs += performance.now() - t1
           handled++
-          rss.progress = handled
-          if (message.offset + 1n >= BigInt(ends[partition]!))
-            done[partition]!.seconds = (performance.now() - started) / 1000
+          meter.reached(handled, [[partition, Number(message.offset) + 1]])
           if (handled >= config.total) finish()
         }
       } catch (error) {
@@ -185,30 +201,25 @@ export async function runSeed(config: CouponsPhaseConfig): Promise<SeedResult> {
       void drain(message.partition)
     })
     await finished
-    const committedSeconds = (performance.now() - started) / 1000
-    const eventLoop = performance.eventLoopUtilization(elu).utilization
-    const cpuUse = cpu.stop()
-    rss.stop()
+    const committed = { records: handled, seconds: meter.seconds() }
+    const measures = meter.stop(config.total)
     await stream.close().catch(() => {})
+    const txSum = txMs.reduce((s, t) => s + t, 0)
     return {
-      committed: { records: handled, seconds: committedSeconds },
-      startSeconds,
-      partitions: done,
+      ...measures,
+      committed,
       transactions: txMs.length,
       retries,
       txP50Ms: quantile(txMs, 0.5),
       txP99Ms: quantile(txMs, 0.99),
-      txMeanMs: txMs.reduce((s, t) => s + t, 0) / Math.max(1, txMs.length),
+      txMeanMs: txSum / Math.max(1, txMs.length),
       issued,
       issuedTxMeanMs: issuedMs / Math.max(1, issued),
-      rejectedTxMeanMs: (txMs.reduce((s, t) => s + t, 0) - issuedMs) / Math.max(1, txMs.length - issued),
+      rejectedTxMeanMs: (txSum - issuedMs) / Math.max(1, txMs.length - issued),
       offsetCommitMeanMs: offsetCommitMs / Math.max(1, handled),
-      eventLoop,
-      cpu: cpuUse,
-      rss: rss.summary(config.total),
     }
   } finally {
-    rss.stop()
+    meter.close()
     await consumer.close(true).catch(() => {})
     await pool.end().catch(() => {})
   }

@@ -7,13 +7,14 @@
  * offsets committed must cover every message.
  */
 import { Consumer } from '@platformatic/kafka'
-import pg from 'pg'
-import type { TopicNames } from '../../processors/topics.ts'
-import { withTimeout } from '../../topology/retry.ts'
-import { dlqTopic } from '../../topology/topic-admin.ts'
-import type { Expected, Workload } from './coupons-workload.ts'
-import { readTopic } from './coupons-workload.ts'
-import type { KafkaScratch } from './infra.ts'
+import type pg from 'pg'
+import type { TopicNames } from '../../../processors/topics.ts'
+import { withTimeout } from '../../../topology/retry.ts'
+import { dlqTopic } from '../../../topology/topic-admin.ts'
+import { type KafkaScratch, withClient } from '../harness/infra.ts'
+import { readTopic } from '../harness/read.ts'
+import { fmtInt } from '../harness/report.ts'
+import type { Expected, Workload } from './sale.ts'
 
 export interface CouponCheck {
   couponId: number
@@ -25,28 +26,17 @@ export interface CouponCheck {
 }
 
 export interface Correctness {
-  requests: number
-  /** Decided outcome rows. */
-  outcomes: number
-  /** Requests whose outcome row is missing or differs from the expected one. */
-  mismatched: number
-  issued: number
-  expectedIssued: number
-  soldOut: number
-  /** (user, coupon) pairs issued more than once. */
-  duplicates: number
-  /** Coupons whose holders are not exactly their first distinct requesters, in first-come order. */
-  wrongHolders: number
-  /** Coupons whose issued_quantity (and, for the seed, version) differs from their holders. */
-  wrongCounters: number
+  /** Its column of the correctness table: each check and what it found. */
+  found: Map<string, string>
   coupons: CouponCheck[]
-  /** Ours: result events on the topic, distinct request ids among them, and how many disagree with the row. */
-  results?: { events: number; distinct: number; mismatched: number; dlq: number; outbox: number }
-  /** Seed: messages whose offset the consumer group committed. */
-  offsetsCommitted?: number
   examples: string[]
   ok: boolean
 }
+
+/** The checks only one side has: ours publishes result events, the seed style commits offsets to Kafka. */
+const RESULTS = 'result events: published / distinct request ids / ≠ outcome row'
+const LEFT = 'DLQ records / outbox rows left'
+const OFFSETS = 'Kafka offsets committed (messages)'
 
 type Tables = { requests: string; userCoupons: string; coupons: string }
 const OURS: Tables = { requests: 'coupon_issue_requests', userCoupons: 'user_coupons', coupons: 'coupons' }
@@ -132,16 +122,18 @@ async function checkTables(
   const issued = coupons.reduce((s, c) => s + c.issued, 0)
   const expectedIssued = coupons.reduce((s, c) => s + c.expected, 0)
   const duplicates = twice[0]?.n ?? 0
+  const found = new Map([
+    ['requests', fmtInt(expected.outcomes.size)],
+    ['decided outcome rows', fmtInt(outcomes.length)],
+    ['outcomes ≠ first come, first served', fmtInt(mismatched)],
+    ['issued / Σ min(supply, distinct requesters)', `${fmtInt(issued)} / ${fmtInt(expectedIssued)}`],
+    ['coupons sold out', `${coupons.filter((c) => c.issued >= w.supply).length} of ${w.coupons}`],
+    ['(user, coupon) issued twice', fmtInt(duplicates)],
+    ['coupons whose holders ≠ their first distinct requesters, in order', fmtInt(wrongHolders)],
+    ['coupons whose issued_quantity (seed: and version) ≠ holders', fmtInt(wrongCounters)],
+  ])
   return {
-    requests: expected.outcomes.size,
-    outcomes: outcomes.length,
-    mismatched,
-    issued,
-    expectedIssued,
-    soldOut: coupons.filter((c) => c.issued >= w.supply).length,
-    duplicates,
-    wrongHolders,
-    wrongCounters,
+    found,
     coupons,
     examples,
     ok:
@@ -151,16 +143,6 @@ async function checkTables(
       duplicates === 0 &&
       wrongHolders === 0 &&
       wrongCounters === 0,
-  }
-}
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await fn(client)
-  } finally {
-    await client.end()
   }
 }
 
@@ -195,14 +177,13 @@ export async function verifyOurs(
       distinct.set(e.requestId, e.outcome)
     }
     const { rows: outbox } = await client.query<{ n: number }>('select count(*)::int as n from outbox')
-    c.results = {
-      events: events.reduce((s, p) => s + p.length, 0),
-      distinct: distinct.size,
-      mismatched,
-      dlq: await scratch.total(dlqTopic(topics.COUPON_ISSUE)),
-      outbox: outbox[0]?.n ?? 0,
-    }
-    c.ok &&= distinct.size === c.requests && mismatched === 0 && c.results.dlq === 0 && c.results.outbox === 0
+    const published = events.reduce((s, p) => s + p.length, 0)
+    const dlq = await scratch.total(dlqTopic(topics.COUPON_ISSUE))
+    const left = outbox[0]?.n ?? 0
+    c.found.set(RESULTS, `${fmtInt(published)} / ${fmtInt(distinct.size)} / ${fmtInt(mismatched)}`)
+    c.found.set(LEFT, `${dlq} / ${left}`)
+    c.found.set(OFFSETS, '- (in PostgreSQL)')
+    c.ok &&= distinct.size === expected.outcomes.size && mismatched === 0 && dlq === 0 && left === 0
     return c
   })
 }
@@ -215,6 +196,9 @@ export async function verifySeed(
   w: Workload,
 ): Promise<Correctness> {
   const c = await withClient(url, (client) => checkTables(client, SEED, expected, w, true))
+  c.found.set(RESULTS, '- (publishes none)')
+  c.found.set(LEFT, '-')
+  let offsetsCommitted: number | undefined
   const consumer = new Consumer({
     clientId: `${group}-check`,
     groupId: group,
@@ -227,12 +211,13 @@ export async function verifySeed(
       'listCommittedOffsets',
     )
     const offsets = committed.get(topic) ?? []
-    c.offsetsCommitted = offsets.reduce((s, o) => s + Math.max(0, Number(o)), 0)
+    offsetsCommitted = offsets.reduce((s, o) => s + Math.max(0, Number(o)), 0)
   } catch (error) {
     c.examples.push(`could not read the group's committed offsets: ${(error as Error).message}`)
   } finally {
     await consumer.close().catch(() => {})
   }
-  c.ok &&= c.offsetsCommitted === c.requests
+  c.found.set(OFFSETS, fmtInt(offsetsCommitted ?? 0))
+  c.ok &&= offsetsCommitted === expected.outcomes.size
   return c
 }

@@ -1,23 +1,41 @@
-/** The runtime benchmark's storage ceiling: PostgreSQL's commit path alone, no Kafka, no processing. */
-import { performance } from 'node:perf_hooks'
-import { type Kysely, sql } from 'kysely'
-import type { Database } from '../../state/schema.ts'
-import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
-import type { OutboxRecord, TaskId } from '../../topology/runtime/backend.ts'
-import { cpuMeter, quantile } from './measure.ts'
-import type { PhaseConfig, PhaseResult } from './runtime-harness.ts'
-
 /**
- * The PostgreSQL commit path alone: PostgresStateBackend.commit of synthetic batches shaped like the
- * counting topology's (one store upsert and one outbox row per record), one concurrent committer per
- * partition, no Kafka, no processing, no relay.
+ * The storage-ceiling scenario (in a child process of its own): PostgreSQL's commit path alone —
+ * PostgresStateBackend.commit of synthetic batches shaped like the counting topology's (one store
+ * upsert and one outbox row per record), one concurrent committer per partition, no Kafka, no
+ * processing, no relay: the most this storage design allows here, whatever the runtime does. (It
+ * bypasses the StreamsApp facade on purpose: the facade is what it is the ceiling of.)
  */
-export async function storageCeiling(
-  config: PhaseConfig,
-  db: Kysely<Database>,
-): Promise<PhaseResult['storage']> {
+import { performance } from 'node:perf_hooks'
+import { sql } from 'kysely'
+import { createDb } from '../../../state/db.ts'
+import { PostgresStateBackend } from '../../../topology/postgres/state-backend.ts'
+import type { OutboxRecord, TaskId } from '../../../topology/runtime/backend.ts'
+import type { PhaseBase } from '../harness/infra.ts'
+import { type CpuUse, cpuMeter, quantile } from '../harness/measure.ts'
+import { childPhase } from '../harness/phase.ts'
+
+export interface StorageConfig extends PhaseBase {
+  applicationId: string
+  input: string
+  total: number
+  partitions: number
+  maxBatch: number
+}
+
+export interface StorageResult {
+  records: number
+  seconds: number
+  commitP50Ms: number
+  commitP99Ms: number
+  cpu: CpuUse
+}
+
+export const storageCeiling = childPhase(import.meta.url, 'storageCeiling', commitBatches)
+
+async function commitBatches(config: StorageConfig): Promise<StorageResult> {
+  const db = createDb({ url: config.databaseUrl })
   const backend = new PostgresStateBackend(db)
-  const { total, partitions, applicationId, input, settings } = config
+  const { total, partitions, applicationId, input, maxBatch } = config
   const output = `${applicationId}-unpublished`
   const perTask = Math.ceil(total / partitions)
   const timings: number[] = []
@@ -27,7 +45,7 @@ export async function storageCeiling(
     const counts = new Map<string, number>()
     let offset = 0n
     for (let done = 0; done < perTask; ) {
-      const size = Math.min(settings.maxBatch, perTask - done)
+      const size = Math.min(maxBatch, perTask - done)
       const puts = new Map<string, number>()
       const outputs: OutboxRecord[] = []
       for (let j = 0; j < size; j++) {
@@ -63,6 +81,7 @@ export async function storageCeiling(
   // Nothing publishes these rows (no relay runs here): remove them before a runtime's relay would.
   await sql`delete from outbox where topic = ${output}`.execute(db)
   await sql`delete from store_entries where application_id = ${applicationId}`.execute(db)
+  await db.destroy()
   return {
     records: perTask * partitions,
     seconds,
