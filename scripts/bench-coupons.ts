@@ -10,7 +10,8 @@
  *
  * Other options: --users 10000 --coupons 10 --supply 1000 --cold-share 0.0025 --partitions 3
  * --max-batch 500 --linger-ms 5 --max-queue-bytes 2097152 --relay-batch 1000 --profile DIR (CPU profile of our
- * runtime's process) --out FILE (instead of BENCHMARKS.md) --no-write (print only).
+ * runtime's process) --out FILE (instead of BENCHMARKS.md) --no-write (print only) --no-peer (without the
+ * Kafka Streams peer, scripts/bench/peer/, which otherwise runs over the same N requests after ours).
  */
 import { parseArgs } from 'node:util'
 import type { Kysely } from 'kysely'
@@ -40,6 +41,8 @@ import {
   KafkaScratch,
   log,
 } from './bench/infra.ts'
+import { runPeer } from './bench/peer/peer.ts'
+import { renderPeer } from './bench/peer/report.ts'
 import type { RuntimeSettings } from './bench/runtime-harness.ts'
 
 const { values: args } = parseArgs({
@@ -58,6 +61,7 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     out: { type: 'string', default: new URL('../BENCHMARKS.md', import.meta.url).pathname },
     'no-write': { type: 'boolean', default: false },
+    'no-peer': { type: 'boolean', default: false },
   },
 })
 const int = (name: keyof typeof args, min = 1, max = Number.MAX_SAFE_INTEGER) => {
@@ -215,6 +219,19 @@ async function main() {
   )
   log(`ours correct: ${outcome(oursCheck)}`)
 
+  // The Kafka Streams peer over the same topic, right after ours (scripts/bench/peer/).
+  const peer = args['no-peer']
+    ? undefined
+    : await runPeer({
+        brokers: broker.brokers,
+        input: full.COUPON_ISSUE,
+        partitions,
+        requests: N,
+        sale: workload,
+        expected: expectedOutcomes(order, workload, 'holders-first'),
+        log,
+      })
+
   // (b) ours again over the seed style's M requests, from a fresh sale: the same input, the same mix of
   // issued and rejected requests (a sale that sold out early is mostly cheap rejections).
   await resetShop(database.url)
@@ -262,15 +279,20 @@ async function main() {
     oursCheck,
     oursSameCheck,
     seedCheck,
+    peer,
   }
 }
 
 let exitCode = 0
 try {
   const results = await main()
-  const text = renderCoupons(results)
+  const peer = results.peer
+  const text = peer
+    ? `${renderCoupons(results)}\n\n${renderPeer(peer, { rate: N / results.ours.committed.seconds, label: 'ours' })}`
+    : renderCoupons(results)
   process.stdout.write(`\n${text}\n`)
-  if (!results.oursCheck.ok || !results.oursSameCheck.ok || !results.seedCheck.ok) {
+  const peerOk = peer?.runs.every((r) => r.check.ok) ?? true
+  if (!results.oursCheck.ok || !results.oursSameCheck.ok || !results.seedCheck.ok || !peerOk) {
     process.stderr.write(
       'bench:coupons: WRONG RESULTS (see the correctness table); BENCHMARKS.md not written\n',
     )

@@ -53,6 +53,8 @@ export interface PeerRun {
   startupSeconds: number
   /** From KafkaStreams.start() to the last result committed: the figure comparable to ours. */
   seconds: number
+  /** From RUNNING to the last result committed: processing alone. */
+  processingSeconds: number
   /** From spawning the JVM to the last result committed. */
   wallSeconds: number
   /** The JVM's CPU time over the run, and the machine's idle share (of all cores) over the same time. */
@@ -200,6 +202,7 @@ async function runOnce(
       jvmSeconds: (starting - running.spawnedAt) / 1000,
       startupSeconds: (ready - running.spawnedAt) / 1000,
       seconds,
+      processingSeconds: (collected.doneAt - ready) / 1000,
       wallSeconds,
       cpuSeconds,
       idleShare: (idle.idle - idleBefore.idle) / Math.max(1, idle.total - idleBefore.total),
@@ -208,7 +211,11 @@ async function runOnce(
     }
     log(
       `peer ${guarantee}: ${input.requests} in ${seconds.toFixed(2)}s from start() ` +
-        `(${Math.round(input.requests / seconds)}/s), RUNNING after ${run.startupSeconds.toFixed(2)}s; ` +
+        `(${Math.round(input.requests / seconds)}/s); after spawning: ` +
+        [...running.events]
+          .map(([e, at]) => `${e} ${((at - running.spawnedAt) / 1000).toFixed(2)}s`)
+          .join(', ') +
+        '; ' +
         `correct: ${check.ok}${check.examples.length ? ` (${check.examples.join('; ')})` : ''}`,
     )
     return run
@@ -230,7 +237,7 @@ async function runOnce(
 
 interface JavaProcess {
   spawnedAt: number
-  /** The epoch millisecond of each life event the peer printed (starting, running, stopped). */
+  /** The epoch millisecond of each life event the peer printed first (starting, rebalancing, running, …). */
   events: Map<string, number>
   /** Why the process is gone, while the run still needs it; undefined while it lives. */
   died(): string | undefined
@@ -265,7 +272,8 @@ function startJava(classpath: string, args: Record<string, string>): JavaProcess
       stdout = stdout.slice(nl + 1)
       if (line.startsWith('{"event"')) {
         const e = JSON.parse(line) as { event: string; at: number }
-        events.set(e.event, e.at)
+        // The first time each: RUNNING again after a later rebalance is not its start-up.
+        if (!events.has(e.event)) events.set(e.event, e.at)
       }
     }
   })

@@ -6,12 +6,16 @@ import commerce.peer.Messages.IssueRequest;
 import commerce.peer.Messages.IssueResult;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.AutoOffsetReset;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.CloseOptions.GroupMembershipOperation;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -28,8 +32,9 @@ import org.apache.kafka.streams.state.Stores;
  * </pre>
  *
  * It reports its life on stdout, one JSON object a line, for the runner to time: {"event":"starting"}
- * just before KafkaStreams.start(), {"event":"running"} when every task is assigned and restored (group
- * joined, global stores loaded), {"event":"stopped"} after close; each with "at", the epoch millisecond.
+ * just before KafkaStreams.start(), then each state it enters in lower case ({"event":"running"} when every
+ * task is assigned and restored: group joined, global stores loaded), and {"event":"stopped"} after
+ * close; each with "at", the epoch millisecond.
  * It runs until SIGTERM. Kafka's own logs go to stderr (warnings and errors only).
  */
 public final class CouponPeer {
@@ -56,6 +61,7 @@ public final class CouponPeer {
 
     KafkaStreams streams = new KafkaStreams(topology(args), config);
     CountDownLatch stopped = new CountDownLatch(1);
+    AtomicBoolean closing = new AtomicBoolean(false);
     streams.setUncaughtExceptionHandler(
         e -> {
           System.err.println("coupon-peer: stream thread failed: " + e);
@@ -64,21 +70,27 @@ public final class CouponPeer {
         });
     streams.setStateListener(
         (now, before) -> {
-          if (now == KafkaStreams.State.RUNNING) event("running");
+          event(now.name().toLowerCase(Locale.ROOT));
           if (now == KafkaStreams.State.ERROR || now == KafkaStreams.State.NOT_RUNNING) stopped.countDown();
         });
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
-                  streams.close(Duration.ofSeconds(30));
+                  closing.set(true);
+                  // Kafka Streams stays in its group on close by default (a restart then needs no
+                  // rebalance); this app ends for good, so it leaves, and its group can be deleted at once.
+                  streams.close(
+                      CloseOptions.timeout(Duration.ofSeconds(30))
+                          .withGroupMembershipOperation(GroupMembershipOperation.LEAVE_GROUP));
                   event("stopped");
                 }));
     event("starting");
     streams.start();
     stopped.await();
-    // Stopped without SIGTERM: a stream thread failed (the handler above printed why).
-    System.exit(1);
+    // Stopped without SIGTERM: a stream thread failed (the handler above printed why). After SIGTERM
+    // the shutdown hook decides the end.
+    if (!closing.get()) System.exit(1);
   }
 
   /**
