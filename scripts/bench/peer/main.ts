@@ -5,7 +5,7 @@
  * Prints its figures; writes nothing. `./run bench:coupons` runs the peer too, beside ours.
  *
  * Options: --requests 200000 --users 10000 --coupons 10 --supply 1000 --cold-share 0.0025
- * --partitions 3 --threads N (num.stream.threads; default one per core)
+ * --partitions 3 --threads N (num.stream.threads; default one per partition)
  * --guarantee both|exactly_once_v2|at_least_once
  */
 import { parseArgs } from 'node:util'
