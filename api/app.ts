@@ -6,18 +6,26 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
+import { InternalTopics, internalTopic } from '../processors/topics.ts'
+import { defaults } from '../service/config.ts'
 import type { Health } from '../service/health.ts'
 import type { ServiceMetrics } from '../service/metrics.ts'
 import type { IssueQueueOptions } from '../state/coupon-requests.ts'
+import type { SalesRanking } from '../state/ranking.ts'
 import type { Database } from '../state/schema.ts'
 import { requireBearer } from './auth.ts'
 import { installErrorHandlers } from './errors.ts'
 import { installHttpMetrics } from './http-metrics.ts'
 import { adminCouponRoutes } from './routes/admin-coupons.ts'
+import { adminProductRoutes } from './routes/admin-products.ts'
 import { adminUserRoutes } from './routes/admin-users.ts'
+import { cartRoutes } from './routes/carts.ts'
 import { couponRoutes } from './routes/coupons.ts'
 import { healthRoutes } from './routes/health.ts'
 import { metricsRoutes } from './routes/metrics.ts'
+import { orderRoutes } from './routes/orders.ts'
+import { productRoutes } from './routes/products.ts'
+import { productsTopRoutes } from './routes/products-top.ts'
 import { type TopologyRouteOptions, topologyRoutes } from './routes/topology.ts'
 import { userRoutes } from './routes/users.ts'
 import { textGuard } from './text-guard.ts'
@@ -27,10 +35,19 @@ export interface ShopOptions {
   db: Kysely<Database>
   /** Enables the /admin routes, each requiring `Authorization: Bearer <adminToken>`. */
   adminToken?: string
-  /** Called after a coupon issue request commits (the outbox relay's nudge). */
+  /** Called after an issue request, an order or a point charge commits (the outbox relay's nudge). */
   onEnqueued?: () => void
   /** How concurrent coupon issue requests share statements; `onBatch` can feed a metric. */
   issueQueue?: IssueQueueOptions
+  /** Where orders go: `order-created-topic` with the deployment's prefix (default: the contract's name). */
+  orderTopic?: string
+  /**
+   * Where point charges go: the user owner's `<applicationId>-user-commands` (default: the default
+   * application id's).
+   */
+  userCommandsTopic?: string
+  /** Serves `GET /products/top` from this Redis view. */
+  ranking?: SalesRanking
 }
 
 export interface AppOptions {
@@ -75,17 +92,23 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
 async function registerShop(
   app: FastifyInstance,
-  { db, adminToken, onEnqueued, issueQueue }: ShopOptions,
+  { db, adminToken, onEnqueued, issueQueue, orderTopic, userCommandsTopic, ranking }: ShopOptions,
   metrics: ServiceMetrics,
 ): Promise<void> {
   await app.register(userRoutes, { db })
   const onRefused = () => metrics.issueQueueRefused.inc()
   await app.register(couponRoutes, { db, onEnqueued, issueQueue: { ...issueQueue, onRefused } })
+  await app.register(productRoutes, { db })
+  await app.register(cartRoutes, { db })
+  await app.register(orderRoutes, { db, orderTopic, onEnqueued })
+  if (ranking) await app.register(productsTopRoutes, { db, ranking })
   if (!adminToken) return
+  const charges = userCommandsTopic ?? internalTopic(defaults.APPLICATION_ID, InternalTopics.USER_COMMANDS)
   // An encapsulated context: the bearer hook guards the admin routes and nothing else.
   await app.register(async (admin) => {
     requireBearer(admin, adminToken)
-    await admin.register(adminUserRoutes, { db })
+    await admin.register(adminUserRoutes, { db, userCommandsTopic: charges, onEnqueued })
     await admin.register(adminCouponRoutes, { db })
+    await admin.register(adminProductRoutes, { db })
   })
 }

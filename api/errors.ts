@@ -13,8 +13,15 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   COUPON_ALREADY_ISSUED: 409,
   COUPON_EXPIRED: 410,
   REQUEST_NOT_FOUND: 404,
+  PRODUCT_NOT_FOUND: 404,
+  ORDER_NOT_FOUND: 404,
+  EMPTY_ORDER: 400,
+  INSUFFICIENT_STOCK: 409,
+  COUPON_NOT_USABLE: 409,
+  INSUFFICIENT_POINTS: 409,
   DEPENDENCY_UNAVAILABLE: 503,
   OVERLOADED: 503,
+  RANKING_REBUILDING: 503,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
 }
@@ -23,6 +30,8 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
 const retryAfterSeconds: Partial<Record<ErrorCode, number>> = {
   // The issue queue holds about a second of statements at its default bound (state/coupon-requests.ts).
   OVERLOADED: 1,
+  // A rebuild reads 8 days of orders and writes them in one script: about a second at most here.
+  RANKING_REBUILDING: 1,
 }
 
 /** fastify's own client errors, by status: bad JSON and the like are VALIDATION_FAILED. */
@@ -41,12 +50,14 @@ export const ErrorBody = Type.Object({ code: Type.String(), message: Type.String
  */
 export function replyWithError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (error.validation) {
-    // fastify/ajv: instancePath names the field ("/userId"); missing properties name it in params.
+    // fastify/ajv: instancePath names the field ("/userId"); a missing property is named in params,
+    // below the object that lacks it ("/items/1" lacks "productId": body.items.1.productId).
     const first = error.validation[0]
     const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty
     const field = [
       error.validationContext,
-      first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || missing,
+      first?.instancePath.replace(/^\//, '').replaceAll('/', '.'),
+      missing,
     ]
       .filter(Boolean)
       .join('.')

@@ -7,10 +7,12 @@
  */
 import { type TSchema, Type } from 'typebox'
 import { Amount, EntityId } from '../processors/fields.ts'
+import { Quantity } from '../processors/order-messages.ts'
 import { DiscountTypes } from '../state/coupons.ts'
 import { ErrorBody } from './errors.ts'
 
-export { Amount, EntityId, ErrorBody }
+/** Units of one product in a cart or an order line: the bound the order-created record admits. */
+export { Amount, EntityId, ErrorBody, Quantity }
 
 /**
  * An instant in a response. The handlers hand fastify the `Date` the repository read, and its
@@ -22,6 +24,8 @@ export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Ty
 
 export const UserIdParams = Type.Object({ userId: EntityId })
 export const CouponIdParams = Type.Object({ couponId: EntityId })
+export const ProductIdParams = Type.Object({ productId: EntityId })
+export const OrderIdParams = Type.Object({ orderId: EntityId })
 
 export const User = Type.Object({ userId: EntityId, name: Type.String(), points: Amount })
 
@@ -53,6 +57,14 @@ export const UserCoupon = Type.Object({
   used: Type.Boolean(),
   issuedAt: Timestamp,
   usedAt: Nullable(Timestamp),
+})
+
+export const Product = Type.Object({
+  productId: EntityId,
+  name: Type.String(),
+  description: Nullable(Type.String()),
+  price: Amount,
+  stock: Type.Integer({ minimum: 0 }),
 })
 
 /** Error responses, keyed by status, with the codes each may carry in its description. */

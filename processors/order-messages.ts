@@ -87,7 +87,7 @@ export type CouponRestore = Static<typeof CouponRestore>
  * A parser for a record that must be keyed by one of its fields: a mis-keyed record would land on a
  * partition that does not own what it names, so it goes to the DLQ instead (KEY_MISMATCH).
  */
-function keyedBy<T extends Type.TSchema, F extends string>(schema: T, field: F) {
+export function keyedBy<T extends Type.TSchema, F extends string>(schema: T, field: F) {
   const parse = jsonSchemaValue(schema)
   return (value: Buffer | null, key: string | null): StaticDecode<T> => {
     const parsed = parse(value, key) as StaticDecode<T> & Record<F, number>

@@ -1,5 +1,5 @@
 /** The shop's topology, in the DSL: which streams run through which operators, to which topics. */
-import { process, StreamsBuilder, to } from '../topology/dsl/index.ts'
+import { merge, process, StreamsBuilder, to } from '../topology/dsl/index.ts'
 import {
   COUPON_RESULTS_SINK,
   CouponIssuer,
@@ -11,8 +11,20 @@ import {
   holderKey,
 } from './coupon-issuer.ts'
 import { parseCouponIssueRequest } from './coupon-request.ts'
+import {
+  parseCouponRestoreInput,
+  parseOrderCreatedInput,
+  parsePointRestoreInput,
+  parseSagaReply,
+  parseStockCommand,
+  parseStockRestoreInput,
+  parseUserCommand,
+} from './order-commands.ts'
+import { orderSaga } from './order-saga.ts'
 import { ShopHeaders } from './shop-headers.ts'
-import { type TopicNames, topicNames } from './topics.ts'
+import { stockOwner } from './stock-owner.ts'
+import { InternalTopics, type TopicNames, topicNames } from './topics.ts'
+import { userOwner } from './user-owner.ts'
 
 export function shopTopology(applicationId: string, topics: TopicNames = topicNames()) {
   const builder = new StreamsBuilder(applicationId, { outputIdHeader: ShopHeaders.OUTPUT_ID })
@@ -49,5 +61,63 @@ export function shopTopology(applicationId: string, topics: TopicNames = topicNa
       }),
       to(topics.COUPON_ISSUE_RESULT, { name: COUPON_RESULTS_SINK }),
     )
+  addOrderSaga(builder, topics)
   return builder.build()
+}
+
+/**
+ * The order saga (docs/architecture.md, "The order saga"): three processors that talk through the
+ * topology's own topics. Each counter has one owner, the partition of its key; the saga asks the
+ * owners and continues on their replies. Every owner also reads the restore topic(s) of its keys,
+ * which the saga's compensation (or any other producer) writes.
+ */
+function addOrderSaga(builder: StreamsBuilder, topics: TopicNames): void {
+  const internal = (topic: string) => ({ topic, internal: true })
+  const replies = internal(InternalTopics.SAGA_REPLIES)
+
+  // Keyed by product: one task sees every change of a product's stock.
+  const stockCommands = builder.stream('stock-commands', {
+    ...internal(InternalTopics.STOCK_COMMANDS),
+    parse: parseStockCommand,
+    processor: 'stock-owner',
+  })
+  const stockRestores = builder.stream('stock-restores', {
+    topic: topics.STOCK_RESTORE,
+    parse: parseStockRestoreInput,
+  })
+  stockCommands.pipe(merge(stockRestores), stockOwner(replies))
+
+  // Keyed by user: one task sees every change of a user's points and coupons.
+  const userCommands = builder.stream('user-commands', {
+    ...internal(InternalTopics.USER_COMMANDS),
+    parse: parseUserCommand,
+    processor: 'user-owner',
+  })
+  const pointRestores = builder.stream('point-restores', {
+    topic: topics.POINT_RESTORE,
+    parse: parsePointRestoreInput,
+  })
+  const couponRestores = builder.stream('coupon-restores', {
+    topic: topics.COUPON_RESTORE,
+    parse: parseCouponRestoreInput,
+  })
+  userCommands.pipe(merge(pointRestores, couponRestores), userOwner(replies))
+
+  // Keyed by order: one task owns each order's progress.
+  const orders = builder.stream('orders', {
+    topic: topics.ORDER_CREATED,
+    parse: parseOrderCreatedInput,
+    processor: 'order-saga',
+  })
+  const sagaReplies = builder.stream('saga-replies', { ...replies, parse: parseSagaReply })
+  orders.pipe(
+    merge(sagaReplies),
+    orderSaga({
+      stockCommands: internal(InternalTopics.STOCK_COMMANDS),
+      userCommands: internal(InternalTopics.USER_COMMANDS),
+      status: { topic: topics.ORDER_STATUS },
+      stockRestores: { topic: topics.STOCK_RESTORE },
+      pointRestores: { topic: topics.POINT_RESTORE },
+    }),
+  )
 }

@@ -13,10 +13,27 @@ export const Topics = {
 
 export type TopicName = (typeof Topics)[keyof typeof Topics]
 
+/**
+ * The saga's internal topics, named `<applicationId>-<name>` as the library names what a topology
+ * declares: each deployment (application id) has its own, so two never read each other's commands.
+ */
+export const InternalTopics = {
+  STOCK_COMMANDS: 'stock-commands',
+  USER_COMMANDS: 'user-commands',
+  SAGA_REPLIES: 'saga-replies',
+} as const
+
+export const internalTopic = (
+  applicationId: string,
+  name: (typeof InternalTopics)[keyof typeof InternalTopics],
+) => `${applicationId}-${name}`
+
 /** Topics a processor reads; each has a `<topic>.dlq` beside it for records it cannot read. */
 export const inputTopics: readonly TopicName[] = [
   Topics.COUPON_ISSUE,
   Topics.ORDER_CREATED,
+  // Read by the ranking projector (service/ranking-projector.ts), which sends malformed ones here too.
+  Topics.ORDER_STATUS,
   Topics.STOCK_RESTORE,
   Topics.POINT_RESTORE,
   Topics.COUPON_RESTORE,

@@ -2,7 +2,9 @@
  * The main command (`./run demo`): brings up the local Kafka broker and the service, runs a flash
  * sale through the HTTP API, and prints a report. `--keep` leaves the service running afterwards;
  * otherwise it is stopped gracefully and the broker is left up for the next run (`./run kafka stop`).
- * Sizes: `--users 10000 --coupons 10 --units 100 --requests 30000 --concurrency 200`.
+ * Then the order rush (scripts/demo/order-rush.ts) and its conservation report.
+ * Sizes: `--users 10000 --coupons 10 --units 100 --requests 30000 --concurrency 200`,
+ * `--products 20 --stock 150 --orders 3000 --topic-orders 200`.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -11,6 +13,7 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../service/config.ts'
 import { runFlashSale } from './demo/flash-sale.ts'
 import { Api } from './demo/http.ts'
+import { runOrderRush } from './demo/order-rush.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -20,6 +23,10 @@ const { values: args } = parseArgs({
     units: { type: 'string', default: '100' },
     requests: { type: 'string', default: '30000' },
     concurrency: { type: 'string', default: '200' },
+    products: { type: 'string', default: '20' },
+    stock: { type: 'string', default: '150' },
+    orders: { type: 'string', default: '3000' },
+    'topic-orders': { type: 'string', default: '200' },
   },
 })
 const config = loadConfig()
@@ -66,13 +73,22 @@ try {
   process.stdout.write(
     `ready in ${((performance.now() - started) / 1000).toFixed(1)}s: ${JSON.stringify(report)}\n`,
   )
-  ok = await runFlashSale(new Api(base, adminToken), config.databaseUrl, {
+  const api = new Api(base, adminToken)
+  const saleOk = await runFlashSale(api, config.databaseUrl, {
     users: Number(args.users),
     coupons: Number(args.coupons),
     unitsPerCoupon: Number(args.units),
     requests: Number(args.requests),
     concurrency: Number(args.concurrency),
   })
+  const rushOk = await runOrderRush(api, config, {
+    products: Number(args.products),
+    stock: Number(args.stock),
+    orders: Number(args.orders),
+    topicOrders: Number(args['topic-orders']),
+    concurrency: Number(args.concurrency),
+  })
+  ok = saleOk && rushOk
   process.stdout.write(
     `\nWhere to look: ${base}/metrics (Prometheus), ${base}/topology, ${base}/docs (OpenAPI)\n`,
   )

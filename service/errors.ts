@@ -21,9 +21,26 @@ export const ErrorCodes = {
   COUPON_NOT_FOUND: { retriable: false, summary: 'no coupon has the given id' },
   COUPON_ALREADY_ISSUED: { retriable: false, summary: 'the user already holds this coupon' },
   COUPON_EXPIRED: { retriable: false, summary: 'the coupon expired: it can no longer be issued' },
+  PRODUCT_NOT_FOUND: { retriable: false, summary: 'no product has the given id' },
+  ORDER_NOT_FOUND: { retriable: false, summary: 'no order has the given id' },
+  EMPTY_ORDER: { retriable: false, summary: 'the order has no items: neither in the body nor in the cart' },
+  INSUFFICIENT_STOCK: { retriable: false, summary: 'a product has fewer units in stock than the order asks' },
+  COUPON_NOT_USABLE: {
+    retriable: false,
+    summary: "the user coupon is unknown, not the user's, used, expired or above the order total",
+  },
+  INSUFFICIENT_POINTS: {
+    retriable: false,
+    summary: "the user has fewer points than the order's final amount",
+  },
   REQUEST_NOT_FOUND: {
     retriable: false,
     summary: 'no coupon issue request has the given id for this coupon',
+  },
+  RANKING_REBUILDING: {
+    retriable: true,
+    summary:
+      'the sales ranking is being rebuilt from PostgreSQL (Redis lost it): retry after Retry-After seconds',
   },
   INTERNAL: { retriable: false, summary: 'an unexpected error' },
 } as const

@@ -2,7 +2,7 @@ import type { Gauge } from 'prom-client'
 import { withTimeout } from '../topology/retry.ts'
 import { describeError } from './errors.ts'
 
-export const Components = ['postgres', 'redis', 'kafka', 'processors', 'relay'] as const
+export const Components = ['postgres', 'redis', 'kafka', 'processors', 'relay', 'ranking'] as const
 export type Component = (typeof Components)[number]
 
 export interface HealthCheck {

@@ -3,12 +3,15 @@
  * so liveness and readiness answer while dependencies come up, and stops gracefully on SIGTERM.
  */
 import { buildApp } from '../api/app.ts'
+import { InternalTopics, internalTopic } from '../processors/topics.ts'
+import { createBusinessMetrics } from './business-metrics.ts'
 import { type Config, loadConfig } from './config.ts'
 import { isCommerceError } from './errors.ts'
 import { openInfrastructure } from './infrastructure.ts'
 import { createLogger } from './logger.ts'
 import { createMetrics } from './metrics.ts'
 import { openProcessing } from './processing.ts'
+import { openRanking } from './ranking.ts'
 
 /** The contract gives SIGTERM 10 s; we force our way out a little before that. */
 const SHUTDOWN_DEADLINE_MS = 9_000
@@ -30,6 +33,7 @@ async function main(): Promise<void> {
   const metrics = createMetrics()
   const infra = openInfrastructure(config, metrics, log)
   const processing = openProcessing(config, infra, metrics, log)
+  const ranking = openRanking(config, infra, createBusinessMetrics(metrics.registry, infra.db), log)
   const app = await buildApp({
     logger: log,
     health: infra.health,
@@ -42,6 +46,9 @@ async function main(): Promise<void> {
             adminToken: config.adminToken,
             onEnqueued: () => processing.relay.nudge(),
             issueQueue: { topic: processing.topics.COUPON_ISSUE, maxWaiting: config.issueQueueMaxWaiting },
+            orderTopic: processing.topics.ORDER_CREATED,
+            userCommandsTopic: internalTopic(config.applicationId, InternalTopics.USER_COMMANDS),
+            ranking: ranking.ranking,
           },
     topology: {
       topology: processing.topology,
@@ -50,7 +57,7 @@ async function main(): Promise<void> {
   })
   // In order: finish and commit in-flight batches, publish what is committed, then close connections.
   app.addHook('onClose', async () => {
-    await processing.stop()
+    await Promise.all([processing.stop(), ranking.stop()])
     await infra.close()
   })
   let stopping = false

@@ -1,13 +1,16 @@
 /** The order rush's report: outcomes, compensations, time to final status, and the conservation laws. */
 import { sql } from 'kysely'
-import { checkConservation } from '../../state/conservation.ts'
+import { createClient } from 'redis'
+import type { Config } from '../../service/config.ts'
+import { checkConservation, soldByDay } from '../../state/conservation.ts'
 import { createDb } from '../../state/db.ts'
+import { rankingKeys } from '../../state/ranking-keys.ts'
 import { percentile } from './http.ts'
 
 const out = (text: string) => process.stdout.write(`${text}\n`)
 
-export async function reportOrders(databaseUrl: string, ids: readonly number[]): Promise<boolean> {
-  const db = createDb({ url: databaseUrl })
+export async function reportOrders(config: Config, ids: readonly number[]): Promise<boolean> {
+  const db = createDb({ url: config.databaseUrl })
   try {
     const { rows: outcomes } = await sql<{ status: string; reason: string; n: number }>`
       select status, coalesce(failure_reason, '') as reason, count(*)::int as n from orders
@@ -33,8 +36,45 @@ export async function reportOrders(databaseUrl: string, ids: readonly number[]):
       out(`${i.holds ? 'HOLDS ' : 'BROKEN'} ${i.name} (${i.checked} checked)`)
       for (const v of i.violations) out(`         ${v}`)
     }
-    return invariants.every((i) => i.holds)
+    const ranking = await rankingMatches(db, config)
+    out(
+      `${ranking.holds ? 'HOLDS ' : 'BROKEN'} ranking: Redis equals the quantities of COMPLETED orders, per day (${ranking.checked} checked)`,
+    )
+    for (const v of ranking.violations) out(`         ${v}`)
+    return invariants.every((i) => i.holds) && ranking.holds
   } finally {
     await db.destroy()
+  }
+}
+
+/**
+ * The Redis ranking against PostgreSQL: per (day, product), the score equals the quantity sold. The
+ * projector trails the status events a little, so it is given until `waitMs` to catch up.
+ */
+async function rankingMatches(db: ReturnType<typeof createDb>, config: Config, waitMs = 30_000) {
+  const redis = createClient({ url: config.redisUrl })
+  redis.on('error', () => {})
+  await redis.connect()
+  const keys = rankingKeys(config.topicPrefix)
+  const deadline = Date.now() + waitMs
+  try {
+    for (;;) {
+      const expected = await soldByDay(db)
+      const violations: string[] = []
+      for (const { day, productId, quantity } of expected) {
+        const score = (await redis.zScore(keys.sales(day), String(productId))) ?? 0
+        if (score !== quantity)
+          violations.push(`day ${day} product ${productId}: Redis ${score}, sold ${quantity}`)
+      }
+      if (violations.length === 0 || Date.now() > deadline)
+        return {
+          holds: violations.length === 0,
+          checked: expected.length,
+          violations: violations.slice(0, 5),
+        }
+      await new Promise((r) => setTimeout(r, 500))
+    }
+  } finally {
+    await redis.close()
   }
 }

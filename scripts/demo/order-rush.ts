@@ -6,6 +6,8 @@
  */
 import { compatibilityPartitioner, Producer, stringSerializers } from '@platformatic/kafka'
 import pg from 'pg'
+import { topicNames } from '../../processors/topics.ts'
+import type { Config } from '../../service/config.ts'
 import { type Api, forEachConcurrently } from './http.ts'
 import { reportOrders } from './order-report.ts'
 
@@ -16,8 +18,6 @@ export interface RushOptions {
   orders: number
   topicOrders: number
   concurrency: number
-  brokers: string[]
-  orderTopic: string
 }
 
 interface Product {
@@ -40,8 +40,8 @@ async function admin<T>(api: Api, path: string, body: unknown): Promise<T> {
   return reply
 }
 
-export async function runOrderRush(api: Api, databaseUrl: string, o: RushOptions): Promise<boolean> {
-  const db = new pg.Client({ connectionString: databaseUrl })
+export async function runOrderRush(api: Api, config: Config, o: RushOptions): Promise<boolean> {
+  const db = new pg.Client({ connectionString: config.databaseUrl })
   await db.connect()
   try {
     process.stdout.write(`\n== Order rush: ${o.products} products of ${o.stock} units each\n`)
@@ -83,6 +83,11 @@ export async function runOrderRush(api: Api, databaseUrl: string, o: RushOptions
     ]
     for (let i = 0; waves.length < o.orders / 2 && i < buyers.length; i++)
       waves.push([{ userId: Number(buyers[i]!.id), items: lines(products) }])
+    // Shuffled: coupon races, points races and plain orders all compete for the same stock at once.
+    for (let i = waves.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1))
+      ;[waves[i], waves[j]] = [waves[j]!, waves[i]!]
+    }
 
     const accepted: number[] = []
     const statuses = new Map<string, number>()
@@ -113,31 +118,35 @@ export async function runOrderRush(api: Api, databaseUrl: string, o: RushOptions
       `orders sent ${sent} in ${((performance.now() - started) / 1000).toFixed(1)}s  [${[...statuses].map(([s, n]) => `${s}:${n}`).join(' ')}]\n`,
     )
 
-    const fromTopic = await produceTopicOrders(
-      o,
-      products,
-      buyers.map((b) => Number(b.id)),
-    )
-    process.stdout.write(`${fromTopic.length} orders produced straight to ${o.orderTopic}\n`)
+    const topic = topicNames(config.topicPrefix).ORDER_CREATED
+    const users = buyers.map((b) => Number(b.id))
+    const fromTopic = await produceTopicOrders(config.kafkaBrokers, topic, o.topicOrders, products, users)
+    process.stdout.write(`${fromTopic.length} orders produced straight to ${topic}\n`)
     const ids = [...accepted, ...fromTopic]
     await waitForOrders(db, ids)
-    return await reportOrders(databaseUrl, ids)
+    return await reportOrders(config, ids)
   } finally {
     await db.end()
   }
 }
 
 /** Orders from "another service": ids from a range our sequence will not reach, no coupon. */
-async function produceTopicOrders(o: RushOptions, products: Product[], users: number[]): Promise<number[]> {
+async function produceTopicOrders(
+  brokers: readonly string[],
+  topic: string,
+  count: number,
+  products: Product[],
+  users: number[],
+): Promise<number[]> {
   const producer = new Producer({
     clientId: 'demo-upstream-service',
-    bootstrapBrokers: o.brokers,
+    bootstrapBrokers: [...brokers],
     serializers: stringSerializers,
     partitioner: compatibilityPartitioner,
   })
   const base = 900_000_000 + Math.floor(Math.random() * 1_000) * 100_000
   try {
-    const messages = Array.from({ length: o.topicOrders }, (_, i) => {
+    const messages = Array.from({ length: count }, (_, i) => {
       const items = lines(products)
       const finalAmount = items.reduce(
         (sum, l) => sum + l.quantity * products.find((p) => p.productId === l.productId)!.price,
@@ -145,7 +154,7 @@ async function produceTopicOrders(o: RushOptions, products: Product[], users: nu
       )
       const orderId = base + i
       const value = { orderId, userId: pick(users), userCouponId: null, finalAmount, cartItems: items }
-      return { topic: o.orderTopic, key: String(orderId), value: JSON.stringify(value) }
+      return { topic, key: String(orderId), value: JSON.stringify(value) }
     })
     await producer.send({ messages })
     return messages.map((m) => Number(m.key))

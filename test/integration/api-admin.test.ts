@@ -3,9 +3,11 @@ import type { Kysely } from 'kysely'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../api/app.ts'
+import { ShopHeaders } from '../../processors/shop-headers.ts'
 import { Health } from '../../service/health.ts'
 import { createMetrics } from '../../service/metrics.ts'
 import type { Database } from '../../state/schema.ts'
+import { headersAsText } from '../../topology/runtime/header-codec.ts'
 import { useInfra } from '../support/infra.ts'
 import { migratedDb } from '../support/runtime-fixtures.ts'
 
@@ -52,6 +54,7 @@ describe('admin authentication', () => {
     ['/admin/users', { name: 'x', points: 1 }],
     ['/admin/coupons', coupon()],
     ['/admin/users/1/points', { amount: 1 }],
+    ['/admin/products', { name: 'x', price: 1, stock: 1 }],
   ]
 
   it.each(routes)('POST %s should answer 401 UNAUTHORIZED without a token', async (url, body) => {
@@ -221,28 +224,73 @@ describe('POST /admin/coupons', () => {
 })
 
 describe('POST /admin/users/:userId/points', () => {
-  it('POST /admin/users/:userId/points should add the amount and answer 200 with the balance', async () => {
+  const USER_COMMANDS = 'commerce-streams-user-commands'
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+  const chargeRows = (userId: number) =>
+    db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('topic', '=', USER_COMMANDS)
+      .where('key', '=', Buffer.from(String(userId)))
+      .orderBy('id')
+      .execute()
+
+  it('POST /admin/users/:userId/points should answer 202 and write a charge command for the user owner', async () => {
     const { userId } = (await post('/admin/users', { name: 'Carol', points: 100 })).json()
     const res = await post(`/admin/users/${userId}/points`, { amount: 250 })
-    expect(res.statusCode).toBe(200)
-    expect(res.json()).toEqual({ userId, points: 350 })
+    expect(res.statusCode).toBe(202)
+    const { chargeId } = res.json()
+    expect(res.json()).toEqual({ chargeId: expect.stringMatching(UUID), userId, amount: 250 })
+    const rows = await chargeRows(userId)
+    expect(rows).toHaveLength(1)
+    expect(JSON.parse(rows[0]!.value.toString())).toEqual({ kind: 'charge', chargeId, userId, amount: 250 })
+    expect(headersAsText(rows[0]!.headers)).toEqual({ [ShopHeaders.OUTPUT_ID]: `api/charge/${chargeId}` })
+    // The owner applies it: the API itself never writes the balance.
     const user = await app.inject({ method: 'GET', url: `/users/${userId}` })
-    expect(user.json().points).toBe(350)
+    expect(user.json().points).toBe(100)
   })
 
-  it('POST /admin/users/:userId/points should count every one of concurrent charges', async () => {
+  it('POST /admin/users/:userId/points should write one command per charge for concurrent charges', async () => {
     const { userId } = (await post('/admin/users', { name: 'Dave', points: 0 })).json()
     const results = await Promise.all(
       Array.from({ length: 20 }, () => post(`/admin/users/${userId}/points`, { amount: 5 })),
     )
-    expect(results.map((r) => r.statusCode)).toEqual(Array(20).fill(200))
-    expect((await app.inject({ method: 'GET', url: `/users/${userId}` })).json().points).toBe(100)
+    expect(results.map((r) => r.statusCode)).toEqual(Array(20).fill(202))
+    const rows = await chargeRows(userId)
+    const commands = rows.map((r) => JSON.parse(r.value.toString()))
+    expect(new Set(commands.map((c) => c.chargeId))).toEqual(new Set(results.map((r) => r.json().chargeId)))
+    expect(commands.reduce((sum, c) => sum + c.amount, 0)).toBe(100)
+  })
+
+  it('POST /admin/users/:userId/points should write the charge to the topic it is configured with', async () => {
+    const topic = 'shop-a-user-commands'
+    const other = await buildApp({
+      logger: pino({ level: 'silent' }),
+      health: new Health(),
+      metrics: createMetrics(),
+      shop: { db, adminToken: TOKEN, userCommandsTopic: topic },
+    })
+    try {
+      const { userId } = (await post('/admin/users', { name: 'Erin', points: 0 })).json()
+      const res = await other.inject({
+        method: 'POST',
+        url: `/admin/users/${userId}/points`,
+        payload: { amount: 7 },
+        headers: auth,
+      })
+      expect(res.statusCode).toBe(202)
+      const rows = await db.selectFrom('outbox').select('key').where('topic', '=', topic).execute()
+      expect(rows.map((r) => r.key?.toString())).toEqual([String(userId)])
+    } finally {
+      await other.close()
+    }
   })
 
   it('POST /admin/users/:userId/points should answer 404 USER_NOT_FOUND for an unknown user', async () => {
     const res = await post('/admin/users/987654321/points', { amount: 1 })
     expect(res.statusCode).toBe(404)
     expect(res.json().code).toBe('USER_NOT_FOUND')
+    expect(await chargeRows(987654321)).toEqual([])
   })
 
   it.each([
@@ -271,7 +319,9 @@ describe('POST /admin/users/:userId/points', () => {
       code: 'VALIDATION_FAILED',
       message: expect.stringContaining('amount'),
     })
+    expect(await chargeRows(userId)).toEqual([])
     const ok = await post(`/admin/users/${userId}/points`, { amount: 10 })
-    expect(ok.json().points).toBe(Number.MAX_SAFE_INTEGER)
+    expect(ok.statusCode).toBe(202)
+    expect(await chargeRows(userId)).toHaveLength(1)
   })
 })

@@ -181,12 +181,21 @@ describe('OpenAPI document', () => {
     const expected: Array<[string, string, string[]]> = [
       ['POST /admin/users', 'admin', ['201', '400', '401']],
       ['POST /admin/coupons', 'admin', ['201', '400', '401']],
-      ['POST /admin/users/{userId}/points', 'admin', ['200', '400', '401', '404']],
+      ['POST /admin/users/{userId}/points', 'admin', ['202', '400', '401', '404']],
+      ['POST /admin/products', 'admin', ['201', '400', '401']],
       ['GET /users/{userId}', 'shop', ['200', '400', '404']],
       ['GET /users/{userId}/coupons', 'shop', ['200', '400', '404']],
       ['GET /coupons/{couponId}', 'shop', ['200', '400', '404']],
-      ['POST /coupons/{couponId}/issue', 'shop', ['202', '400', '404', '409', '410', '503']],
+      ['POST /coupons/{couponId}/issue', 'shop', ['200', '202', '400', '404', '409', '410', '503']],
       ['GET /coupons/{couponId}/requests/{requestId}', 'shop', ['200', '400', '404']],
+      ['GET /products', 'shop', ['200', '400']],
+      ['GET /products/{productId}', 'shop', ['200', '400', '404']],
+      ['GET /users/{userId}/carts', 'shop', ['200', '400', '404']],
+      ['PUT /users/{userId}/carts/{productId}', 'shop', ['200', '400', '404']],
+      ['DELETE /users/{userId}/carts/{productId}', 'shop', ['200', '400', '404']],
+      ['POST /orders', 'shop', ['202', '400', '404', '409']],
+      ['GET /orders/{orderId}', 'shop', ['200', '400', '404']],
+      ['GET /users/{userId}/orders', 'shop', ['200', '400', '404']],
     ]
     for (const [route, tag, statuses] of expected) {
       const op = byRoute.get(route)

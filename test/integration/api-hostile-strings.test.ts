@@ -17,13 +17,14 @@ beforeAll(async () => {
 
 /** Everything a request could have written. */
 async function rowCounts() {
-  const count = async (table: 'users' | 'coupons' | 'coupon_issue_requests' | 'outbox') =>
+  const count = async (table: 'users' | 'coupons' | 'coupon_issue_requests' | 'outbox' | 'products') =>
     Number((await api.db.selectFrom(table).select(api.db.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
   return {
     users: await count('users'),
     coupons: await count('coupons'),
     requests: await count('coupon_issue_requests'),
     outbox: await count('outbox'),
+    products: await count('products'),
   }
 }
 
@@ -54,6 +55,16 @@ const cases: Case[] = [
       const body = `{"name":"x${h.escape}","discountType":"RATE","discountValue":5,"totalQuantity":1}`
       const { payload, ...headers } = json(body)
       return { method: 'POST', url: '/admin/coupons', headers, payload }
+    },
+  },
+  {
+    route: 'POST /admin/products',
+    field: 'body.description',
+    request: (h) => {
+      const { payload, ...headers } = json(
+        `{"name":"Desk","description":"oak${h.escape}","price":1,"stock":1}`,
+      )
+      return { method: 'POST', url: '/admin/products', headers, payload }
     },
   },
   {

@@ -3,7 +3,7 @@
  * Prometheus scrapes the running service, and every panel's query must return data.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -13,11 +13,15 @@ import { freePort, type ServiceProcess, startService, waitForHttp } from '../sup
 
 const infra = useInfra()
 const root = new URL('../../', import.meta.url).pathname
-const dashboard = JSON.parse(
-  readFileSync(join(root, 'grafana/dashboards/commerce-streams.json'), 'utf8'),
-) as {
-  panels: Array<{ title: string; targets: Array<{ expr: string }> }>
-}
+// Every dashboard Grafana provisions: the runtime's (commerce-streams.json) and the Shop's (shop.json).
+const dashboards = readdirSync(join(root, 'grafana/dashboards'))
+  .filter((f) => f.endsWith('.json'))
+  .map((file) => ({
+    file,
+    ...(JSON.parse(readFileSync(join(root, 'grafana/dashboards', file), 'utf8')) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>
+    }),
+  }))
 let service: ServiceProcess | undefined
 let prometheus: ChildProcess | undefined
 const dir = mkdtempSync(join(tmpdir(), 'prom-'))
@@ -32,8 +36,9 @@ async function query(base: string, expr: string) {
   return (await response.json()) as { status: string; data?: { result: unknown[] }; error?: string }
 }
 
-describe('the Grafana dashboard', () => {
-  it('should get data for every panel query from a Prometheus that scraped the running service', async () => {
+describe('the Grafana dashboards', () => {
+  it('should get data for every panel query of every dashboard from a Prometheus that scraped the running service', async () => {
+    expect(dashboards.map((d) => d.file).sort()).toEqual(['commerce-streams.json', 'shop.json'])
     const appId = infra.name('dash')
     service = await startService({
       KAFKA_BROKERS: infra.brokers.join(','),
@@ -97,11 +102,14 @@ describe('the Grafana dashboard', () => {
     )
 
     const empty: string[] = []
-    for (const panel of dashboard.panels) {
-      for (const { expr } of panel.targets) {
-        const answer = await query(base, expr)
-        expect(answer.status, `${panel.title}: ${expr}: ${answer.error}`).toBe('success')
-        if ((answer.data?.result.length ?? 0) === 0) empty.push(`${panel.title}: ${expr}`)
+    for (const dashboard of dashboards) {
+      for (const panel of dashboard.panels) {
+        for (const { expr } of panel.targets) {
+          const answer = await query(base, expr)
+          expect(answer.status, `${dashboard.file}: ${panel.title}: ${expr}: ${answer.error}`).toBe('success')
+          if ((answer.data?.result.length ?? 0) === 0)
+            empty.push(`${dashboard.file}: ${panel.title}: ${expr}`)
+        }
       }
     }
     expect(empty, 'panel queries that returned no series').toEqual([])

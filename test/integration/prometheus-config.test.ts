@@ -16,7 +16,7 @@ const root = new URL('../../', import.meta.url)
 const repoPath = (relative: string): string => fileURLToPath(new URL(relative, root))
 const PROMETHEUS_CONFIG = repoPath('grafana/prometheus/prometheus.yml')
 const ALERT_RULES = repoPath('grafana/prometheus/alerts.yml')
-const DASHBOARD = repoPath('grafana/dashboards/commerce-streams.json')
+const DASHBOARDS = ['commerce-streams.json', 'shop.json'].map((f) => repoPath(`grafana/dashboards/${f}`))
 
 const scratch = mkdtempSync(join(tmpdir(), 'commerce-promtool-'))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
@@ -227,9 +227,9 @@ describe('grafana/prometheus', () => {
     expect(status, output).toBe(0)
   })
 
-  it('grafana/dashboards/commerce-streams.json should query with valid PromQL', () => {
+  it.each(DASHBOARDS)('%s should query with valid PromQL', (path) => {
     // promtool parses every expr of a rules file: the panel queries become recording rules.
-    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
+    const dashboard = JSON.parse(readFileSync(path, 'utf8')) as {
       panels: { id: number; targets?: { expr?: string }[] }[]
     }
     const rules = dashboard.panels.flatMap((panel) =>

@@ -47,22 +47,39 @@ describe('service skeleton', () => {
       mermaid: string
       instance: { owned: Array<{ processor: string; partition: number }> }
     }
-    expect(topology.sources.map((s) => s.topic)).toEqual([`${appId}.coupon-issue-topic`])
+    const contract = (t: string) => `${appId}.${t}`
+    const internal = (t: string) => `${appId}-${t}`
+    expect(topology.sources.map((s) => s.topic)).toEqual([
+      contract('coupon-issue-topic'),
+      internal('stock-commands'),
+      contract('stock-restore-topic'),
+      internal('user-commands'),
+      contract('point-restore-topic'),
+      contract('coupon-restore-topic'),
+      contract('order-created-topic'),
+      internal('saga-replies'),
+    ])
     expect(topology.mermaid).toContain('flowchart LR')
-    // The coupon processor is a DSL pipeline: every operator shows, and every topic (none internal).
+    // Every processor is a DSL pipeline: every operator shows, and every topic, the saga's own internal.
     expect(topology.processors.map((p) => [p.name, p.operators.map((o) => `${o.kind}:${o.name}`)])).toEqual([
       ['coupon-issuer', ['source:issue-requests', 'process:issue-coupons', 'to:to-1']],
+      ['stock-owner', ['source:stock-commands', 'process:own-stock']],
+      ['user-owner', ['source:user-commands', 'process:own-points-and-coupons']],
+      ['order-saga', ['source:orders', 'process:run-order-sagas']],
     ])
-    expect(topology.topics.map((t) => [t.topic, t.internal])).toEqual([
-      [`${appId}.coupon-issue-topic`, false],
-      [`${appId}.coupon-issue-result-topic`, false],
-      [`${appId}.coupon-issue-topic.dlq`, false],
-    ])
-    expect(topology.instance.owned.map((t) => `${t.processor}/${t.partition}`).sort()).toEqual([
-      'coupon-issuer/0',
-      'coupon-issuer/1',
-      'coupon-issuer/2',
-    ])
+    const shown = new Map(topology.topics.map((t) => [t.topic, t.internal]))
+    for (const t of ['stock-commands', 'user-commands', 'saga-replies'])
+      expect(shown.get(internal(t))).toBe(true)
+    // The ranking projector reads the status topic outside the topology: its DLQ is the service's own.
+    const projectorDlq = `${appId}.order-status-topic.dlq`
+    for (const t of allTopics(`${appId}.`).filter((t) => t !== projectorDlq))
+      expect([t, shown.get(t)]).toEqual([t, false])
+    expect(shown.has(projectorDlq)).toBe(false)
+    expect(topology.instance.owned.map((t) => `${t.processor}/${t.partition}`).sort()).toEqual(
+      ['coupon-issuer', 'order-saga', 'stock-owner', 'user-owner'].flatMap((p) =>
+        [0, 1, 2].map((n) => `${p}/${n}`),
+      ),
+    )
     await expect(fetch(`${service.url}/health/live`).then((r) => r.json())).resolves.toEqual({
       status: 'live',
     })

@@ -65,6 +65,10 @@ export function useApiFixture() {
       })
     ).couponId as number
 
+  const newProduct = async (overrides: object = {}) =>
+    (await admin('/admin/products', { name: 'Keyboard', price: 1000, stock: 10, ...overrides }))
+      .productId as number
+
   /** A unit the coupon processor would have written: id = couponId * 1,000,000 + ordinal. */
   async function holdCoupon(userId: number, couponId: number, ordinal = 1, issuedAt = new Date()) {
     const id = couponId * 1_000_000 + ordinal
@@ -100,5 +104,18 @@ export function useApiFixture() {
       nudges = 0
     },
   }
-  return { get, issue, admin, newUser, newCoupon, holdCoupon, requestRows, outboxRows, UUID, TOKEN, api }
+  return {
+    get,
+    issue,
+    admin,
+    newUser,
+    newCoupon,
+    newProduct,
+    holdCoupon,
+    requestRows,
+    outboxRows,
+    UUID,
+    TOKEN,
+    api,
+  }
 }

@@ -47,6 +47,7 @@ describe('the OpenAPI document at /docs/json', () => {
   it('should carry the TypeBox schemas the routes validate with, the topic records share', () => {
     const issue = paths['/coupons/{couponId}/issue']!.post!
     expect(issue.parameters).toEqual([
+      expect.objectContaining({ in: 'query', name: 'waitMs', required: false }),
       expect.objectContaining({ in: 'path', name: 'couponId', schema: asJson(EntityId) }),
     ])
     expect(issue.requestBody?.content['application/json'].schema).toEqual({

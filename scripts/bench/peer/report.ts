@@ -1,5 +1,5 @@
 /** The Kafka Streams peer's part of the coupon benchmark's report: its figures, its checks, and the ratios. */
-import { fmtInt, mb, table } from '../format.ts'
+import { fmtInt, mb, table } from '../harness/report.ts'
 import type { PeerRun, PeerRuns } from './peer.ts'
 
 const s = (seconds: number) => `${seconds.toFixed(2)} s`
@@ -113,3 +113,16 @@ export function renderPeer(peer: PeerRuns, ours?: { rate: number; label: string 
   )
   return lines.join('\n')
 }
+
+/** The "How it measures" paragraph of `./run bench:peer`'s own section. */
+export const PEER_METHOD = `How it measures (\`scripts/bench/peer/\`): the coupon benchmark's requests (its generator,
+seed, keys and values) produced before the runs to a topic of the run's own; the Java app (\`pom.xml\`,
+\`src/\`; built once per version of its sources with Maven into \`.cache/peer/\`, offline after the first
+build) started as a child process per guarantee, each a new application id (a fresh sale: its own group,
+RocksDB stores and changelogs), reading the topic from its start, with the coupons and users references as
+global stores loaded from compacted topics the run produces. The run reads the peer's result topic
+READ_COMMITTED from the runtime's own Fetcher while the peer works, and stops the clock when it holds a
+result for every request id; then every result is compared with first come, first served in the order the
+topic holds the requests. The peer reports its start() and state changes on stdout; its stderr is kept in
+\`.runs/peer/\`. Everything the run creates (topics, changelogs, consumer groups, state directories) is
+deleted at the end.`

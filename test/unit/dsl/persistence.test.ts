@@ -9,8 +9,25 @@ const reader: LookupReader = async () => new Map()
 describe('readers and writers travel with the processor', () => {
   it('should carry the lookups and tables a process step declares, readers and writers included', () => {
     const { lookups, tables } = shopTopology('shop').persistence()
-    expect(Object.keys(lookups).sort()).toEqual(['coupons', 'users'])
-    expect(Object.keys(tables).sort()).toEqual(['coupon-quantities', 'coupon-requests', 'user-coupons'])
+    expect(Object.keys(lookups).sort()).toEqual([
+      'coupons',
+      'order-products',
+      'product-stock-rows',
+      'user-coupon-rows',
+      'user-point-rows',
+      'users',
+    ])
+    expect(Object.keys(tables).sort()).toEqual([
+      'coupon-quantities',
+      'coupon-requests',
+      'point-history',
+      'product-stock-levels',
+      'restore-outcomes',
+      'saga-orders',
+      'user-coupon-states',
+      'user-coupons',
+      'user-point-levels',
+    ])
   })
 
   it('should refuse two different readers for one lookup, and a reader no step reads', () => {

@@ -1,0 +1,142 @@
+/**
+ * The order saga's internal records (topics `<applicationId>-stock-commands`, `-user-commands`,
+ * `-saga-replies`; see processors/topics.ts InternalTopics): the saga's commands to the owners of
+ * stock and of points and coupons, and the owners' replies. Each is keyed by the owner of what it
+ * names, so it lands on the one partition that may change it; a mis-keyed record goes to the DLQ
+ * (KEY_MISMATCH). Every record carries a `kind`, and the parsers of the contract's records that a
+ * processor reads beside them add one too, so a processor reading several topics tells them apart.
+ */
+import { type Static, Type } from 'typebox'
+import { Amount, EntityId } from './fields.ts'
+import {
+  keyedBy,
+  type OrderCreated,
+  parseCouponRestore,
+  parseOrderCreated,
+  parsePointRestore,
+  parseStockRestore,
+} from './order-messages.ts'
+
+/** One product's quantity in one order: its lines summed (at most 100 lines of 1,000,000 each). */
+export const ReservedQuantity = Type.Integer({ minimum: 1, maximum: 100_000_000 })
+
+// --- stock-commands, keyed by productId: to the owner of the product's stock.
+
+/** Reserve (take) `quantity` of a product for an order, all of it or none. */
+export const ReserveStock = Type.Object({
+  kind: Type.Literal('reserve'),
+  orderId: EntityId,
+  productId: EntityId,
+  quantity: ReservedQuantity,
+})
+export const StockCommand = ReserveStock
+export type StockCommand = Static<typeof StockCommand>
+
+// --- user-commands, keyed by userId: to the owner of the user's points and coupons.
+
+export const DeductPoints = Type.Object({
+  kind: Type.Literal('deduct-points'),
+  orderId: EntityId,
+  userId: EntityId,
+  amount: Amount,
+})
+export const UseCoupon = Type.Object({
+  kind: Type.Literal('use-coupon'),
+  orderId: EntityId,
+  userId: EntityId,
+  userCouponId: EntityId,
+})
+/** An admin's point charge, as the API writes it (through the outbox) when it answers 202. */
+export const ChargePoints = Type.Object({
+  kind: Type.Literal('charge'),
+  chargeId: Type.String({ minLength: 1, maxLength: 200 }),
+  userId: EntityId,
+  amount: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+})
+export const UserCommand = Type.Union([DeductPoints, UseCoupon, ChargePoints])
+export type UserCommand = Static<typeof UserCommand>
+
+// --- saga-replies, keyed by orderId: an owner's answer to a command, back to the order's partition.
+
+export const StockShortReasons = {
+  INSUFFICIENT_STOCK: 'INSUFFICIENT_STOCK',
+  PRODUCT_NOT_FOUND: 'PRODUCT_NOT_FOUND',
+} as const
+export const CouponUnusableReasons = {
+  NOT_FOUND: 'NOT_FOUND',
+  NOT_OWNER: 'NOT_OWNER',
+  ALREADY_USED: 'ALREADY_USED',
+} as const
+
+export const SagaReply = Type.Union([
+  Type.Object({
+    kind: Type.Literal('stock-reserved'),
+    orderId: EntityId,
+    productId: EntityId,
+    quantity: ReservedQuantity,
+  }),
+  Type.Object({
+    kind: Type.Literal('stock-short'),
+    orderId: EntityId,
+    productId: EntityId,
+    reason: Type.Enum(StockShortReasons, { type: 'string' }),
+  }),
+  Type.Object({ kind: Type.Literal('points-deducted'), orderId: EntityId, userId: EntityId, amount: Amount }),
+  Type.Object({ kind: Type.Literal('points-short'), orderId: EntityId, userId: EntityId }),
+  Type.Object({ kind: Type.Literal('user-not-found'), orderId: EntityId, userId: EntityId }),
+  Type.Object({ kind: Type.Literal('coupon-used'), orderId: EntityId, userCouponId: EntityId }),
+  Type.Object({
+    kind: Type.Literal('coupon-unusable'),
+    orderId: EntityId,
+    userCouponId: EntityId,
+    reason: Type.Enum(CouponUnusableReasons, { type: 'string' }),
+  }),
+])
+export type SagaReply = Static<typeof SagaReply>
+
+export const parseStockCommand = keyedBy(StockCommand, 'productId')
+export const parseUserCommand = keyedBy(UserCommand, 'userId')
+export const parseSagaReply = keyedBy(SagaReply, 'orderId')
+
+// --- The contract's records as the saga's processors read them: with a `kind`, set last so a
+// producer's own `kind` field can never pass one record off as another.
+
+type Kinded<T, K extends string> = T & { readonly kind: K }
+const withKind =
+  <T, K extends string>(parse: (value: Buffer | null, key: string | null) => T, kind: K) =>
+  (value: Buffer | null, key: string | null): Kinded<T, K> => ({ ...parse(value, key), kind })
+
+export const parseOrderCreatedInput = withKind(parseOrderCreated, 'order-created')
+export const parseStockRestoreInput = withKind(parseStockRestore, 'stock-restore')
+export const parsePointRestoreInput = withKind(parsePointRestore, 'point-restore')
+export const parseCouponRestoreInput = withKind(parseCouponRestore, 'coupon-restore')
+
+export type OrderCreatedInput = Kinded<OrderCreated, 'order-created'>
+export type StockRestoreInput = ReturnType<typeof parseStockRestoreInput>
+export type PointRestoreInput = ReturnType<typeof parsePointRestoreInput>
+export type CouponRestoreInput = ReturnType<typeof parseCouponRestoreInput>
+
+/** What each processor reads: its commands or replies, and the contract's records merged with them. */
+export type StockOwnerInput = StockCommand | StockRestoreInput
+export type UserOwnerInput = UserCommand | PointRestoreInput | CouponRestoreInput
+export type SagaInput = OrderCreatedInput | SagaReply
+
+/** Where a step's sink writes: a topic, or a short name the library prefixes (`internal`). */
+export interface SinkSpec {
+  readonly topic: string
+  readonly internal?: boolean
+}
+
+/** The sink both owners answer the saga through (its `saga-replies` internal topic). */
+export const SAGA_REPLIES_SINK = 'to-saga-replies'
+
+/** Deterministic ids: each restore event's `eventId` (and its output id), and the commands' output ids. */
+export const SagaIds = {
+  stockRestore: (orderId: number, productId: number) => `${orderId}/stock/${productId}`,
+  pointRestore: (orderId: number) => `${orderId}/points`,
+  couponRestore: (orderId: number) => `${orderId}/coupon`,
+  reserve: (orderId: number, productId: number) => `${orderId}/reserve/${productId}`,
+  deductPoints: (orderId: number) => `${orderId}/deduct-points`,
+  useCoupon: (orderId: number) => `${orderId}/use-coupon`,
+  status: (orderId: number) => `${orderId}/status`,
+} as const

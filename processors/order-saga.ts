@@ -1,0 +1,391 @@
+/**
+ * The order saga: one task per partition of `order-created-topic` and of the saga's replies (both keyed
+ * by orderId), so one task owns each order's progress. It asks the owners in the seed's order —
+ * (1) reserve every product's stock, all at once, (2) deduct the points, (3) use the coupon — and
+ * continues on their replies; then (5) completes the order (the ranking, step 4, follows from the
+ * COMPLETED status event: a projector applies it to Redis once per order). A business failure marks
+ * the order FAILED with its reason and gives back what the steps took, newest first: points, then
+ * stock. Nothing here locks: each counter is changed by its owner's partition alone.
+ *
+ * Every order ends with exactly one status event. Redelivery changes nothing: a known order's creation
+ * is ignored, as is a reply the order no longer awaits (counted in the `saga-ignored` store).
+ */
+import { sql } from 'kysely'
+import type { Database } from '../state/schema.ts'
+import type { KeyValueStore, TableRow } from '../topology/api.ts'
+import { process, type StreamContext, type StreamProcessor } from '../topology/dsl/index.ts'
+import type { LookupReader, TableWriter } from '../topology/postgres/state-backend.ts'
+import type { StreamRecord } from '../topology/record.ts'
+import {
+  type OrderCreatedInput,
+  SagaIds,
+  type SagaInput,
+  type SagaReply,
+  type SinkSpec,
+  type StockCommand,
+  type UserCommand,
+} from './order-commands.ts'
+import type { OrderFailureReason, OrderStatusEvent, PointRestore, StockRestore } from './order-messages.ts'
+
+export const SagaStores = { SAGAS: 'order-sagas', IGNORED: 'saga-ignored' } as const
+export const SagaLookups = { PRODUCTS: 'order-products' } as const
+export const SagaTables = { ORDERS: 'saga-orders' } as const
+export const SagaSinks = {
+  STOCK_COMMANDS: 'to-stock-commands',
+  USER_COMMANDS: 'to-user-commands',
+  STATUS: 'to-order-status',
+  STOCK_RESTORES: 'to-stock-restores',
+  POINT_RESTORES: 'to-point-restores',
+} as const
+
+/** Where the saga stands: `orders.saga_step` (RECEIVED is the API's, before the saga saw the order). */
+export type SagaStep = 'STOCK' | 'POINTS' | 'COUPON' | 'DONE'
+
+/** What a product's owner answered to its reserve command. */
+export type StockAnswer =
+  | { state: 'RESERVED'; quantity: number }
+  | { state: 'SHORT'; reason: 'INSUFFICIENT_STOCK' | 'PRODUCT_NOT_FOUND' }
+
+/** An order's saga, in the `order-sagas` store (keyed by orderId). */
+export interface SagaState {
+  userId: number
+  userCouponId: number | null
+  finalAmount: number
+  /** One line per product, its quantities summed, in the order the products first appear. */
+  lines: ReadonlyArray<{ productId: number; quantity: number }>
+  step: SagaStep
+  /** The stock owners' answers so far, by productId. */
+  stock: Readonly<Record<string, StockAnswer>>
+  pointsDeducted: boolean
+  status: 'PENDING' | 'COMPLETED' | 'FAILED'
+  reason?: OrderFailureReason
+}
+
+/** A product as an order keeps it: its name and price when the order was created. */
+export interface OrderedProduct {
+  name: string
+  price: number
+}
+
+/** Why a record changed nothing: the keys of the `saga-ignored` counters. */
+export const IgnoredReasons = {
+  DUPLICATE_ORDER: 'duplicate-order',
+  UNKNOWN_ORDER: 'unknown-order',
+  NOT_AWAITED: 'not-awaited',
+} as const
+type IgnoredReason = (typeof IgnoredReasons)[keyof typeof IgnoredReasons]
+
+type Ctx = StreamContext<never>
+
+/** The quantities of an order's lines, summed per product: one reserve command per product. */
+export function sumLines(lines: OrderCreatedInput['cartItems']): SagaState['lines'] {
+  const sums = new Map<number, number>()
+  for (const { productId, quantity } of lines) sums.set(productId, (sums.get(productId) ?? 0) + quantity)
+  return [...sums].map(([productId, quantity]) => ({ productId, quantity }))
+}
+
+export class OrderSaga implements StreamProcessor<SagaInput, never> {
+  process(record: StreamRecord<SagaInput>, ctx: Ctx): void {
+    const input = record.value
+    if (input.kind === 'order-created') this.#start(input, record.timestamp, ctx)
+    else this.#continue(input, ctx)
+  }
+
+  #start(order: OrderCreatedInput, timestamp: number, ctx: Ctx): void {
+    const sagas = ctx.store<KeyValueStore<SagaState>>(SagaStores.SAGAS)
+    const { orderId, userId } = order
+    if (sagas.has(String(orderId))) {
+      this.#ignore(IgnoredReasons.DUPLICATE_ORDER, ctx)
+      return
+    }
+    const lines = sumLines(order.cartItems)
+    const userCouponId = order.userCouponId ?? null
+    // An order our API created has its row already (then this insert does nothing); one another
+    // service produced straight to the topic gets its row here, priced from the products now.
+    const products = ctx.lookup<OrderedProduct>(SagaLookups.PRODUCTS)
+    const items = lines.flatMap(({ productId, quantity }) => {
+      const product = products.get(String(productId))
+      // An unknown product has no name or price to keep; the order fails PRODUCT_NOT_FOUND.
+      return product ? [{ productId, quantity, name: product.name, price: product.price }] : []
+    })
+    const totalAmount = items.reduce((sum, i) => sum + i.price * i.quantity, 0)
+    ctx.write(SagaTables.ORDERS, {
+      op: 'create',
+      orderId,
+      userId,
+      userCouponId,
+      totalAmount,
+      discountAmount: Math.max(0, totalAmount - order.finalAmount),
+      finalAmount: order.finalAmount,
+      createdAt: order.createdAt ?? new Date(timestamp).toISOString(),
+      items,
+    })
+    const state: SagaState = {
+      userId,
+      userCouponId,
+      finalAmount: order.finalAmount,
+      lines,
+      step: 'STOCK',
+      stock: {},
+      pointsDeducted: false,
+      status: 'PENDING',
+    }
+    this.#save(orderId, state, ctx)
+    for (const { productId, quantity } of lines) {
+      const command: StockCommand = { kind: 'reserve', orderId, productId, quantity }
+      ctx.emit(SagaSinks.STOCK_COMMANDS, {
+        key: String(productId),
+        value: command,
+        id: SagaIds.reserve(orderId, productId),
+      })
+    }
+  }
+
+  #continue(reply: SagaReply, ctx: Ctx): void {
+    const { orderId } = reply
+    const state = ctx.store<KeyValueStore<SagaState>>(SagaStores.SAGAS).get(String(orderId))
+    if (!state) this.#ignore(IgnoredReasons.UNKNOWN_ORDER, ctx)
+    else if (!awaits(state, reply)) this.#ignore(IgnoredReasons.NOT_AWAITED, ctx)
+    else if (reply.kind === 'stock-reserved' || reply.kind === 'stock-short') {
+      const answer: StockAnswer =
+        reply.kind === 'stock-reserved'
+          ? { state: 'RESERVED', quantity: reply.quantity }
+          : { state: 'SHORT', reason: reply.reason }
+      this.#afterStock(orderId, { ...state, stock: { ...state.stock, [reply.productId]: answer } }, ctx)
+    } else if (reply.kind === 'points-short') this.#fail(orderId, state, 'INSUFFICIENT_POINTS', ctx)
+    else if (reply.kind === 'user-not-found') this.#fail(orderId, state, 'USER_NOT_FOUND', ctx)
+    else if (reply.kind === 'points-deducted')
+      this.#afterPoints(orderId, { ...state, pointsDeducted: true }, ctx)
+    else if (reply.kind === 'coupon-used') this.#complete(orderId, state, ctx)
+    else this.#fail(orderId, state, 'COUPON_NOT_USABLE', ctx)
+  }
+
+  /** Paid: use the coupon, if the order has one; else complete. */
+  #afterPoints(orderId: number, state: SagaState, ctx: Ctx): void {
+    const { userId, userCouponId } = state
+    if (userCouponId === null) {
+      this.#complete(orderId, state, ctx)
+      return
+    }
+    const command: UserCommand = { kind: 'use-coupon', orderId, userId, userCouponId }
+    ctx.emit(SagaSinks.USER_COMMANDS, { key: String(userId), value: command, id: SagaIds.useCoupon(orderId) })
+    this.#save(orderId, { ...state, step: 'COUPON' }, ctx)
+  }
+
+  /** Every product answered: all reserved → deduct the points; any short → give back the rest and fail. */
+  #afterStock(orderId: number, state: SagaState, ctx: Ctx): void {
+    const answers = state.lines.map((l) => state.stock[l.productId])
+    if (answers.some((a) => a === undefined)) {
+      this.#save(orderId, state, ctx)
+      return
+    }
+    const short = answers.filter((a) => a?.state === 'SHORT')
+    if (short.length > 0) {
+      // A missing product is the more fundamental fault (the seed checks products exist first).
+      const missing = short.some((a) => a?.state === 'SHORT' && a.reason === 'PRODUCT_NOT_FOUND')
+      this.#fail(orderId, state, missing ? 'PRODUCT_NOT_FOUND' : 'INSUFFICIENT_STOCK', ctx)
+      return
+    }
+    const { userId, finalAmount } = state
+    const command: UserCommand = { kind: 'deduct-points', orderId, userId, amount: finalAmount }
+    ctx.emit(SagaSinks.USER_COMMANDS, {
+      key: String(userId),
+      value: command,
+      id: SagaIds.deductPoints(orderId),
+    })
+    this.#save(orderId, { ...state, step: 'POINTS' }, ctx)
+  }
+
+  #complete(orderId: number, state: SagaState, ctx: Ctx): void {
+    const completedAt = new Date(ctx.now()).toISOString()
+    this.#end(orderId, { ...state, step: 'DONE', status: 'COMPLETED' }, ctx, {
+      orderId,
+      userId: state.userId,
+      status: 'COMPLETED',
+      completedAt,
+    })
+  }
+
+  /**
+   * Marks the order FAILED and gives back what its steps took, newest first. The coupon is the last
+   * step and nothing after it can fail, so a coupon is never among them.
+   */
+  #fail(orderId: number, state: SagaState, reason: OrderFailureReason, ctx: Ctx): void {
+    if (state.pointsDeducted) {
+      const eventId = SagaIds.pointRestore(orderId)
+      const event: PointRestore = { eventId, orderId, userId: state.userId, amount: state.finalAmount }
+      ctx.emit(SagaSinks.POINT_RESTORES, { key: String(state.userId), value: event, id: eventId })
+    }
+    for (const { productId } of state.lines) {
+      const answer = state.stock[productId]
+      if (answer?.state !== 'RESERVED') continue
+      const eventId = SagaIds.stockRestore(orderId, productId)
+      const event: StockRestore = { eventId, orderId, productId, quantity: answer.quantity }
+      ctx.emit(SagaSinks.STOCK_RESTORES, { key: String(productId), value: event, id: eventId })
+    }
+    const failedAt = new Date(ctx.now()).toISOString()
+    this.#end(orderId, { ...state, step: 'DONE', status: 'FAILED', reason }, ctx, {
+      orderId,
+      userId: state.userId,
+      status: 'FAILED',
+      reason,
+      failedAt,
+    })
+  }
+
+  /** The order's one status event, with an id of its own: a consumer keeps exactly one per order. */
+  #end(orderId: number, state: SagaState, ctx: Ctx, event: OrderStatusEvent): void {
+    this.#save(orderId, state, ctx, event)
+    ctx.emit(SagaSinks.STATUS, { key: String(orderId), value: event, id: SagaIds.status(orderId) })
+  }
+
+  #save(orderId: number, state: SagaState, ctx: Ctx, ended?: OrderStatusEvent): void {
+    ctx.store<KeyValueStore<SagaState>>(SagaStores.SAGAS).put(String(orderId), state)
+    ctx.write(SagaTables.ORDERS, {
+      op: 'progress',
+      orderId,
+      step: state.step,
+      status: state.status,
+      reason: state.reason ?? null,
+      completedAt: ended?.status === 'COMPLETED' ? ended.completedAt : null,
+      failedAt: ended?.status === 'FAILED' ? ended.failedAt : null,
+    })
+  }
+
+  #ignore(reason: IgnoredReason, ctx: Ctx): void {
+    const counters = ctx.store<KeyValueStore<number>>(SagaStores.IGNORED)
+    counters.put(reason, (counters.get(reason) ?? 0) + 1)
+  }
+}
+
+/** Whether the order waits for this reply now: one of its step's, and for stock, from a product yet to answer. */
+function awaits(state: SagaState, reply: SagaReply): boolean {
+  switch (reply.kind) {
+    case 'stock-reserved':
+    case 'stock-short':
+      return (
+        state.step === 'STOCK' &&
+        state.lines.some((l) => l.productId === reply.productId) &&
+        state.stock[reply.productId] === undefined
+      )
+    case 'points-deducted':
+    case 'points-short':
+    case 'user-not-found':
+      return state.step === 'POINTS'
+    default:
+      return state.step === 'COUPON'
+  }
+}
+
+// --- Persistence on PostgreSQL, applied in the batch transaction (see coupon-issuer.ts).
+
+const ids = (keys: readonly string[]) => keys.filter((k) => /^\d{1,15}$/.test(k))
+
+const readProducts: LookupReader<Database> = async (db, keys) => {
+  const rows = await db
+    .selectFrom('products')
+    .select(['id', 'name', 'price'])
+    .where('id', '=', sql<string>`any(${ids(keys)}::bigint[])`)
+    .execute()
+  return new Map(
+    rows.map((r): [string, OrderedProduct] => [String(r.id), { name: r.name, price: Number(r.price) }]),
+  )
+}
+
+interface CreateRow {
+  op: 'create'
+  orderId: number
+  userId: number
+  userCouponId: number | null
+  totalAmount: number
+  discountAmount: number
+  finalAmount: number
+  createdAt: string
+  items: ReadonlyArray<{ productId: number; quantity: number; name: string; price: number }>
+}
+
+interface ProgressRow {
+  op: 'progress'
+  orderId: number
+  step: SagaStep
+  status: string
+  reason: string | null
+  completedAt: string | null
+  failedAt: string | null
+}
+
+/**
+ * One table for creation and progress, so a batch that creates an order and moves it on applies them
+ * in that order (the runtime applies tables in the order a batch first wrote them).
+ */
+const writeOrders: TableWriter<Database> = async (trx, rows) => {
+  const all = rows as ReadonlyArray<TableRow & (CreateRow | ProgressRow)>
+  const creates = all.filter((r): r is TableRow & CreateRow => r.op === 'create')
+  if (creates.length > 0) {
+    const c = <K extends keyof CreateRow>(key: K) => creates.map((r) => r[key])
+    const items = creates.flatMap((o) => o.items.map((i) => ({ ...i, orderId: o.orderId })))
+    const i = <K extends keyof (typeof items)[number]>(key: K) => items.map((r) => r[key])
+    // Only the rows inserted here get items: an order our API created has its own, priced at the time.
+    await sql`
+      with created as (
+        insert into orders (id, user_id, status, saga_step, total_amount, discount_amount, final_amount,
+          user_coupon_id, origin, created_at)
+        select v.id, v.user_id, 'PENDING', 'RECEIVED', v.total, v.discount, v.final, v.coupon, 'TOPIC', v.at
+        from unnest(${c('orderId')}::bigint[], ${c('userId')}::bigint[], ${c('totalAmount')}::bigint[],
+          ${c('discountAmount')}::bigint[], ${c('finalAmount')}::bigint[], ${c('userCouponId')}::bigint[],
+          ${c('createdAt')}::timestamptz[]) as v(id, user_id, total, discount, final, coupon, at)
+        on conflict (id) do nothing
+        returning id)
+      insert into order_items (order_id, product_id, product_name, price, quantity)
+      select v.order_id, v.product_id, v.name, v.price, v.quantity
+      from unnest(${i('orderId')}::bigint[], ${i('productId')}::bigint[], ${i('name')}::text[],
+        ${i('price')}::bigint[], ${i('quantity')}::integer[]) as v(order_id, product_id, name, price, quantity)
+      where v.order_id in (select id from created)`.execute(trx)
+  }
+  // The last progress per order; a final status is never changed (the saga ends each order once).
+  const last = new Map<number, ProgressRow>()
+  for (const r of all) if (r.op === 'progress') last.set(r.orderId, r)
+  if (last.size === 0) return
+  const p = <K extends keyof ProgressRow>(key: K) => [...last.values()].map((r) => r[key])
+  await sql`
+    update orders set saga_step = v.step, status = v.status, failure_reason = v.reason,
+      completed_at = v.completed_at, failed_at = v.failed_at
+    from unnest(${p('orderId')}::bigint[], ${p('step')}::text[], ${p('status')}::text[],
+      ${p('reason')}::text[], ${p('completedAt')}::timestamptz[], ${p('failedAt')}::timestamptz[])
+      as v(id, step, status, reason, completed_at, failed_at)
+    where orders.id = v.id and orders.status = 'PENDING'`.execute(trx)
+}
+
+export interface SagaSinkSpecs {
+  readonly stockCommands: SinkSpec
+  readonly userCommands: SinkSpec
+  readonly status: SinkSpec
+  readonly stockRestores: SinkSpec
+  readonly pointRestores: SinkSpec
+}
+
+/** The saga's step, with everything it reads and writes: pipe the merged orders and replies into it. */
+export function orderSaga(sinks: SagaSinkSpecs) {
+  return process<SagaInput, never>(() => new OrderSaga(), {
+    name: 'run-order-sagas',
+    stores: {
+      [SagaStores.SAGAS]: { loading: 'keyed', keys: (input) => String(input.orderId) },
+      // A handful of counters per partition: loaded whole.
+      [SagaStores.IGNORED]: {},
+    },
+    lookups: {
+      [SagaLookups.PRODUCTS]: (input) =>
+        input.kind === 'order-created' ? input.cartItems.map((l) => String(l.productId)) : undefined,
+    },
+    tables: [SagaTables.ORDERS],
+    readers: { [SagaLookups.PRODUCTS]: readProducts },
+    writers: { [SagaTables.ORDERS]: writeOrders },
+    sinks: {
+      [SagaSinks.STOCK_COMMANDS]: sinks.stockCommands,
+      [SagaSinks.USER_COMMANDS]: sinks.userCommands,
+      [SagaSinks.STATUS]: sinks.status,
+      [SagaSinks.STOCK_RESTORES]: sinks.stockRestores,
+      [SagaSinks.POINT_RESTORES]: sinks.pointRestores,
+    },
+  })
+}

@@ -1,0 +1,157 @@
+/**
+ * The stock owner: the one writer of each product's stock. Reserve commands (from the saga) and stock
+ * restore events (from the saga's compensation, or any producer) are keyed by product, so one task
+ * sees every change of a product's stock, in order, and decides from partition-local state with no
+ * lock. Each reservation is remembered per (order, product): a command delivered twice answers the
+ * same reply and takes nothing twice, and a restore gives back only what an order really reserved.
+ */
+import { sql } from 'kysely'
+import type { Database } from '../state/schema.ts'
+import type { KeyValueStore, TableRow } from '../topology/api.ts'
+import { process, type StreamContext, type StreamProcessor } from '../topology/dsl/index.ts'
+import type { LookupReader, TableWriter } from '../topology/postgres/state-backend.ts'
+import type { StreamRecord } from '../topology/record.ts'
+import {
+  SAGA_REPLIES_SINK,
+  SagaIds,
+  type SagaReply,
+  type SinkSpec,
+  type StockCommand,
+  type StockOwnerInput,
+  type StockRestoreInput,
+} from './order-commands.ts'
+import { RESTORE_OUTCOMES, type RestoreOutcome, writeRestoreOutcomes } from './restore-outcomes.ts'
+
+export const StockStores = {
+  /** Units on hand per product, once this owner has changed them (before that: the products row). */
+  STOCK: 'product-stock',
+  /** What each (order, product) reserve decided, so a redelivered command changes nothing. */
+  RESERVATIONS: 'stock-reservations',
+  /** The restore event ids applied, with their outcome: each is applied once. */
+  RESTORES: 'stock-restores-applied',
+} as const
+export const StockLookups = { STOCK: 'product-stock-rows' } as const
+export const StockTables = { LEVELS: 'product-stock-levels' } as const
+
+/** A reserve's decision. A RELEASED reservation was reserved, then given back by a restore. */
+export type Reservation =
+  | { state: 'RESERVED' | 'RELEASED'; quantity: number }
+  | { state: 'SHORT'; quantity: number; reason: 'INSUFFICIENT_STOCK' | 'PRODUCT_NOT_FOUND' }
+
+export const reservationKey = (orderId: number, productId: number) => `${orderId}/${productId}`
+
+export class StockOwner implements StreamProcessor<StockOwnerInput, never> {
+  process(record: StreamRecord<StockOwnerInput>, ctx: StreamContext<never>): void {
+    const input = record.value
+    if (input.kind === 'reserve') this.#reserve(input, ctx)
+    else this.#restore(input, ctx)
+  }
+
+  #reserve(command: StockCommand, ctx: StreamContext<never>): void {
+    const { orderId, productId, quantity } = command
+    const reservations = ctx.store<KeyValueStore<Reservation>>(StockStores.RESERVATIONS)
+    const key = reservationKey(orderId, productId)
+    let decision = reservations.get(key)
+    if (!decision) {
+      const stock = this.#stock(productId, ctx)
+      if (stock === undefined) decision = { state: 'SHORT', quantity, reason: 'PRODUCT_NOT_FOUND' }
+      else if (stock < quantity) decision = { state: 'SHORT', quantity, reason: 'INSUFFICIENT_STOCK' }
+      else {
+        this.#setStock(productId, stock - quantity, ctx)
+        decision = { state: 'RESERVED', quantity }
+      }
+      reservations.put(key, decision)
+    }
+    // A command seen before gets the reply it got then: the saga ignores a reply it no longer awaits.
+    const reply: SagaReply =
+      decision.state === 'SHORT'
+        ? { kind: 'stock-short', orderId, productId, reason: decision.reason }
+        : { kind: 'stock-reserved', orderId, productId, quantity: decision.quantity }
+    ctx.emit(SAGA_REPLIES_SINK, {
+      key: String(orderId),
+      value: reply,
+      id: SagaIds.reserve(orderId, productId),
+    })
+  }
+
+  #restore(event: StockRestoreInput, ctx: StreamContext<never>): void {
+    const { eventId, orderId, productId, quantity } = event
+    const applied = ctx.store<KeyValueStore<string>>(StockStores.RESTORES)
+    if (applied.has(eventId)) return
+    const reservations = ctx.store<KeyValueStore<Reservation>>(StockStores.RESERVATIONS)
+    const key = reservationKey(orderId, productId)
+    const reserved = reservations.get(key)
+    // Anyone may write this topic: giving back units no order took would break conservation
+    // (initial stock = stock + sold), so only a live reservation of the same size is released.
+    let outcome: string
+    if (reserved?.state !== 'RESERVED') outcome = 'IGNORED: the order holds no reservation of the product'
+    else if (reserved.quantity !== quantity)
+      outcome = `IGNORED: the order reserved ${reserved.quantity}, not ${quantity}`
+    else {
+      const stock = this.#stock(productId, ctx) ?? 0
+      this.#setStock(productId, stock + quantity, ctx)
+      reservations.put(key, { state: 'RELEASED', quantity })
+      outcome = 'APPLIED'
+    }
+    applied.put(eventId, outcome)
+    ctx.write(RESTORE_OUTCOMES, { eventId, kind: 'STOCK', orderId, outcome } satisfies RestoreOutcome)
+  }
+
+  /** Units on hand: this owner's own count, else the products row it has not changed yet. */
+  #stock(productId: number, ctx: StreamContext<never>): number | undefined {
+    const stocks = ctx.store<KeyValueStore<number>>(StockStores.STOCK)
+    return stocks.get(String(productId)) ?? ctx.lookup<number>(StockLookups.STOCK).get(String(productId))
+  }
+
+  #setStock(productId: number, stock: number, ctx: StreamContext<never>): void {
+    ctx.store<KeyValueStore<number>>(StockStores.STOCK).put(String(productId), stock)
+    ctx.write(StockTables.LEVELS, { productId, stock })
+  }
+}
+
+// --- Persistence on PostgreSQL, applied in the batch transaction (see coupon-issuer.ts).
+
+const ids = (keys: readonly string[]) => keys.filter((k) => /^\d{1,15}$/.test(k))
+
+const readStock: LookupReader<Database> = async (db, keys) => {
+  const rows = await db
+    .selectFrom('products')
+    .select(['id', 'stock'])
+    .where('id', '=', sql<string>`any(${ids(keys)}::bigint[])`)
+    .execute()
+  return new Map(rows.map((r) => [String(r.id), r.stock]))
+}
+
+const writeLevels: TableWriter<Database> = async (trx, rows) => {
+  // A batch may move one product's stock several times, down and up: the last level is the one to keep.
+  const last = new Map<number, number>()
+  for (const r of rows as ReadonlyArray<TableRow & { productId: number; stock: number }>)
+    last.set(r.productId, r.stock)
+  await sql`
+    update products set stock = v.stock
+    from unnest(${[...last.keys()]}::bigint[], ${[...last.values()]}::integer[]) as v(id, stock)
+    where products.id = v.id`.execute(trx)
+}
+
+/** The stock owner's step, with everything it reads and writes: pipe the merged commands and restores into it. */
+export function stockOwner(replies: SinkSpec) {
+  return process<StockOwnerInput, never>(() => new StockOwner(), {
+    name: 'own-stock',
+    stores: {
+      [StockStores.STOCK]: { loading: 'keyed', keys: (input) => String(input.productId) },
+      [StockStores.RESERVATIONS]: {
+        loading: 'keyed',
+        keys: (input) => reservationKey(input.orderId, input.productId),
+      },
+      [StockStores.RESTORES]: {
+        loading: 'keyed',
+        keys: (input) => (input.kind === 'stock-restore' ? input.eventId : undefined),
+      },
+    },
+    lookups: { [StockLookups.STOCK]: (input) => String(input.productId) },
+    tables: [StockTables.LEVELS, RESTORE_OUTCOMES],
+    readers: { [StockLookups.STOCK]: readStock },
+    writers: { [StockTables.LEVELS]: writeLevels, [RESTORE_OUTCOMES]: writeRestoreOutcomes },
+    sinks: { [SAGA_REPLIES_SINK]: replies },
+  })
+}

@@ -1,0 +1,60 @@
+/**
+ * The ranking's Lua scripts. Each runs atomically in Redis, so "is the view ready", "was this order
+ * counted" and the writes can never interleave with a rebuild or another instance's copy of an event.
+ * Ids and quantities travel as strings: Lua numbers would print large ids in exponent form.
+ */
+
+/** Script answers that are not data. */
+export const NOT_READY = -1
+
+/**
+ * KEYS: ready, orders:<day>, sales:<day>. ARGV: orderId, expireAt (unix s), then productId, quantity
+ * pairs. Counts the order once: its quantities are added only when SADD added it. Refuses (-1) while
+ * the view is not ready: a write into a Redis that came back empty would be deleted by the rebuild anyway.
+ */
+export const APPLY_ORDER = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return ${NOT_READY} end
+if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
+for i = 3, #ARGV, 2 do redis.call('ZINCRBY', KEYS[3], ARGV[i + 1], ARGV[i]) end
+redis.call('EXPIREAT', KEYS[2], ARGV[2])
+redis.call('EXPIREAT', KEYS[3], ARGV[2])
+return 1
+`
+
+/**
+ * KEYS: ready, scratch, then the days' sales keys. ARGV: limit. The top products over the days, as
+ * [member, score, ...], highest first (ties: the larger id string first); -1 while not ready.
+ */
+export const TOP = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return ${NOT_READY} end
+redis.call('ZUNIONSTORE', KEYS[2], #KEYS - 2, unpack(KEYS, 3))
+local top = redis.call('ZRANGE', KEYS[2], 0, tonumber(ARGV[1]) - 1, 'REV', 'WITHSCORES')
+redis.call('DEL', KEYS[2])
+return top
+`
+
+/**
+ * KEYS: ready, then orders:<day>, sales:<day> for each day of the window. ARGV[1]: JSON, one entry
+ * per day in the same order, { expireAt, orders: [id], sales: [quantity, productId, ...] }.
+ * Replaces the window with the snapshot and marks the view ready — unless another rebuild already did
+ * (0): its snapshot is at least as new, and events after it may already be applied on top of it.
+ */
+export const REBUILD = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local days = cjson.decode(ARGV[1])
+for d = 1, #days do
+  local ordersKey, salesKey, day = KEYS[2 * d], KEYS[2 * d + 1], days[d]
+  redis.call('DEL', ordersKey, salesKey)
+  -- unpack() is bounded by Lua's C stack: write in chunks.
+  for i = 1, #day.orders, 1000 do
+    redis.call('SADD', ordersKey, unpack(day.orders, i, math.min(i + 999, #day.orders)))
+  end
+  for i = 1, #day.sales, 1000 do
+    redis.call('ZADD', salesKey, unpack(day.sales, i, math.min(i + 999, #day.sales)))
+  end
+  redis.call('EXPIREAT', ordersKey, day.expireAt)
+  redis.call('EXPIREAT', salesKey, day.expireAt)
+end
+redis.call('SET', KEYS[1], '1')
+return 1
+`

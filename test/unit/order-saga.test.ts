@@ -1,0 +1,321 @@
+import { describe, expect, it } from 'vitest'
+import type { OrderCreatedInput, SagaReply } from '../../processors/order-commands.ts'
+import { OrderSaga, SagaSinks, SagaStores } from '../../processors/order-saga.ts'
+import { Topics } from '../../processors/topics.ts'
+import type { KeyValueStore, ProcessorContext } from '../../topology/api.ts'
+import type { StreamContext } from '../../topology/dsl/index.ts'
+import { StreamRecord } from '../../topology/record.ts'
+import { NOW, SagaDriver } from '../support/saga-driver.ts'
+
+/** Products 10 (5 units at 100) and 11 (5 at 50); users 1 and 2 with 10,000 points; user 1's coupon 100. */
+const shop = () => new SagaDriver({ coupons: { 100: { userId: 1, orderId: null } } })
+
+describe('OrderSaga', () => {
+  it('should reserve, pay, use the coupon and complete, with one status event and every step recorded', async () => {
+    const s = shop()
+    s.order(
+      1,
+      1,
+      [
+        [10, 1],
+        [11, 2],
+        [10, 1],
+      ],
+      { finalAmount: 250, userCouponId: 100 },
+    )
+    await s.process()
+    expect(s.statuses()).toEqual([
+      { orderId: 1, userId: 1, status: 'COMPLETED', completedAt: new Date(NOW).toISOString() },
+    ])
+    expect([s.stock(10), s.stock(11), s.points(1), s.coupon(100)]).toEqual([
+      3,
+      3,
+      9_750,
+      { userId: 1, orderId: 1 },
+    ])
+    expect(s.restores()).toEqual([])
+    // Lines of one product are summed: one reserve per product.
+    expect(s.driver.allOutputs('shop-stock-commands').map((r) => r.value)).toEqual([
+      { kind: 'reserve', orderId: 1, productId: 10, quantity: 2 },
+      { kind: 'reserve', orderId: 1, productId: 11, quantity: 2 },
+    ])
+    const progress = s.driver.table<{ op: string; step?: string; status?: string }>('saga-orders')
+    expect(progress.map((r) => (r.op === 'create' ? 'create' : `${r.step} ${r.status}`))).toEqual([
+      'create',
+      'STOCK PENDING',
+      'STOCK PENDING',
+      'POINTS PENDING',
+      'COUPON PENDING',
+      'DONE COMPLETED',
+    ])
+    expect(s.driver.allOutputs(Topics.ORDER_STATUS)[0]?.headers['commerce.output-id']).toBe(
+      'shop/order-status-topic/1/status',
+    )
+  })
+
+  // Every step's business failure: the reason, and exactly the restore events of the steps done before it.
+  const failures: Array<[string, (s: SagaDriver) => void, string, string[]]> = [
+    [
+      'an unknown product',
+      (s) =>
+        s.order(1, 1, [
+          [10, 2],
+          [99, 1],
+        ]),
+      'PRODUCT_NOT_FOUND',
+      ['stock-restore-topic 1/stock/10 2'],
+    ],
+    [
+      'a product short of stock',
+      (s) =>
+        s.order(1, 1, [
+          [10, 2],
+          [11, 6],
+        ]),
+      'INSUFFICIENT_STOCK',
+      ['stock-restore-topic 1/stock/10 2'],
+    ],
+    [
+      'a user short of points',
+      (s) =>
+        s.order(
+          1,
+          1,
+          [
+            [10, 2],
+            [11, 1],
+          ],
+          { finalAmount: 10_001 },
+        ),
+      'INSUFFICIENT_POINTS',
+      ['stock-restore-topic 1/stock/10 2', 'stock-restore-topic 1/stock/11 1'],
+    ],
+    [
+      'an unknown user',
+      (s) => s.order(1, 9, [[10, 2]]),
+      'USER_NOT_FOUND',
+      ['stock-restore-topic 1/stock/10 2'],
+    ],
+    [
+      "another user's coupon",
+      (s) =>
+        s.order(
+          1,
+          2,
+          [
+            [10, 2],
+            [11, 1],
+          ],
+          { finalAmount: 250, userCouponId: 100 },
+        ),
+      'COUPON_NOT_USABLE',
+      [
+        'point-restore-topic 1/points 250',
+        'stock-restore-topic 1/stock/10 2',
+        'stock-restore-topic 1/stock/11 1',
+      ],
+    ],
+  ]
+
+  it.each(failures)(
+    'should fail an order with %s, give back exactly what it took, and change nothing on redelivery',
+    async (_, place, reason, restores) => {
+      const s = shop()
+      const before = s.snapshot()
+      place(s)
+      await s.process()
+      expect(s.outcomes()).toEqual({ 1: `FAILED ${reason}` })
+      expect(s.restores()).toEqual(restores)
+      // Everything given back: the shop is as it was, apart from the order's events.
+      const after = s.snapshot()
+      expect({ ...after, statuses: [], restores: [], history: 0, outcomes: 0 }).toEqual({
+        ...before,
+        history: 0,
+        outcomes: 0,
+      })
+      expect(s.driver.table<{ outcome: string }>('restore-outcomes').map((r) => r.outcome)).toEqual(
+        restores.map(() => 'APPLIED'),
+      )
+      // Every order, command, reply and restore again: nothing moves, no second status event.
+      expect(s.redeliverEverything()).toBeGreaterThan(2)
+      await s.process()
+      expect(s.snapshot()).toEqual(after)
+    },
+  )
+
+  it('should change nothing when a completed order and all its messages are delivered again', async () => {
+    const s = shop()
+    s.order(1, 1, [[10, 1]], { userCouponId: 100 })
+    await s.process()
+    const after = s.snapshot()
+    expect(s.redeliverEverything()).toBe(7) // the order, its 3 commands (reserve, deduct, use) and 3 replies
+    s.driver.restart()
+    await s.process()
+    expect(s.snapshot()).toEqual(after)
+    const ignored = [0, 1, 2].map((p) => s.driver.store<number>(SagaStores.IGNORED, p))
+    expect(ignored.reduce((n, st) => n + (st.get('duplicate-order') ?? 0), 0)).toBe(1)
+    // The 3 replies delivered again; the owners' answers to the 3 commands delivered again carry the
+    // first answers' output ids, so the library skips them as copies before the saga sees them.
+    expect(ignored.reduce((n, st) => n + (st.get('not-awaited') ?? 0), 0)).toBe(3)
+  })
+
+  it("should let exactly one of two orders racing for a product's last unit complete, conserving stock", async () => {
+    const s = new SagaDriver({ products: { 10: { stock: 1, price: 100 }, 11: { stock: 5, price: 50 } } })
+    s.order(1, 1, [
+      [11, 1],
+      [10, 1],
+    ])
+    s.order(2, 2, [
+      [11, 2],
+      [10, 1],
+    ])
+    await s.process()
+    const outcomes = Object.values(s.outcomes()).sort()
+    expect(outcomes).toEqual(['COMPLETED', 'FAILED INSUFFICIENT_STOCK'])
+    const winner = s.statuses().find((e) => e.status === 'COMPLETED')!.orderId
+    const sold11 = winner === 1 ? 1 : 2
+    // initial stock = stock + quantity sold in COMPLETED orders, for each product.
+    expect([s.stock(10), s.stock(11)]).toEqual([0, 5 - sold11])
+    expect(s.statuses()).toHaveLength(2)
+  })
+
+  it('should let one of two orders using the same coupon at once complete, and restore the other one fully', async () => {
+    const s = shop()
+    s.order(1, 1, [[10, 1]], { finalAmount: 100, userCouponId: 100 })
+    s.order(2, 1, [[11, 2]], { finalAmount: 80, userCouponId: 100 })
+    await s.process()
+    const outcomes = s.outcomes()
+    expect(Object.values(outcomes).sort()).toEqual(['COMPLETED', 'FAILED COUPON_NOT_USABLE'])
+    const winner = outcomes[1] === 'COMPLETED' ? 1 : 2
+    const loser = 3 - winner
+    expect(s.coupon(100)).toEqual({ userId: 1, orderId: winner })
+    expect(s.points(1)).toBe(10_000 - (winner === 1 ? 100 : 80))
+    expect([s.stock(10), s.stock(11)]).toEqual(winner === 1 ? [4, 5] : [5, 3])
+    expect(s.restores().filter((r) => r.includes(` ${loser}/`))).toHaveLength(2)
+    expect(s.restores().every((r) => r.includes(` ${loser}/`))).toBe(true)
+  })
+
+  it('should create an order it has never seen (produced straight to the topic), priced from the products', async () => {
+    const s = shop()
+    s.order(
+      42,
+      2,
+      [
+        [10, 2],
+        [11, 1],
+      ],
+      { finalAmount: 200 },
+    )
+    await s.process()
+    const [created] = s.driver.table('saga-orders')
+    expect(created).toEqual({
+      op: 'create',
+      orderId: 42,
+      userId: 2,
+      userCouponId: null,
+      totalAmount: 250,
+      discountAmount: 50,
+      finalAmount: 200,
+      createdAt: new Date(NOW).toISOString(),
+      items: [
+        { productId: 10, quantity: 2, name: 'product 10', price: 100 },
+        { productId: 11, quantity: 1, name: 'product 11', price: 50 },
+      ],
+    })
+    expect(s.outcomes()).toEqual({ 42: 'COMPLETED' })
+  })
+
+  it('should end every order of a rush with exactly one status event, and conserve stock and points', async () => {
+    const s = new SagaDriver({
+      products: { 10: { stock: 7, price: 100 }, 11: { stock: 4, price: 50 } },
+      users: { 1: 1_000, 2: 300, 3: 0 },
+    })
+    for (let orderId = 1; orderId <= 30; orderId++)
+      s.order(orderId, (orderId % 3) + 1, [[10 + (orderId % 2), 1 + (orderId % 2)]], { finalAmount: 100 })
+    await s.process()
+    const statuses = s.statuses()
+    expect(statuses.map((e) => e.orderId).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    )
+    const completed = statuses.filter((e) => e.status === 'COMPLETED').map((e) => e.orderId)
+    const sold = (p: number) =>
+      completed.filter((o) => 10 + (o % 2) === p).reduce((n, o) => n + 1 + (o % 2), 0)
+    expect([s.stock(10) + sold(10), s.stock(11) + sold(11)]).toEqual([7, 4])
+    const paid = (u: number) => completed.filter((o) => (o % 3) + 1 === u).length * 100
+    expect([1, 2, 3].map((u) => s.points(u) + paid(u))).toEqual([1_000, 300, 0])
+    expect(completed.length).toBeGreaterThan(0)
+    expect(completed.length).toBeLessThan(30)
+  })
+
+  it('should ignore every message delivered twice at every step boundary, and compensate newest first', () => {
+    const { saga, deliver, emitted } = recordingSaga()
+    const order: OrderCreatedInput = {
+      kind: 'order-created',
+      orderId: 1,
+      userId: 1,
+      userCouponId: 100,
+      finalAmount: 250,
+      cartItems: [
+        { productId: 10, quantity: 2 },
+        { productId: 11, quantity: 1 },
+      ],
+    }
+    const replies: SagaReply[] = [
+      { kind: 'stock-reserved', orderId: 1, productId: 10, quantity: 2 },
+      { kind: 'stock-reserved', orderId: 1, productId: 11, quantity: 1 },
+      { kind: 'points-deducted', orderId: 1, userId: 1, amount: 250 },
+      { kind: 'coupon-unusable', orderId: 1, userCouponId: 100, reason: 'ALREADY_USED' },
+    ]
+    const steps: string[][] = []
+    deliver(saga, order)
+    steps.push(emitted.splice(0))
+    for (const [i, reply] of replies.entries()) {
+      // At each boundary: the awaited reply twice, then every earlier message and the order again.
+      deliver(saga, reply)
+      steps.push(emitted.splice(0))
+      for (const again of [reply, ...replies.slice(0, i), order]) deliver(saga, again)
+      expect(emitted.splice(0)).toEqual([])
+    }
+    expect(steps).toEqual([
+      [`${SagaSinks.STOCK_COMMANDS} 1/reserve/10`, `${SagaSinks.STOCK_COMMANDS} 1/reserve/11`],
+      [],
+      [`${SagaSinks.USER_COMMANDS} 1/deduct-points`],
+      [`${SagaSinks.USER_COMMANDS} 1/use-coupon`],
+      // Newest first: the points, then the stock; then the one status event.
+      [
+        `${SagaSinks.POINT_RESTORES} 1/points`,
+        `${SagaSinks.STOCK_RESTORES} 1/stock/10`,
+        `${SagaSinks.STOCK_RESTORES} 1/stock/11`,
+        `${SagaSinks.STATUS} 1/status`,
+      ],
+    ])
+  })
+})
+
+/** An OrderSaga on plain in-memory stores, recording what it emits (sink and output id) in order. */
+function recordingSaga() {
+  const stores = new Map<string, Map<string, unknown>>()
+  const emitted: string[] = []
+  const store = (name: string) => {
+    const map = stores.get(name) ?? new Map<string, unknown>()
+    stores.set(name, map)
+    return Object.assign(map, { put: map.set.bind(map) }) as unknown as KeyValueStore<unknown>
+  }
+  const ctx = {
+    applicationId: 'shop',
+    partition: 0,
+    now: () => NOW,
+    store,
+    emit: (sink: string, record: { id?: string }) => emitted.push(`${sink} ${record.id}`),
+    lookup: () => ({ get: () => ({ name: 'p', price: 1 }) }),
+    write: () => {},
+    forward: () => {},
+  } as unknown as StreamContext<never> & ProcessorContext
+  let offset = 0n
+  const deliver = (saga: OrderSaga, value: OrderCreatedInput | SagaReply) =>
+    saga.process(
+      new StreamRecord({ topic: 't', partition: 0, offset: offset++, key: '1', value, timestamp: NOW }),
+      ctx,
+    )
+  return { saga: new OrderSaga(), deliver, emitted }
+}
