@@ -5,11 +5,13 @@
  */
 import { coupons } from './bench/coupons/coupons.ts'
 import { runBenchmark } from './bench/harness/bench.ts'
+import { peer } from './bench/peer/bench.ts'
 import { runtime } from './bench/runtime/runtime.ts'
 
 const benchmarks: Record<string, (argv: string[]) => Promise<number>> = {
   runtime: (argv) => runBenchmark(runtime, argv),
   coupons: (argv) => runBenchmark(coupons, argv),
+  peer: (argv) => runBenchmark(peer, argv),
 }
 
 const [name = '', ...argv] = process.argv.slice(2)

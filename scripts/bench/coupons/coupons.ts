@@ -4,10 +4,11 @@
  * — the shop topology on the StreamsApp facade — until every request's outcome is committed and every
  * result event published, (b) ours again over the first M requests from a fresh sale, and (c) the seed's
  * design (seed-style.ts: one transaction per message with an optimistic-lock update, then a per-record
- * offset commit) over the same M; every phase checked request by request (verify.ts). A wrong result
- * fails the run and BENCHMARKS.md is not written.
+ * offset commit) over the same M; after (a), the Kafka Streams peer (scripts/bench/peer/) over the same N,
+ * under exactly_once_v2 and at_least_once. Every phase checked request by request (verify.ts, and the
+ * peer's results.ts). A wrong result fails the run and BENCHMARKS.md is not written.
  *
- * Its own options: --users 10000 --coupons 10 --supply 1000 --cold-share 0.0025 (and the harness's:
+ * Its own options: --users 10000 --coupons 10 --supply 1000 --cold-share 0.0025 --peer on|off (and the harness's:
  * --partitions --max-batch --linger-ms --max-queue-bytes --relay-batch --profile DIR --out FILE --no-write).
  */
 import { shopTopology } from '../../../processors/shop-topology.ts'
@@ -17,7 +18,9 @@ import type { Bench, Benchmark } from '../harness/bench.ts'
 import { log } from '../harness/infra.ts'
 import { childPhase } from '../harness/phase.ts'
 import { produceBulk } from '../harness/produce.ts'
-import { mb, per } from '../harness/report.ts'
+import { mb, per, rate } from '../harness/report.ts'
+import { type PeerRuns, runPeer } from '../peer/peer.ts'
+import { renderPeer } from '../peer/report.ts'
 import { METHOD, renderCoupons } from './report.ts'
 import {
   expectedOutcomes,
@@ -52,6 +55,8 @@ export interface CouponsResults {
   oursCheck: Correctness
   oursSameCheck: Correctness
   seedCheck: Correctness
+  /** The Kafka Streams peer over the same N requests (scripts/bench/peer/), unless --peer off. */
+  peer: PeerRuns | undefined
 }
 
 function params(bench: Bench): CouponsParams {
@@ -137,6 +142,20 @@ async function run(
   )
   const a = await runOurs('coupons', prefix, order, N, true)
 
+  // The Kafka Streams peer over the same topic, right after ours.
+  const peer =
+    bench.args.peer === 'off'
+      ? undefined
+      : await runPeer({
+          brokers,
+          input: full.COUPON_ISSUE,
+          partitions,
+          requests: N,
+          sale: workload,
+          expected: expectedOutcomes(order, workload, 'holders-first'),
+          log,
+        })
+
   // (b) ours again over the seed style's M requests, from a fresh sale: the same input, the same mix of
   // issued and rejected requests (a sale that sold out early is mostly cheap rejections).
   await resetShop(database.url)
@@ -170,6 +189,7 @@ async function run(
     oursCheck: a.check,
     oursSameCheck: b.check,
     seedCheck,
+    peer,
   }
 }
 
@@ -183,11 +203,15 @@ export const coupons: Benchmark<CouponsParams, CouponsResults> = {
     coupons: '10',
     supply: '1000',
     'cold-share': '0.0025',
+    peer: 'on',
   },
   overallMinutes: 30,
   params,
   run,
-  render: renderCoupons,
+  render: (r, p, bench) =>
+    r.peer
+      ? `${renderCoupons(r, p, bench)}\n\n${renderPeer(r.peer, { rate: rate(r.ours.committed), label: 'ours' })}`
+      : renderCoupons(r, p, bench),
   failures: (r) =>
     (
       [
@@ -197,6 +221,10 @@ export const coupons: Benchmark<CouponsParams, CouponsResults> = {
       ] as const
     )
       .filter(([, check]) => !check.ok)
-      .map(([name]) => `${name} decided wrong`),
+      .map(([name]) => `${name} decided wrong`)
+      .concat(
+        r.peer?.runs.filter((p) => !p.check.ok).map((p) => `the peer under ${p.guarantee} decided wrong`) ??
+          [],
+      ),
   method: METHOD,
 }
