@@ -11,14 +11,12 @@ import { jsonValue } from '../../topology/serde.ts'
 /** `approvals` records a verdict per id in table `verdicts`; `shipments` ships only approved ids. */
 function topology() {
   const builder = new StreamsBuilder('app')
-  builder
-    .stream('approvals', { topic: 'approvals', parse: jsonValue<{ id: string; ok: boolean }>() })
-    .pipe(
-      process(() => ({ process: (r, ctx) => ctx.write('verdicts', { id: r.value.id, ok: r.value.ok }) }), {
-        name: 'approve',
-        tables: ['verdicts'],
-      }),
-    )
+  builder.stream('approvals', { topic: 'approvals', parse: jsonValue<{ id: string; ok: boolean }>() }).pipe(
+    process(() => ({ process: (r, ctx) => ctx.write('verdicts', { id: r.value.id, ok: r.value.ok }) }), {
+      name: 'approve',
+      tables: ['verdicts'],
+    }),
+  )
   builder.stream('shipments', { topic: 'shipments', parse: jsonValue<{ id: string }>() }).pipe(
     process<{ id: string }, string>(
       () => ({
