@@ -42,7 +42,10 @@ export interface StreamsAppOptions {
   /** Records per batch at most (default 500), and how long a batch waits to fill (default 5 ms). */
   maxBatch?: number
   lingerMs?: number
-  /** Fetched, uncommitted bytes a task may hold (default 2 MiB). */
+  /**
+   * Memory of fetched, uncommitted records a task may hold (default 2 MiB): their bytes plus
+   * HELD_RECORD_OVERHEAD (512) each, the objects a held record costs.
+   */
   maxQueueBytes?: number
   /** How long the group waits for a silent instance (default 10 s), and the heartbeat (default a quarter). */
   sessionTimeoutMs?: number

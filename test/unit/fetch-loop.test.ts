@@ -53,6 +53,7 @@ class ScriptedLogs {
           partition: t.partition,
           records,
           nextOffset: errorCode === 0 ? end : t.offset,
+          fetchedBytes: records.length * 60,
           highWatermark: end,
           logStartOffset: errorCode === 0 ? start : -1n,
           errorCode,

@@ -99,4 +99,16 @@ describe('partitionRecords', () => {
     expect(offsets(result)).toEqual([3, 4])
     expect(result.nextOffset).toBe(5n)
   })
+
+  it('should count the wire size of every batch fetched, markers and skipped records included', () => {
+    // A batch's `length` counts the bytes after its length field; firstOffset and length add 12.
+    const batches = [
+      { ...data(0, 5), length: 300 },
+      { ...marker(5, 7n, 'COMMIT'), length: 61 },
+    ]
+    const result = partitionRecords('t', 0, batches, 3n)
+    expect(offsets(result)).toEqual([3, 4])
+    expect(result.fetchedBytes).toBe(312 + 73)
+    expect(partitionRecords('t', 0, [], 5n).fetchedBytes).toBe(0)
+  })
 })

@@ -23,6 +23,7 @@ function fetched(from: number, to: number, nextOffset = to): FetchedPartition {
     partition: 0,
     records,
     nextOffset: BigInt(nextOffset),
+    fetchedBytes: records.length * 60,
     highWatermark: BigInt(nextOffset),
     logStartOffset: 0n,
     errorCode: 0,

@@ -6,7 +6,8 @@ import { copartitionedAssigner } from '../../topology/runtime/assignor.ts'
 import { createRuntimeMetrics } from '../../topology/runtime/metrics.ts'
 import { StreamsRuntime } from '../../topology/runtime/streams-runtime.ts'
 import { PartitionTask } from '../../topology/runtime/task.ts'
-import { ONE_RECORD_BYTES, TaskRunner } from '../../topology/runtime/task-runner.ts'
+import { HELD_RECORD_OVERHEAD, queuedBytes } from '../../topology/runtime/task-ledger.ts'
+import { FIRST_EXPANSION, ONE_RECORD_BYTES, TaskRunner } from '../../topology/runtime/task-runner.ts'
 import { countingTopology } from '../support/counting-topology.ts'
 
 const topology = countingTopology({ applicationId: 'app', input: 'in', output: 'out' })
@@ -36,6 +37,7 @@ function fetchedRecords(records: RawRecord[]) {
     partition: 0,
     records,
     nextOffset: next,
+    fetchedBytes: records.reduce((n, r) => n + bytesOf(r) + 20, 0),
     highWatermark: next,
     logStartOffset: 0n,
     errorCode: 0,
@@ -174,32 +176,47 @@ describe('TaskRunner', () => {
     await runner.stop()
   })
 
-  it('should bound its queue by bytes: a fetch asks for the free bytes, and big records stop the fetching', async () => {
+  it('should bound its queue by what held records cost: a fetch asks for the wire bytes whose records fit', async () => {
     const maxQueueBytes = 4 << 20
-    const { runner } = await openRunner({ maxBatch: 1_000, lingerMs: 10_000, maxQueueBytes })
+    const { runner } = await openRunner({ maxBatch: 100_000, lingerMs: 10_000, maxQueueBytes })
     // A linger longer than the test and a batch larger than the queue: nothing is taken from it.
-    expect(runner.fetchTargets()[0]!.maxBytes).toBe(maxQueueBytes)
-    const records = Array.from({ length: 8 }, (_, i) => sized(i, 400 * 1024))
-    runner.deliver(fetchedRecords(records.slice(0, 3)))
-    // Real sizes: key + value + header names and values, with no guessed overhead.
-    const three = records.slice(0, 3).reduce((n, r) => n + bytesOf(r), 0)
+    // Nothing fetched yet: it asks as if records were tiny (the most a wire byte can cost held).
+    expect(runner.fetchTargets()[0]!.maxBytes).toBe(Math.floor(maxQueueBytes / FIRST_EXPANSION))
+    // 1,000 small records: ~45 wire bytes each, but each costs its objects too while held.
+    const small = Array.from({ length: 1_000 }, (_, i) => record(i))
+    const arrival = fetchedRecords(small)
+    runner.deliver(arrival)
+    const held = small.reduce((n, r) => n + queuedBytes(r), 0)
+    expect(held).toBe(small.reduce((n, r) => n + bytesOf(r) + HELD_RECORD_OVERHEAD, 0))
+    const free = maxQueueBytes - held
+    const ask = runner.fetchTargets()[0]!.maxBytes!
+    // The next ask is the wire bytes whose records, costing what these did, fit in what is free.
+    expect(ask).toBe(Math.floor(free / (held / arrival.fetchedBytes)))
+    expect(ask).toBeLessThan(free / 10)
     expect(runner.wantsFetch()).toBe(true)
-    expect(runner.fetchTargets()[0]!.maxBytes).toBe(maxQueueBytes - three)
-    runner.deliver(fetchedRecords(records.slice(3)))
-    // 3.2 MB queued: less than one record's worth is free, so the task waits for its queue to drain.
+    // Past half the bound it waits, so that a fetch brings a useful amount rather than a batch at a time.
+    runner.deliver(fetchedRecords(Array.from({ length: 6 }, (_, i) => sized(1_000 + i, 400 * 1024))))
     expect(runner.wantsFetch()).toBe(false)
     await runner.stop()
   })
 
-  it("should still ask for one record's worth when its byte bound is smaller than a record", async () => {
-    const { runner, task } = await openRunner({ maxBatch: 10, lingerMs: 1, maxQueueBytes: 64 * 1024 })
-    expect(runner.fetchTargets()[0]!.maxBytes).toBe(ONE_RECORD_BYTES)
-    runner.deliver(fetchedRecords([sized(0, 900 * 1024)]))
+  it("should ask for one record's worth for a topic whose next batch is larger than its ask, once its queue is empty", async () => {
+    const { runner, task } = await openRunner({ maxBatch: 10, lingerMs: 50, maxQueueBytes: 64 * 1024 })
+    expect(runner.fetchTargets()[0]!.maxBytes).toBe((64 * 1024) / FIRST_EXPANSION)
+    runner.deliver(fetchedRecords([record(0)]))
+    // The next fetch brings nothing though the log holds more: its next batch is larger than the ask.
+    runner.deliver({ ...fetchedRecords([]), nextOffset: 1n, highWatermark: 5n })
+    // It waits for the queue to be empty (one batch alone may pass the bound), then asks for a record's worth.
     expect(runner.wantsFetch()).toBe(false)
-    // Committed records leave the queue and free their bytes.
     await until(() => task.positions.get('in') === 1n)
     expect(runner.wantsFetch()).toBe(true)
     expect(runner.fetchTargets()[0]!.maxBytes).toBe(ONE_RECORD_BYTES)
+    runner.deliver(fetchedRecords([sized(1, 900 * 1024)]))
+    expect(runner.wantsFetch()).toBe(false)
+    // Committed records leave the queue and free their bytes; the big batch came, so asks are sized again.
+    await until(() => task.positions.get('in') === 2n)
+    expect(runner.wantsFetch()).toBe(true)
+    expect(runner.fetchTargets()[0]!.maxBytes).toBeLessThan(64 * 1024)
     await runner.stop()
   })
 

@@ -24,7 +24,12 @@ export interface PartitionRecords {
    * position) must move past them, or the same marker is fetched forever.
    */
   nextOffset: bigint
+  /** The wire size of the batches the response held (what a fetch's partitionMaxBytes limits). */
+  fetchedBytes: number
 }
+
+/** A batch's bytes before its `length` field counts: firstOffset (int64) and length (int32). */
+const BATCH_PREAMBLE = 12
 
 /**
  * Data records at or after `from`, in offset order, without transaction markers and without the records
@@ -44,7 +49,9 @@ export function partitionRecords(
   const aborting = new Set<bigint>()
   const records: RawRecord[] = []
   let nextOffset = from
+  let fetchedBytes = 0
   for (const batch of batches) {
+    fetchedBytes += BATCH_PREAMBLE + batch.length
     const end = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n
     if (end > nextOffset) nextOffset = end
     while (
@@ -76,7 +83,7 @@ export function partitionRecords(
       })
     }
   }
-  return { records, nextOffset }
+  return { records, nextOffset, fetchedBytes }
 }
 
 function controlType(batch: RecordsBatch): number | undefined {

@@ -33,6 +33,8 @@ export interface FetchedPartition {
   records: RawRecord[]
   /** Where the next fetch of the partition starts: past the records and any transaction markers. */
   nextOffset: bigint
+  /** The wire size of the record batches fetched (0 when none): how `records` compare with what was asked. */
+  fetchedBytes: number
   /** The end of the readable log: the last stable offset (READ_COMMITTED), for lag. */
   highWatermark: bigint
   logStartOffset: bigint
@@ -97,6 +99,7 @@ export class Fetcher {
       partition: t.partition,
       records: [],
       nextOffset: t.offset,
+      fetchedBytes: 0,
       highWatermark: -1n,
       logStartOffset: -1n,
       errorCode: KafkaErrors.UNREACHABLE,
@@ -151,7 +154,7 @@ export class Fetcher {
         for (const p of topicResponse.partitions) {
           if (p.errorCode !== 0) this.invalidate()
           const from = wanted.get(`${topic}:${p.partitionIndex}`) ?? 0n
-          const { records, nextOffset } = partitionRecords(
+          const { records, nextOffset, fetchedBytes } = partitionRecords(
             topic,
             p.partitionIndex,
             p.errorCode === 0 ? (p.records ?? []) : [],
@@ -163,6 +166,7 @@ export class Fetcher {
             partition: p.partitionIndex,
             records,
             nextOffset,
+            fetchedBytes,
             highWatermark: p.lastStableOffset >= 0n ? p.lastStableOffset : p.highWatermark,
             logStartOffset: p.logStartOffset,
             errorCode: p.errorCode,

@@ -43,7 +43,10 @@ export interface RuntimeOptions {
   clock?: () => number
 }
 
-/** One full fetch (the fetcher's 2 MiB per partition) fills it; fetching resumes with 1 MiB free. */
+/**
+ * About 4,000 small records (a 40-byte record costs ~550 bytes held, see HELD_RECORD_OVERHEAD), or
+ * one fetcher partition's worth (2 MiB) of large ones; fetching resumes with half of it free.
+ */
 const DEFAULT_MAX_QUEUE_BYTES = 2 << 20
 
 export interface RuntimeStatus {

@@ -27,16 +27,25 @@ import type { BatchResult } from './batch-result.ts'
 import type { FetchedPartition, FetchTarget } from './fetcher.ts'
 import type { RuntimeMetrics } from './metrics.ts'
 import type { PartitionTask } from './task.ts'
-import { arrivalOf, type Ledger, type LedgerEvent, openLedger, resetOf, settle } from './task-ledger.ts'
+import {
+  arrivalOf,
+  type Ledger,
+  type LedgerEvent,
+  openLedger,
+  queuedBytes,
+  resetOf,
+  settle,
+} from './task-ledger.ts'
 import { type Committed, taskPipeline } from './task-pipeline.ts'
 
 export interface RunnerOptions {
   maxBatch: number
   lingerMs: number
   /**
-   * Bytes of fetched records (key + value + headers) a task holds before it stops fetching: the queue's
-   * memory bound. A queue never holds more than this, or one record's worth (`ONE_RECORD_BYTES` per
-   * source topic) when that is larger.
+   * Memory of fetched records a task holds before it stops fetching, as the ledger counts it (key +
+   * value + headers + `HELD_RECORD_OVERHEAD` per record): the queue's memory bound. A queue holds no
+   * more than this (give or take one fetch of compressed batches, which expand more than the task
+   * expects until it has seen them), or one batch when a batch alone is larger (`ONE_RECORD_BYTES`).
    */
   maxQueueBytes: number
   metrics: RuntimeMetrics
@@ -47,11 +56,19 @@ export interface RunnerOptions {
 }
 
 /**
- * What a fetch asks for at least, per partition: the broker's default `message.max.bytes`, so no batch
- * (hence no record) is larger. Kafka only returns a batch larger than the partition's limit when it
- * is the first data in the whole response, which a partition shared with others cannot count on.
+ * What a fetch asks for when a partition's next batch did not fit in what it asked before: the
+ * broker's default `message.max.bytes`, so no batch (hence no record) is larger. Kafka only returns a
+ * batch larger than the partition's limit when it is the first data in the whole response, which a
+ * partition shared with others cannot count on; otherwise the partition comes back empty.
  */
 export const ONE_RECORD_BYTES = 1_048_588
+
+/**
+ * Held bytes (as the ledger counts them) per fetched byte, before a task has seen any: records of ~16
+ * bytes on the wire. Pessimistic on purpose: the first fetch asks for little, the next ones for what
+ * the records fetched so far turned out to cost (`#expansion`).
+ */
+export const FIRST_EXPANSION = 32
 
 /** Waits between attempts of a failed commit: 50, 100, 200 ... ms, at most 5 s (each jittered down by up to 20%). */
 export const COMMIT_BACKOFF = { initialMs: 50, maxMs: 5_000 } as const
@@ -75,6 +92,14 @@ export class TaskRunner {
   /** Cuts the back-off between claim attempts short when the runner stops. */
   readonly #stopped = new AbortController()
   #commitError: string | undefined
+  /**
+   * Held bytes per fetched byte in the last fetch that brought records. A fetch's limit is in wire
+   * bytes and a small record costs far more held than on the wire (its objects), so the free bytes
+   * are divided by this to ask for what fits.
+   */
+  #expansion = FIRST_EXPANSION
+  /** Topics whose last fetch brought nothing though the log holds more: their next batch is larger than the ask. */
+  readonly #starved = new Set<string>()
 
   constructor(task: PartitionTask, options: RunnerOptions) {
     this.task = task
@@ -117,30 +142,42 @@ export class TaskRunner {
     this.#loop = this.#run(openLedger(this.task.positions))
   }
 
-  /** Wants records while one record's worth per partition fits in the free bytes (or nothing is held). */
+  /**
+   * Wants records when nothing is held, or else when half the bound is free (so a fetch brings a
+   * useful amount, not a batch at a time) and no partition waits for a batch larger than its ask (that
+   * one comes when the queue is empty, and alone is allowed past the bound).
+   */
   wantsFetch(): boolean {
     if (this.#status !== 'running' || this.#stopping) return false
-    const { held, from } = this.#ledger.value
-    return held.length === 0 || this.#freeBytes() >= ONE_RECORD_BYTES * from.size
+    if (this.#ledger.value.held.length === 0) return true
+    return this.#starved.size === 0 && this.#freeBytes() >= this.#options.maxQueueBytes / 2
   }
 
   fetchTargets(): FetchTarget[] {
     const { from } = this.#ledger.value
-    // A fetch returns up to maxBytes per partition whatever the pipeline holds: ask for what is free, so
-    // the bound holds; but never less than one record's worth, or a record larger than the bound would
-    // never come (wantsFetch waits until that much is free, so the bound still holds then).
-    const maxBytes = Math.max(ONE_RECORD_BYTES, Math.floor(this.#freeBytes() / from.size))
+    // A fetch returns up to maxBytes per partition whatever the pipeline holds: ask for the wire bytes
+    // whose records fit in what is free, so the bound holds. A partition whose next batch is larger
+    // than that came back empty last time: it asks for one record's worth (wantsFetch waits for an
+    // empty queue first).
+    const share = Math.max(1, Math.floor(this.#freeBytes() / from.size / this.#expansion))
     return [...from].map(([topic, offset]) => ({
       topic,
       partition: this.task.id.partition,
       offset,
-      maxBytes,
+      maxBytes: this.#starved.has(topic) ? Math.max(ONE_RECORD_BYTES, share) : share,
     }))
   }
 
   /** Takes fetched records; ones already held or committed (a re-fetch) are dropped. */
   deliver(fetched: FetchedPartition): void {
     this.#highWatermarks.set(fetched.topic, fetched.highWatermark)
+    const from = this.#ledger.value.from.get(fetched.topic)
+    if (fetched.records.length > 0 && fetched.fetchedBytes > 0) {
+      const held = fetched.records.reduce((n, r) => n + queuedBytes(r), 0)
+      this.#expansion = Math.max(1, held / fetched.fetchedBytes)
+      this.#starved.delete(fetched.topic)
+    } else if (from !== undefined && fetched.nextOffset <= from && fetched.highWatermark > from)
+      this.#starved.add(fetched.topic)
     const arrival = arrivalOf(fetched, this.#ledger.value)
     if (!arrival) return
     this.#options.metrics.consumed.inc(

@@ -226,8 +226,8 @@ function render(r: RuntimeResults, p: RuntimeParams, { partitions, settings: s }
       `Memory of the runtime process (runtime + relay, in a process of its own; sampled every 250 ms, ` +
         `${rt.rss.samples} samples over the ${fmtInt(rt.committed.records)}-record run): peak RSS **${mb(rt.rss.peak)}**. ` +
         `At most ${fmtInt(rt.maxQueued)} records were held in the task queues at once (fetched, not yet committed; ` +
-        `the runtime's consumed − processed counters), for ${partitions} tasks × maxQueueBytes ${s.maxQueueBytes}: a task fetches only what ` +
-        `is free of its byte bound (at least one record's worth, 1 MB), so its queue stays within it.`,
+        `the runtime's consumed − processed counters), for ${partitions} tasks × maxQueueBytes ${s.maxQueueBytes}: a task counts a held record's bytes plus 512 ` +
+        `for its objects, and asks a fetch for the wire bytes whose records fit in what is free, so its queue stays within it.`,
       rt.rss,
     ),
     '',
