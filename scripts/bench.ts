@@ -6,10 +6,12 @@
 import { coupons } from './bench/coupons/coupons.ts'
 import { runBenchmark } from './bench/harness/bench.ts'
 import { peer } from './bench/peer/bench.ts'
+import { runtimeLong } from './bench/runtime/long-run.ts'
 import { runtime } from './bench/runtime/runtime.ts'
 
 const benchmarks: Record<string, (argv: string[]) => Promise<number>> = {
   runtime: (argv) => runBenchmark(runtime, argv),
+  'runtime-long': (argv) => runBenchmark(runtimeLong, argv),
   coupons: (argv) => runBenchmark(coupons, argv),
   peer: (argv) => runBenchmark(peer, argv),
 }

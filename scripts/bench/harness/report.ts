@@ -45,12 +45,12 @@ export function cpuSection(phases: Array<[name: string, cpu: CpuUse]>): string {
 
 /** A process's memory: `intro` (which ends with the peak) and the RSS and heap at points of progress. */
 export function memorySection(intro: string, rss: RssSummary): string {
-  const points = [rss.start, rss.p10, rss.p50, rss.p90, rss.end]
+  const points = [rss.start, ...rss.tenths, rss.end]
   return [
     intro,
     '',
     table(
-      ['progress', 'start', '10%', '50%', '90%', 'end'],
+      ['progress', 'start', ...rss.tenths.map((_, i) => `${(i + 1) * 10}%`), 'end'],
       [
         ['RSS', ...points.map((m) => mb(m.rss))],
         ['V8 heap used', ...points.map((m) => mb(m.heap))],
