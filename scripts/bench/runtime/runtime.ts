@@ -22,6 +22,7 @@ import {
   percent,
   rate,
   rateRow,
+  relayWhere,
   table,
   times,
 } from '../harness/report.ts'
@@ -170,7 +171,7 @@ function render(r: RuntimeResults, p: RuntimeParams, { partitions, settings: s }
     `Records: ${fmtInt(p.records)} keyed JSON records (\`{"key":"k123","n":7}\`, ${fmtInt(p.keys)} keys) ` +
       `on a topic of ${partitions} partitions (so ${partitions} tasks); the per-record run reads a separate topic ` +
       `holding the first ${fmtInt(p.perRecordRecords)} of them. Runtime settings: maxBatch ${s.maxBatch}, ` +
-      `lingerMs ${s.lingerMs}, maxQueueBytes ${s.maxQueueBytes}; OutboxRelay batchSize ${s.relayBatch}.`,
+      `lingerMs ${s.lingerMs}, maxQueueBytes ${s.maxQueueBytes}; OutboxRelay batchSize ${s.relayBatch}, ${relayWhere(s.relay)}.`,
     '',
     table(
       ['measurement', 'records', 'seconds', 'records/s'],
