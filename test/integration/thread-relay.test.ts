@@ -37,7 +37,13 @@ async function commitOutputs(outputs: OutboxRecord[]): Promise<void> {
   const backend = new PostgresStateBackend(db)
   const task: TaskId = { applicationId: 'thread-relay-test', processor: 'p', partition: partitionNo++ }
   const { epoch } = await backend.claim(task, 'me', new Map([['in', 0n]]))
-  await backend.commit({ task, epoch, offsets: [{ topic: 'in', expected: 0n, next: 1n }], stores: [], outputs })
+  await backend.commit({
+    task,
+    epoch,
+    offsets: [{ topic: 'in', expected: 0n, next: 1n }],
+    stores: [],
+    outputs,
+  })
 }
 
 const record = (topic: string, seq: string): OutboxRecord => ({
