@@ -23,8 +23,11 @@ export interface MetricCalls {
   readonly observed: number[]
 }
 
+export const RELAY_WORKER = 'commerce-streams/outbox-relay'
+
 /** What the worker needs to run the relay: the relay's options, with a connection string for its own pool. */
 export interface RelayWorkerData {
+  readonly kind: typeof RELAY_WORKER
   readonly databaseUrl: string
   readonly relay: Omit<RelayOptions, 'db' | 'metrics' | 'log'>
 }

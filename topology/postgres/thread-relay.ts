@@ -16,7 +16,13 @@ import { describeError } from '../errors.ts'
 import type { RuntimeMetrics } from '../runtime/metrics.ts'
 import { outboxBacklog, outboxRejectedRows, RELAY_DEFAULTS, type RelayOptions } from './outbox-relay.ts'
 import { type Relay, type RelayHealth, relayProblem } from './relay.ts'
-import { type FromWorker, type RelayWorkerData, replayMetricCalls, type ToWorker } from './relay-messages.ts'
+import {
+  type FromWorker,
+  RELAY_WORKER,
+  type RelayWorkerData,
+  replayMetricCalls,
+  type ToWorker,
+} from './relay-messages.ts'
 import type { StreamsDatabase } from './schema.ts'
 
 export interface ThreadRelayOptions extends Omit<RelayOptions, 'log'> {
@@ -58,7 +64,11 @@ export class ThreadRelay implements Relay {
   start(): void {
     if (this.#worker) return
     const { databaseUrl, db: _db, metrics: _metrics, log: _log, ...relay } = this.#options
-    const workerData: RelayWorkerData = { databaseUrl, relay: { ...relay, brokers: [...relay.brokers] } }
+    const workerData: RelayWorkerData = {
+      kind: RELAY_WORKER,
+      databaseUrl,
+      relay: { ...relay, brokers: [...relay.brokers] },
+    }
     const worker = new Worker(new URL('./relay-worker.ts', import.meta.url), { workerData })
     this.#worker = worker
     worker.on('message', (message: FromWorker) => this.#receive(message))
