@@ -148,4 +148,14 @@ describe('ThreadRelay readiness', () => {
     expect(relay.problem(Date.now() + 6_000)).toMatch(/^publishing has failed for \d+ s \(\d+ attempts\): /)
     expect(await relay.backlog()).toBe(1)
   })
+
+  it('should report at once a worker thread that ended unasked, and still stop', async () => {
+    await commitOutputs([])
+    // The relay on the worker refuses the batch size (the facade validates it before; this bypasses it).
+    const { relay, warnings } = startRelay({ batchSize: 0 })
+    await waitUntil('the worker to end', async () => relay.problem() !== undefined, 30_000)
+    expect(relay.problem()).toBe("the relay's worker thread ended: batchSize must be a positive integer")
+    expect(warnings).toEqual(["the outbox relay's worker thread failed"])
+    await relay.stop() // returns: nothing is left to stop
+  })
 })

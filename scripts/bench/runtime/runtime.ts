@@ -5,7 +5,7 @@
  * and the runtime with one transaction per record (throughput.ts); end-to-end latency, peak RSS, CPU.
  *
  * Its own options: --keys 10000 --live-rate 5000 --live-seconds 10 (and the harness's: --partitions
- * --max-batch --linger-ms --max-queue-bytes --relay-batch --profile DIR --out FILE --no-write).
+ * --max-batch --linger-ms --max-queue-bytes --relay-batch --relay --profile DIR --out FILE --no-write).
  */
 
 import type { Bench, Benchmark } from '../harness/bench.ts'
