@@ -126,12 +126,14 @@ describe('ThreadRelay on the real broker and PostgreSQL', () => {
 
   it('should publish what committed before stop() and end its worker', async () => {
     const topic = await infra.createTopic('thread-relay-stop', 1)
+    await commitOutputs([record(topic, 'first')])
     const { relay, registry } = startRelay({ idleMs: 60_000 }) // no poll: only a nudge or stop() publishes
+    await drained(relay) // its first round took 'first'; now it idles for a minute
     await commitOutputs([record(topic, 'last')])
     await relay.stop()
     expect(await relay.backlog()).toBe(0)
-    expect((await sent(topic)).map((r) => r.value)).toEqual(['last'])
-    expect(await registry.metrics()).toContain(`commerce_outbox_published_total{topic="${topic}"} 1`)
+    expect((await sent(topic)).map((r) => r.value)).toEqual(['first', 'last'])
+    expect(await registry.metrics()).toContain(`commerce_outbox_published_total{topic="${topic}"} 2`)
     // Stopped on request: not a failure readiness reports.
     expect(relay.problem()).toBeUndefined()
   })
