@@ -5,7 +5,7 @@
  */
 import { shopTopology } from '../processors/shop-topology.ts'
 import { type TopicNames, topicNames } from '../processors/topics.ts'
-import type { OutboxRelay } from '../topology/postgres/outbox-relay.ts'
+import type { Relay } from '../topology/postgres/relay.ts'
 import type { RuntimeLogger, StreamsRuntime } from '../topology/runtime/streams-runtime.ts'
 import { StreamsApp } from '../topology/streams-app.ts'
 import type { Config } from './config.ts'
@@ -18,7 +18,7 @@ export interface Processing {
   readonly app: StreamsApp
   /** Null when this instance runs no processors (ROLE=api). */
   readonly runtime: StreamsRuntime | null
-  readonly relay: OutboxRelay
+  readonly relay: Relay
   /** Resolves when the runtime joined its group (or at once without processors). */
   readonly started: Promise<void>
   stop(): Promise<void>
@@ -36,6 +36,9 @@ export function openProcessing(
   const app = new StreamsApp(topology, {
     brokers: config.kafkaBrokers,
     db: infra.db,
+    // The relay publishes on a worker thread of its own, with its own pool: the tasks keep this one.
+    databaseUrl: config.databaseUrl,
+    relay: 'thread',
     processors: config.role !== 'api',
     registry: metrics.registry,
     metricsPrefix: metricPrefix,

@@ -15,7 +15,9 @@ import { Registry } from 'prom-client'
 import type { Topology } from './builder.ts'
 import { StreamsError } from './errors.ts'
 import { OutboxRelay } from './postgres/outbox-relay.ts'
+import type { Relay } from './postgres/relay.ts'
 import { type LookupReader, PostgresStateBackend, type TableWriter } from './postgres/state-backend.ts'
+import { ThreadRelay } from './postgres/thread-relay.ts'
 import type { StateBackend } from './runtime/backend.ts'
 import { createRuntimeMetrics, DEFAULT_METRICS_PREFIX, type RuntimeMetrics } from './runtime/metrics.ts'
 import { type RuntimeLogger, type RuntimeStatus, StreamsRuntime } from './runtime/streams-runtime.ts'
@@ -26,6 +28,18 @@ export interface StreamsAppOptions {
   /** The application's database, with the library's tables migrated (`topology/postgres/migrations.ts`). */
   // biome-ignore lint/suspicious/noExplicitAny: the application's own database type
   db: Kysely<any>
+  /**
+   * The connection string of the database `db` connects to: the relay's worker thread opens a pool of
+   * its own with it (a Kysely instance cannot cross threads).
+   */
+  databaseUrl?: string
+  /**
+   * Where the outbox relay runs: `'thread'` — a worker thread of its own, with its own pool and
+   * producer, so publishing uses a second core instead of taking turns with the tasks (needs
+   * `databaseUrl`); `'inline'` — on this thread, through `db`. Default: `'thread'` when `databaseUrl`
+   * is given, else `'inline'`.
+   */
+  relay?: RelayPlacement
   /**
    * Readers of lookups and writers of tables, by name, beyond those the topology's processors brought
    * with them (`process(..., { readers, writers })`); these win over the topology's.
@@ -61,6 +75,14 @@ export interface StreamsAppOptions {
   clock?: () => number
 }
 
+export const RelayPlacements = ['thread', 'inline'] as const
+export type RelayPlacement = (typeof RelayPlacements)[number]
+
+/** Where the relay runs, the options' default applied. */
+export function relayPlacement(o: Pick<StreamsAppOptions, 'relay' | 'databaseUrl'>): RelayPlacement {
+  return o.relay ?? (o.databaseUrl !== undefined ? 'thread' : 'inline')
+}
+
 const silent: RuntimeLogger = { info() {}, warn() {}, error() {} }
 
 /** Every problem with the options, each naming the option; empty when they are good. */
@@ -88,6 +110,12 @@ export function optionProblems(topology: Topology, o: StreamsAppOptions): string
   // A linger of 0 is a choice: batch whatever has arrived.
   if (o.lingerMs !== undefined && (!Number.isSafeInteger(o.lingerMs) || o.lingerMs < 0))
     problems.push(`lingerMs: must be a non-negative integer, got ${String(o.lingerMs)}`)
+  if (o.relay !== undefined && !RelayPlacements.includes(o.relay))
+    problems.push(`relay: must be one of ${RelayPlacements.join(', ')}, got ${String(o.relay)}`)
+  if (o.databaseUrl !== undefined && !isPostgresUrl(o.databaseUrl))
+    problems.push('databaseUrl: must be a postgres:// or postgresql:// connection string')
+  else if (o.relay === 'thread' && o.databaseUrl === undefined)
+    problems.push("databaseUrl: required with relay 'thread' (its worker thread connects on its own)")
   if (o.metricsPrefix !== undefined && !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(o.metricsPrefix))
     problems.push(`metricsPrefix: "${o.metricsPrefix}" is not a Prometheus name prefix`)
   // The PostgreSQL backend needs a reader per lookup and a writer per table the topology declares.
@@ -102,6 +130,15 @@ export function optionProblems(topology: Topology, o: StreamsAppOptions): string
   return problems
 }
 
+function isPostgresUrl(url: unknown): boolean {
+  if (typeof url !== 'string') return false
+  try {
+    return ['postgres:', 'postgresql:'].includes(new URL(url).protocol)
+  } catch {
+    return false
+  }
+}
+
 /** The topology's readers and writers, with the options' added (and winning). */
 function persistence(topology: Topology, o: StreamsAppOptions) {
   const own = topology.persistence()
@@ -113,7 +150,7 @@ export class StreamsApp {
   readonly options: Readonly<StreamsAppOptions>
   readonly metrics: RuntimeMetrics
   readonly registry: Registry
-  readonly relay: OutboxRelay
+  readonly relay: Relay
   /** Null on an instance that runs no processors. */
   readonly runtime: StreamsRuntime | null
   #gauges: NodeJS.Timeout | undefined
@@ -128,7 +165,7 @@ export class StreamsApp {
     const log = o.log ?? silent
     this.registry = o.registry ?? new Registry()
     this.metrics = createRuntimeMetrics(this.registry, o.metricsPrefix ?? DEFAULT_METRICS_PREFIX)
-    this.relay = new OutboxRelay({
+    const relay = {
       db: o.db,
       brokers: o.brokers,
       clientId: `${topology.applicationId}-relay`,
@@ -137,7 +174,11 @@ export class StreamsApp {
       ...(o.maxMessageBytes ? { maxBatchBytes: o.maxMessageBytes } : {}),
       ...(o.relayFailingAfterMs ? { failingAfterMs: o.relayFailingAfterMs } : {}),
       ...(o.relayBatchRows ? { batchSize: o.relayBatchRows } : {}),
-    })
+    }
+    this.relay =
+      relayPlacement(o) === 'thread' && o.databaseUrl !== undefined
+        ? new ThreadRelay({ ...relay, databaseUrl: o.databaseUrl })
+        : new OutboxRelay(relay)
     this.runtime =
       o.processors === false
         ? null

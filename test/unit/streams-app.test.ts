@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest'
 import { TopologyBuilder } from '../../topology/builder.ts'
 import { MemoryBackend } from '../../topology/driver/memory-backend.ts'
 import { isStreamsError, StreamsError } from '../../topology/errors.ts'
-import { StreamsApp } from '../../topology/streams-app.ts'
+import { OutboxRelay } from '../../topology/postgres/outbox-relay.ts'
+import { ThreadRelay } from '../../topology/postgres/thread-relay.ts'
+import {
+  optionProblems,
+  type RelayPlacement,
+  relayPlacement,
+  StreamsApp,
+  type StreamsAppOptions,
+} from '../../topology/streams-app.ts'
 import { countingTopology } from '../support/counting-topology.ts'
 
 const topology = countingTopology({ applicationId: 'app', input: 'in', output: 'out' })
@@ -30,6 +38,33 @@ describe('StreamsApp', () => {
       for (const option of ['brokers: "localhost"', 'maxBatch', 'lingerMs', 'maxQueueBytes', 'metricsPrefix'])
         expect(message).toContain(option)
     }
+  })
+
+  it('should check where the relay runs and that a worker thread could connect', () => {
+    const problems = (options: Partial<StreamsAppOptions>) =>
+      optionProblems(topology, { brokers: ['127.0.0.1:9092'], db, ...options })
+    expect(problems({ relay: 'thread' })).toEqual([
+      "databaseUrl: required with relay 'thread' (its worker thread connects on its own)",
+    ])
+    expect(problems({ relay: 'elsewhere' as RelayPlacement })).toEqual([
+      'relay: must be one of thread, inline, got elsewhere',
+    ])
+    expect(problems({ databaseUrl: 'localhost:5432/shop' })).toEqual([
+      'databaseUrl: must be a postgres:// or postgresql:// connection string',
+    ])
+    expect(problems({ relay: 'thread', databaseUrl: 'postgres://u@127.0.0.1:5432/shop' })).toEqual([])
+    expect(problems({ relay: 'inline' })).toEqual([])
+  })
+
+  it('should run the relay on a worker thread when it can connect one, unless told inline', () => {
+    const databaseUrl = 'postgresql://u@127.0.0.1/shop'
+    const app = (options: Partial<StreamsAppOptions>) =>
+      new StreamsApp(topology, { brokers: ['127.0.0.1:9092'], db, backend: new MemoryBackend(), ...options })
+    expect(app({ databaseUrl }).relay).toBeInstanceOf(ThreadRelay)
+    expect(app({ databaseUrl, relay: 'inline' }).relay).toBeInstanceOf(OutboxRelay)
+    expect(app({}).relay).toBeInstanceOf(OutboxRelay)
+    expect(relayPlacement({ databaseUrl })).toBe('thread')
+    expect(relayPlacement({})).toBe('inline')
   })
 
   it("should require a reader for each of the topology's lookups and a writer for each table", () => {

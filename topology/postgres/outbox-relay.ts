@@ -26,6 +26,7 @@ import {
   type RoundOutcome,
   settleRound,
 } from './outbox-round.ts'
+import { type Relay, type RelayHealth, relayProblem } from './relay.ts'
 import type { StreamsDatabase } from './schema.ts'
 
 const RELAY_LOCK = 0x636f6d6d // "comm": one advisory lock id for every relay of this database
@@ -46,7 +47,15 @@ export interface RelayOptions {
   failingAfterMs?: number
 }
 
-export class OutboxRelay {
+/** The options a relay takes when not given, here and on its worker thread (thread-relay.ts). */
+export const RELAY_DEFAULTS = {
+  batchSize: 5000,
+  maxBatchBytes: BROKER_MAX_BATCH_BYTES,
+  idleMs: 100,
+  failingAfterMs: 30_000,
+} as const
+
+export class OutboxRelay implements Relay {
   readonly #options: Required<Omit<RelayOptions, 'metrics' | 'log'>> & Pick<RelayOptions, 'metrics' | 'log'>
   readonly #producer: Producer
   #running = false
@@ -57,13 +66,7 @@ export class OutboxRelay {
   #lastError: string | undefined
 
   constructor(options: RelayOptions) {
-    this.#options = {
-      batchSize: 5000,
-      maxBatchBytes: BROKER_MAX_BATCH_BYTES,
-      idleMs: 100,
-      failingAfterMs: 30_000,
-      ...options,
-    }
+    this.#options = { ...RELAY_DEFAULTS, ...options }
     const { batchSize, maxBatchBytes, failingAfterMs } = this.#options
     for (const [name, value] of Object.entries({ batchSize, maxBatchBytes, failingAfterMs })) {
       if (!Number.isSafeInteger(value) || value < 1)
@@ -83,16 +86,14 @@ export class OutboxRelay {
     return this.#failures > 0 ? this.#lastError : undefined
   }
 
-  /**
-   * Why the relay counts as not ready: publishing has failed for longer than `failingAfterMs`. A
-   * short blip does not flap readiness; rejected rows do not count (the relay carries on past them,
-   * and the rejected-rows alert calls the operator).
-   */
+  /** Why the relay counts as not ready: publishing has failed for longer than `failingAfterMs` (relay.ts). */
   problem(now = Date.now()): string | undefined {
-    if (this.#failingSince === undefined || now - this.#failingSince < this.#options.failingAfterMs)
-      return undefined
-    const seconds = Math.round((now - this.#failingSince) / 1000)
-    return `publishing has failed for ${seconds} s (${this.#failures} attempts): ${this.#lastError}`
+    return relayProblem(this.health, this.#options.failingAfterMs, now)
+  }
+
+  /** The state `problem()` is judged from (a worker thread's relay sends it to the facade's thread). */
+  get health(): RelayHealth {
+    return { failingSince: this.#failingSince, failures: this.#failures, lastError: this.#lastError }
   }
 
   start(): void {
@@ -190,21 +191,29 @@ export class OutboxRelay {
     })
   }
 
-  /** Rows committed but not yet published (for the backlog gauge). */
-  async backlog(): Promise<number> {
-    const row = await this.#options.db
-      .selectFrom('outbox')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .executeTakeFirstOrThrow()
-    return Number(row.n)
+  backlog(): Promise<number> {
+    return outboxBacklog(this.#options.db)
   }
 
-  /** Rows moved aside and waiting for an operator (for the rejected-rows gauge and its alert). */
-  async rejectedRows(): Promise<number> {
-    const row = await this.#options.db
-      .selectFrom('outbox_rejected')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .executeTakeFirstOrThrow()
-    return Number(row.n)
+  rejectedRows(): Promise<number> {
+    return outboxRejectedRows(this.#options.db)
   }
+}
+
+/** Rows committed but not yet published (for the backlog gauge). */
+export async function outboxBacklog(db: Kysely<StreamsDatabase>): Promise<number> {
+  const row = await db
+    .selectFrom('outbox')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}
+
+/** Rows moved aside and waiting for an operator (for the rejected-rows gauge and its alert). */
+export async function outboxRejectedRows(db: Kysely<StreamsDatabase>): Promise<number> {
+  const row = await db
+    .selectFrom('outbox_rejected')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
 }

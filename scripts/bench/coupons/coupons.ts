@@ -10,7 +10,7 @@
  *
  * Its own options: --users 10000 --coupons 10 --supply 1000 --cold-share 0.0025 --hot-requests 50000
  * (0: no one-coupon run) --peer on|off (and the harness's:
- * --partitions --max-batch --linger-ms --max-queue-bytes --relay-batch --profile DIR --out FILE --no-write).
+ * --partitions --max-batch --linger-ms --max-queue-bytes --relay-batch --relay --profile DIR --out FILE --no-write).
  */
 import { shopTopology } from '../../../processors/shop-topology.ts'
 import { allTopics, topicNames } from '../../../processors/topics.ts'

@@ -12,6 +12,7 @@ import {
   ms,
   percent,
   rateRow,
+  relayWhere,
   table,
   times,
 } from '../harness/report.ts'
@@ -58,7 +59,7 @@ export function renderCoupons(
       `the first ${M} of the same requests: the seed style reads it, and so does ours a second time, from a fresh ` +
       `sale, for a comparison on the same input (the same mix of issues and rejections: over ${N} requests the ` +
       `sale sells out early and most requests are cheap rejections). Ours: maxBatch ${s.maxBatch}, lingerMs ` +
-      `${s.lingerMs}, maxQueueBytes ${s.maxQueueBytes}; OutboxRelay batchSize ${s.relayBatch}.`,
+      `${s.lingerMs}, maxQueueBytes ${s.maxQueueBytes}; OutboxRelay batchSize ${s.relayBatch}, ${relayWhere(s.relay)}.`,
     '',
     table(
       ['measurement', 'requests', 'seconds', 'requests/s'],

@@ -9,7 +9,7 @@ import { type Kysely, sql } from 'kysely'
 import { createDb } from '../../../state/db.ts'
 import { quietLog } from '../../../test/support/runtime-fixtures.ts'
 import type { Topology } from '../../../topology/builder.ts'
-import { StreamsApp } from '../../../topology/streams-app.ts'
+import { type RelayPlacement, StreamsApp } from '../../../topology/streams-app.ts'
 import { KafkaScratch, type PhaseBase } from './infra.ts'
 import { type PhaseMeasures, PhaseMeter, type Rate, waitProgress } from './measure.ts'
 import { TimedBackend } from './timed-backend.ts'
@@ -20,6 +20,8 @@ export interface RuntimeSettings {
   maxQueueBytes: number
   /** The OutboxRelay's rows per publish round (its batchSize). */
   relayBatch: number
+  /** Where the relay runs (StreamsApp's `relay`): a worker thread of its own, or the tasks' thread. */
+  relay: RelayPlacement
 }
 
 /** What a child needs to run ours (JSON: it crosses the process boundary as an argument). */
@@ -66,10 +68,12 @@ export class MeasuredApp {
     this.config = config
     this.#db = db
     this.backend = new TimedBackend(db, topology.persistence())
-    const { maxBatch, lingerMs, maxQueueBytes, relayBatch } = config.settings
+    const { maxBatch, lingerMs, maxQueueBytes, relayBatch, relay } = config.settings
     this.app = new StreamsApp(topology, {
       brokers: config.brokers,
       db,
+      databaseUrl: config.databaseUrl,
+      relay,
       backend: this.backend,
       metricsPrefix: 'commerce_',
       log: quietLog,

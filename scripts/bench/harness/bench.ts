@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util'
 import type { Kysely } from 'kysely'
 import { createDb } from '../../../state/db.ts'
 import { migrateToLatest } from '../../../state/migrate.ts'
+import { type RelayPlacement, RelayPlacements } from '../../../topology/streams-app.ts'
 import type { AppPhaseConfig, RuntimeSettings } from './app-run.ts'
 import {
   type Cleanup,
@@ -38,6 +39,7 @@ const SETTINGS = {
   'linger-ms': '5',
   'max-queue-bytes': '2097152',
   'relay-batch': '1000',
+  relay: 'thread',
 }
 
 /** Its options for parseArgs: the settings and the benchmark's own (strings), and where the report goes. */
@@ -98,6 +100,7 @@ export class Bench {
       lingerMs: this.int('linger-ms', 0),
       maxQueueBytes: this.int('max-queue-bytes'),
       relayBatch: this.int('relay-batch'),
+      relay: this.relayPlacement(),
     }
   }
 
@@ -107,6 +110,14 @@ export class Bench {
     if (!Number.isInteger(n) || n < min || n > max)
       throw new Error(`--${name} must be an integer in ${min}…${max}, got ${this.args[name]}`)
     return n
+  }
+
+  /** --relay: where ours runs its outbox relay. */
+  relayPlacement(): RelayPlacement {
+    const value = this.args.relay
+    const found = RelayPlacements.find((p) => p === value)
+    if (!found) throw new Error(`--relay must be one of ${RelayPlacements.join(', ')}, got ${value}`)
+    return found
   }
 
   /** A number option in [min, max), or a clear error naming it. */

@@ -13,6 +13,9 @@ export const percent = (share: number) => `${Math.round(100 * share)}%`
 export const times = (a: Rate, b: Rate) => `${(rate(a) / rate(b)).toFixed(1)}×`
 /** A row of a rates table: name, records, seconds, records/s. */
 export const rateRow = (name: string, r: Rate) => [name, fmtInt(r.records), r.seconds.toFixed(2), fmtRate(r)]
+/** Where ours ran its outbox relay (the `--relay` setting), as the reports' settings line says it. */
+export const relayWhere = (relay: string) =>
+  relay === 'thread' ? 'the relay on a worker thread' : 'the relay on the tasks’ thread'
 /** Log text for a rate. */
 export const per = (r: Rate) => `${r.records} in ${r.seconds.toFixed(2)}s (${Math.round(rate(r))}/s)`
 

@@ -5,7 +5,7 @@
  * and the runtime with one transaction per record (throughput.ts); end-to-end latency, peak RSS, CPU.
  *
  * Its own options: --keys 10000 --live-rate 5000 --live-seconds 10 (and the harness's: --partitions
- * --max-batch --linger-ms --max-queue-bytes --relay-batch --profile DIR --out FILE --no-write).
+ * --max-batch --linger-ms --max-queue-bytes --relay-batch --relay --profile DIR --out FILE --no-write).
  */
 
 import type { Bench, Benchmark } from '../harness/bench.ts'
@@ -22,6 +22,7 @@ import {
   percent,
   rate,
   rateRow,
+  relayWhere,
   table,
   times,
 } from '../harness/report.ts'
@@ -170,7 +171,7 @@ function render(r: RuntimeResults, p: RuntimeParams, { partitions, settings: s }
     `Records: ${fmtInt(p.records)} keyed JSON records (\`{"key":"k123","n":7}\`, ${fmtInt(p.keys)} keys) ` +
       `on a topic of ${partitions} partitions (so ${partitions} tasks); the per-record run reads a separate topic ` +
       `holding the first ${fmtInt(p.perRecordRecords)} of them. Runtime settings: maxBatch ${s.maxBatch}, ` +
-      `lingerMs ${s.lingerMs}, maxQueueBytes ${s.maxQueueBytes}; OutboxRelay batchSize ${s.relayBatch}.`,
+      `lingerMs ${s.lingerMs}, maxQueueBytes ${s.maxQueueBytes}; OutboxRelay batchSize ${s.relayBatch}, ${relayWhere(s.relay)}.`,
     '',
     table(
       ['measurement', 'records', 'seconds', 'records/s'],
