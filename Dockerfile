@@ -15,4 +15,4 @@ COPY . .
 # The image's unprivileged user; the app needs no write access to /app.
 USER node
 EXPOSE 3000
-CMD ["node", "--max-semi-space-size=16", "service/main.ts"]
+CMD ["node", "--max-semi-space-size=16", "--max-old-space-size=1024", "service/main.ts"]
