@@ -17,7 +17,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup()
 })
 
-async function setup(partitions = 3) {
+async function setup(partitions = 3, maxQueueBytes?: number) {
   const input = await infra.createTopic('events', partitions)
   const output = await infra.createTopic('counted')
   const applicationId = infra.name('app')
@@ -30,6 +30,7 @@ async function setup(partitions = 3) {
       metricsPrefix: 'commerce_',
       log: quietLog,
       sessionTimeoutMs: 6_000,
+      ...(maxQueueBytes ? { maxQueueBytes } : {}),
     })
     // The relay is not started: these tests read what the runtime committed, not what it published.
     const r = app.runtime!
@@ -81,6 +82,37 @@ function events(topic: string, partition: number, count: number) {
 }
 
 describe('StreamsRuntime fetch path on the real broker and PostgreSQL', () => {
+  it('should get records larger than its fetch asks through, in every partition, and the small ones around them', async () => {
+    // A 64 KiB queue bound: the first fetch asks ~700 bytes a partition, far less than a 300 KB record,
+    // so the broker answers those partitions empty (it oversteps a partition's limit only for the first
+    // data of a response); the task must then ask for one record's worth.
+    const { input, applicationId: app, db, runtime } = await setup(3, 64 * 1024)
+    const big = (p: number, n: number) => ({
+      topic: input,
+      partition: p,
+      key: `p${p}`,
+      value: JSON.stringify({ key: `p${p}`, n, pad: 'x'.repeat(300_000) }),
+    })
+    await produce(
+      infra.brokers,
+      [0, 1, 2].flatMap((p) => events(input, p, 3)),
+    )
+    await produce(
+      infra.brokers,
+      [0, 1, 2].flatMap((p) => [big(p, 3), big(p, 4)]),
+      1,
+    )
+    await produce(
+      infra.brokers,
+      [0, 1, 2].flatMap((p) => events(input, p, 3)),
+    )
+    const { runtime: r } = runtime()
+    await r.start()
+    for (const p of [0, 1, 2]) await offsetReaches(db, app, input, p, 8)
+    for (const p of [0, 1, 2]) expect(await storedCount(db, app, `p${p}`)).toBe(8)
+    await r.stop()
+  })
+
   it('should resume a partition whose stored offset was deleted from the log start, count the skip, and keep the other partitions flowing', async () => {
     const { input, applicationId: app, db, runtime } = await setup()
     await produce(
