@@ -5,11 +5,13 @@
  */
 import { coupons } from './bench/coupons/coupons.ts'
 import { runBenchmark } from './bench/harness/bench.ts'
+import { ordersBenchmark } from './bench/orders/orders.ts'
 import { runtime } from './bench/runtime/runtime.ts'
 
 const benchmarks: Record<string, (argv: string[]) => Promise<number>> = {
   runtime: (argv) => runBenchmark(runtime, argv),
   coupons: (argv) => runBenchmark(coupons, argv),
+  orders: (argv) => runBenchmark(ordersBenchmark, argv),
 }
 
 const [name = '', ...argv] = process.argv.slice(2)
