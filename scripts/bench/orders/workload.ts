@@ -26,6 +26,7 @@ export interface BenchOrder {
   orderId: number
   userId: number
   userCouponId: number | null
+  couponId: number | null
   /** Who owns `userCouponId` (someone else for a COUPON_NOT_USABLE order). */
   couponOwner: number | null
   lines: Array<{ productId: number; quantity: number }>
@@ -43,7 +44,13 @@ const PLENTY = 100_000_000
 /** Users with too few points for any order (orders cost at least 1,000). */
 const POOR_USERS = 20
 const COUPON_DISCOUNT = 500
-const COUPON_ID = 1
+/**
+ * A user holds at most one of each coupon: coupon orders go to users in turn (order 5k to user k), and
+ * each round of the users gets a coupon of its own; the coupons of the COUPON_NOT_USABLE orders
+ * (owned by the next user) are of one more coupon.
+ */
+const COUPONS = 20
+const NOT_OWNER_COUPON = COUPONS + 1
 /** User coupon ids: one per coupon order, `USER_COUPON_BASE + orderId`. */
 const USER_COUPON_BASE = 10_000_000
 
@@ -73,16 +80,26 @@ const poorUser = (w: Workload, i: number) => w.users + 1 + (i % POOR_USERS)
 export function makeOrder(w: Workload, orderId: number): BenchOrder {
   const next = random(w.seed ^ Math.imul(orderId, 0x9e3779b1))
   const kind = orderId % 100
-  const richUser = 1 + Math.floor(next() * w.users)
-  const userId = kind === SHORT_POINTS ? poorUser(w, orderId) : richUser
+  const withCoupon = kind === NOT_OWNER || (kind % 5 === 0 && kind !== 0)
+  const turn = kind === NOT_OWNER ? Math.floor(orderId / 100) : Math.floor(orderId / 5)
+  const userId =
+    kind === SHORT_POINTS
+      ? poorUser(w, orderId)
+      : withCoupon
+        ? 1 + (turn % w.users)
+        : 1 + Math.floor(next() * w.users)
   const chosen = new Set<number>()
   const count = 1 + Math.floor(next() * 3)
   while (chosen.size < count) chosen.add(1 + Math.floor(next() * w.products))
   const lines = [...chosen].map((productId) => ({ productId, quantity: 1 + Math.floor(next() * 2) }))
   if (kind === SHORT_STOCK) lines[0] = { productId: soldOutProduct(w), quantity: 1 }
-  const withCoupon = kind === NOT_OWNER || (kind % 5 === 0 && kind !== 0)
   const userCouponId = withCoupon ? USER_COUPON_BASE + orderId : null
-  const couponOwner = !withCoupon ? null : kind === NOT_OWNER ? 1 + (richUser % w.users) : userId
+  const couponOwner = !withCoupon ? null : kind === NOT_OWNER ? 1 + (userId % w.users) : userId
+  const couponId = !withCoupon
+    ? null
+    : kind === NOT_OWNER
+      ? NOT_OWNER_COUPON
+      : 1 + (Math.floor(turn / w.users) % COUPONS)
   const totalAmount = lines.reduce((s, l) => s + priceOf(l.productId) * l.quantity, 0)
   const discountAmount = withCoupon ? COUPON_DISCOUNT : 0
   const reason: Reason | null =
@@ -105,6 +122,7 @@ export function makeOrder(w: Workload, orderId: number): BenchOrder {
     orderId,
     userId,
     userCouponId,
+    couponId,
     couponOwner,
     lines,
     totalAmount,
@@ -154,8 +172,8 @@ export async function insertShop(url: string, w: Workload): Promise<void> {
     )
     await c.query(
       `insert into coupons (id, name, discount_type, discount_value, total_quantity, issued_quantity)
-       values ($1, 'bench', 'AMOUNT', $2, 0, 0)`,
-      [COUPON_ID, COUPON_DISCOUNT],
+       select g, 'bench-' || g, 'AMOUNT', $1, 999999, 0 from generate_series(1, $2::int) g`,
+      [COUPON_DISCOUNT, NOT_OWNER_COUPON],
     )
   })
 }
@@ -195,13 +213,16 @@ export async function insertOrders(url: string, orders: readonly BenchOrder[]): 
     )
     await c.query(
       `insert into user_coupons (id, user_id, coupon_id, issued_at)
-       select v.id, v.u, $3, $4::timestamptz from unnest($1::bigint[], $2::bigint[]) as v(id, u)`,
-      [coupons.map((o) => o.userCouponId), coupons.map((o) => o.couponOwner), COUPON_ID, PLACED_AT],
+       select v.id, v.u, v.c, $4::timestamptz from unnest($1::bigint[], $2::bigint[], $3::bigint[]) as v(id, u, c)`,
+      [
+        coupons.map((o) => o.userCouponId),
+        coupons.map((o) => o.couponOwner),
+        coupons.map((o) => o.couponId),
+        PLACED_AT,
+      ],
     )
     await c.query(
-      `update coupons set total_quantity = total_quantity + $2, issued_quantity = issued_quantity + $2
-       where id = $1`,
-      [COUPON_ID, coupons.length],
+      `update coupons set issued_quantity = (select count(*) from user_coupons u where u.coupon_id = coupons.id)`,
     )
     await c.query(`select setval('orders_id_seq', greatest((select max(id) from orders), 1))`)
     await c.query('commit')
