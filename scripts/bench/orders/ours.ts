@@ -32,10 +32,39 @@ export interface LiveAnswer {
   seconds: number
 }
 
+/** One processor's batches over the backlog (the saga, the stock owner, the user owner, the issuer). */
+export interface ProcessorBatches {
+  processor: string
+  batches: number
+  meanBatch: number
+  /** Mean seconds in the task per batch (processing and commit). */
+  taskSeconds: number
+}
+
 export interface OursRun extends AppRun {
   /** From the phase's start until every owed restore was applied too. */
   quiescentSeconds: number
+  processors: ProcessorBatches[]
+  /** Outbox rows published over the backlog, and their mean time from commit to the relay's send. */
+  relay: { published: number; meanSeconds: number }
   live?: LiveAnswer
+}
+
+type Series = {
+  values: Array<{ metricName?: string; labels: Record<string, string | number>; value: number }>
+}
+
+/** Sums of a histogram's `_sum` and `_count` per value of `label`. */
+async function byLabel(metric: { get(): Promise<unknown> }, label: string) {
+  const sums = new Map<string, { sum: number; count: number }>()
+  for (const v of ((await metric.get()) as Series).values) {
+    const key = String(v.labels[label] ?? '')
+    const entry = sums.get(key) ?? { sum: 0, count: 0 }
+    if (v.metricName?.endsWith('_sum')) entry.sum += v.value
+    else if (v.metricName?.endsWith('_count')) entry.count += v.value
+    sums.set(key, entry)
+  }
+  return sums
 }
 
 /** Restores applied by their owners (APPLIED rows), read from the phase's database. */
@@ -50,7 +79,7 @@ export const ours = childPhase(import.meta.url, 'ours', (config: OursConfig, ask
   measureApp(
     config,
     shopTopology(config.applicationId, topicNames(config.prefix)),
-    async (_measured, scratch, run): Promise<Omit<OursRun, keyof AppRun>> => {
+    async (measured, scratch, run): Promise<Omit<OursRun, keyof AppRun>> => {
       const client = new pg.Client({ connectionString: config.databaseUrl })
       await client.connect()
       try {
@@ -59,14 +88,28 @@ export const ours = childPhase(import.meta.url, 'ours', (config: OursConfig, ask
           everyMs: 20,
         })
         const quiescentSeconds = run.published.seconds + (performance.now() - started) / 1000
-        if (!config.live) return { quiescentSeconds }
+        const { batchSize, commitDuration, publishLatency } = measured.app.metrics
+        const sizes = await byLabel(batchSize, 'processor')
+        const durations = await byLabel(commitDuration, 'processor')
+        const processors = [...sizes].map(([processor, { sum, count }]) => ({
+          processor,
+          batches: count,
+          meanBatch: count ? sum / count : 0,
+          taskSeconds: count ? (durations.get(processor)?.sum ?? 0) / count : 0,
+        }))
+        const latency = [...(await byLabel(publishLatency, 'none')).values()][0] ?? { sum: 0, count: 0 }
+        const relay = {
+          published: latency.count,
+          meanSeconds: latency.count ? latency.sum / latency.count : 0,
+        }
+        if (!config.live) return { quiescentSeconds, processors, relay }
         const question: LiveQuestion = { measuredRate: rate(run.published) }
         const live = (await ask(question)) as LiveAnswer
         const waits = { maxMs: 180_000 }
         const output = config.output
         await waitProgress('live status events', () => scratch.total(output), live.total, waits)
         await waitProgress('live restores applied', () => appliedRestores(client), live.restores, waits)
-        return { quiescentSeconds, live }
+        return { quiescentSeconds, processors, relay, live }
       } finally {
         await client.end()
       }

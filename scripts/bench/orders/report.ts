@@ -25,9 +25,12 @@ const outcomeRows = (checks: OrdersCheck[]) => {
 const batches = (o: OursRun) =>
   `started (group joined) after ${ms(o.startSeconds)}, first commit after ${ms(o.firstCommitSeconds)}; ` +
   `${fmtInt(o.batches)} batches (all processors) of ${o.meanBatch.toFixed(0)} records on average, each ` +
-  `${o.taskMs.toFixed(1)} ms in the task, of which ${o.lookupMs.toFixed(1)} ms loading lookups and keyed ` +
-  `stores and ${o.pgMs.toFixed(1)} ms in its commit transaction; the event loop was busy ` +
-  `${percent(o.eventLoop)} of the time; at most ${fmtInt(o.maxQueued)} records waited in the task queues`
+  `${o.taskMs.toFixed(1)} ms in the task, of which ${o.lookupMs.toFixed(1)} ms reading lookups (reference ` +
+  `rows) and ${o.pgMs.toFixed(1)} ms in its commit transaction (${o.processors
+    .map((p) => `${p.processor}: ${fmtInt(p.batches)} of ${p.meanBatch.toFixed(0)}, ${ms(p.taskSeconds)}`)
+    .join('; ')}); the relay published ${fmtInt(o.relay.published)} records, ${ms(o.relay.meanSeconds)} ` +
+  `after their commit on average; the event loop was busy ${percent(o.eventLoop)} of the time; at most ` +
+  `${fmtInt(o.maxQueued)} records waited in the task queues`
 
 export function renderOrders(r: OrdersResults, p: OrdersParams, { partitions, settings: s }: Bench): string {
   const { ours, oursSame, seed, oursCheck: oc, oursSameCheck: mc, seedCheck: sc } = r
