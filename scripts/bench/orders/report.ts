@@ -22,6 +22,12 @@ const outcomeRows = (checks: OrdersCheck[]) => {
   return names.map((name) => [name, ...checks.map((c) => fmtInt(c.outcomes[name] ?? 0))])
 }
 
+/** CPU time per order, by process: less sensitive to the machine's other load than the rate is. */
+const cpuPerOrder = (o: OursRun) =>
+  `node ${((1000 * o.cpu.node) / o.published.records).toFixed(2)} ms, PostgreSQL ` +
+  `${((1000 * o.cpu.postgres) / o.published.records).toFixed(2)} ms, Kafka ` +
+  `${((1000 * o.cpu.kafka) / o.published.records).toFixed(2)} ms`
+
 const batches = (o: OursRun) =>
   `started (group joined) after ${ms(o.startSeconds)}, first commit after ${ms(o.firstCommitSeconds)}; ` +
   `${fmtInt(o.batches)} batches (all processors) of ${o.meanBatch.toFixed(0)} records on average, each ` +
@@ -29,7 +35,8 @@ const batches = (o: OursRun) =>
   `rows) and ${o.pgMs.toFixed(1)} ms in its commit transaction (${o.processors
     .map((p) => `${p.processor}: ${fmtInt(p.batches)} of ${p.meanBatch.toFixed(0)}, ${ms(p.taskSeconds)}`)
     .join('; ')}); the relay published ${fmtInt(o.relay.published)} records, ${ms(o.relay.meanSeconds)} ` +
-  `after their commit on average; the event loop was busy ${percent(o.eventLoop)} of the time; at most ` +
+  `after their commit on average; CPU per order: ${cpuPerOrder(o)}; the event loop was busy ` +
+  `${percent(o.eventLoop)} of the time; at most ` +
   `${fmtInt(o.maxQueued)} records waited in the task queues`
 
 export function renderOrders(r: OrdersResults, p: OrdersParams, { partitions, settings: s }: Bench): string {
