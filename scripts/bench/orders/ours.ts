@@ -5,6 +5,7 @@
  * owed is applied by its owner (quiescence: the conservation laws hold only then); when `live`, it then
  * asks the parent to produce orders at half the rate it just measured and waits for those too.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import pg from 'pg'
 import { shopTopology } from '../../../processors/shop-topology.ts'
 import { topicNames } from '../../../processors/topics.ts'
@@ -47,6 +48,8 @@ export interface OursRun extends AppRun {
   processors: ProcessorBatches[]
   /** Outbox rows published over the backlog, and their mean time from commit to the relay's send. */
   relay: { published: number; meanSeconds: number }
+  /** How late the event loop ran a timer over the backlog: what each await of a commit or relay round waits. */
+  loopDelayMs: { p50: number; p99: number; max: number }
   live?: LiveAnswer
 }
 
@@ -75,8 +78,10 @@ async function appliedRestores(client: pg.Client): Promise<number> {
   return Number(rows[0]!.n)
 }
 
-export const ours = childPhase(import.meta.url, 'ours', (config: OursConfig, ask) =>
-  measureApp(
+export const ours = childPhase(import.meta.url, 'ours', (config: OursConfig, ask) => {
+  const loop = monitorEventLoopDelay({ resolution: 5 })
+  loop.enable()
+  return measureApp(
     config,
     shopTopology(config.applicationId, topicNames(config.prefix)),
     async (measured, scratch, run): Promise<Omit<OursRun, keyof AppRun>> => {
@@ -88,6 +93,12 @@ export const ours = childPhase(import.meta.url, 'ours', (config: OursConfig, ask
           everyMs: 20,
         })
         const quiescentSeconds = run.published.seconds + (performance.now() - started) / 1000
+        loop.disable()
+        const loopDelayMs = {
+          p50: loop.percentile(50) / 1e6,
+          p99: loop.percentile(99) / 1e6,
+          max: loop.max / 1e6,
+        }
         const { batchSize, commitDuration, publishLatency } = measured.app.metrics
         const sizes = await byLabel(batchSize, 'processor')
         const durations = await byLabel(commitDuration, 'processor')
@@ -102,17 +113,17 @@ export const ours = childPhase(import.meta.url, 'ours', (config: OursConfig, ask
           published: latency.count,
           meanSeconds: latency.count ? latency.sum / latency.count : 0,
         }
-        if (!config.live) return { quiescentSeconds, processors, relay }
+        if (!config.live) return { quiescentSeconds, processors, relay, loopDelayMs }
         const question: LiveQuestion = { measuredRate: rate(run.published) }
         const live = (await ask(question)) as LiveAnswer
         const waits = { maxMs: 180_000 }
         const output = config.output
         await waitProgress('live status events', () => scratch.total(output), live.total, waits)
         await waitProgress('live restores applied', () => appliedRestores(client), live.restores, waits)
-        return { quiescentSeconds, processors, relay, live }
+        return { quiescentSeconds, processors, relay, loopDelayMs, live }
       } finally {
         await client.end()
       }
     },
-  ),
-)
+  )
+})

@@ -36,7 +36,8 @@ const batches = (o: OursRun) =>
     .map((p) => `${p.processor}: ${fmtInt(p.batches)} of ${p.meanBatch.toFixed(0)}, ${ms(p.taskSeconds)}`)
     .join('; ')}); the relay published ${fmtInt(o.relay.published)} records, ${ms(o.relay.meanSeconds)} ` +
   `after their commit on average; CPU per order: ${cpuPerOrder(o)}; the event loop was busy ` +
-  `${percent(o.eventLoop)} of the time; at most ` +
+  `${percent(o.eventLoop)} of the time and ran a timer ${o.loopDelayMs.p50.toFixed(1)} ms late at p50, ` +
+  `${o.loopDelayMs.p99.toFixed(1)} ms at p99 (max ${o.loopDelayMs.max.toFixed(0)} ms); at most ` +
   `${fmtInt(o.maxQueued)} records waited in the task queues`
 
 export function renderOrders(r: OrdersResults, p: OrdersParams, { partitions, settings: s }: Bench): string {
