@@ -58,6 +58,9 @@ export interface OrdersResults {
   oursCheck: OrdersCheck
   oursSameCheck: OrdersCheck
   seedCheck: OrdersCheck
+  /** Ours over the N orders as two processes of one application, each measured on its own. */
+  twoRuns: OursRun[]
+  twoCheck: OrdersCheck
   restoresPerOrder: number
 }
 
@@ -132,13 +135,19 @@ async function run(bench: Bench, p: OrdersParams): Promise<OrdersResults> {
   await insertOrders(database.url, orders)
   const sameDb = await freshShop(bench, prefixOrders, w)
   const seedDb = await freshShop(bench, prefixOrders, w)
-  log(`databases: ${database.name} (ours), ${sameDb.name} (ours over ${M}), ${seedDb.name} (seed style)`)
+  const twoDb = await freshShop(bench, orders, w)
+  log(
+    `databases: ${database.name} (ours), ${sameDb.name} (ours over ${M}), ${seedDb.name} (seed style), ` +
+      `${twoDb.name} (ours in two processes)`,
+  )
 
   const prefix = `${scratch.name('orders')}.`
   const copyPrefix = `${prefix}seed.`
+  const twoPrefix = `${prefix}two.`
   const full = topicNames(prefix)
   const copy = topicNames(copyPrefix)
-  for (const p of [prefix, copyPrefix]) await scratch.createTopics(allTopics(p), partitions)
+  const two = topicNames(twoPrefix)
+  for (const p of [prefix, copyPrefix, twoPrefix]) await scratch.createTopics(allTopics(p), partitions)
   // The saga's internal topics, created here so that the run deletes them (the runtime finds them).
   const appConfig = (name: string, t: typeof full, total: number) => {
     const config = bench.appConfig(name, t.ORDER_CREATED, t.ORDER_STATUS, total)
@@ -150,7 +159,8 @@ async function run(bench: Bench, p: OrdersParams): Promise<OrdersResults> {
   }
   const a = appConfig('orders', full, N)
   const b = appConfig('orders-same', copy, M)
-  await scratch.createTopics([...a.internal, ...b.internal], partitions)
+  const c = appConfig('orders-two', two, N)
+  await scratch.createTopics([...a.internal, ...b.internal, ...c.internal], partitions)
 
   log(`producing ${N} orders to ${full.ORDER_CREATED}, and the first ${M} to ${copy.ORDER_CREATED}`)
   const produce = {
@@ -159,6 +169,7 @@ async function run(bench: Bench, p: OrdersParams): Promise<OrdersResults> {
   }
   log(`produced ${per(produce)}`)
   await produceBulk(brokers, copy.ORDER_CREATED, M, orderRecord(prefixOrders))
+  await produceBulk(brokers, two.ORDER_CREATED, N, orderRecord(orders))
   await scratch.expectTotal(full.ORDER_CREATED, N)
   const copyEnds = await scratch.expectTotal(copy.ORDER_CREATED, M)
 
@@ -224,6 +235,22 @@ async function run(bench: Bench, p: OrdersParams): Promise<OrdersResults> {
   )
   log(`ours over ${M} correct: ${outcome(oursSameCheck)}`)
 
+  // (a') ours again over the N orders, as two processes of one application (a consumer group of two,
+  // as the service runs with two processor instances): each has an event loop of its own.
+  const twoConfig = {
+    ...{ ...c.config, databaseUrl: twoDb.url, database: twoDb.name, prefix: twoPrefix },
+    ...{ restores: owed(orders), live: false, outputs: N },
+  }
+  const twoOptions = { records: N, floorPerSecond: 100 }
+  const twoRuns = await Promise.all(
+    ['first', 'second'].map((which) =>
+      bench.phase(ours, twoConfig, { ...twoOptions, label: `ours, ${which} of two processes` }),
+    ),
+  )
+  log(`ours in two processes: ${twoRuns.map((r) => per(r.published)).join(', ')}`)
+  const twoCheck = await verifyOurs(twoDb.url, scratch, twoPrefix, c.config.applicationId, orders)
+  log(`ours in two processes correct: ${outcome(twoCheck)}`)
+
   // (c) the seed style over the same M orders.
   const rankingKey = `${scratch.name('orders-seed')}:ranking:sales`
   bench.cleanups.push(`delete Redis key ${rankingKey}`, async () => {
@@ -253,6 +280,8 @@ async function run(bench: Bench, p: OrdersParams): Promise<OrdersResults> {
     oursCheck,
     oursSameCheck,
     seedCheck,
+    twoRuns,
+    twoCheck,
     restoresPerOrder: owed(orders) / N,
   }
 }
@@ -278,6 +307,7 @@ export const ordersBenchmark: Benchmark<OrdersParams, OrdersResults> = {
       [
         ['ours over every order', r.oursCheck],
         ["ours over the seed style's orders", r.oursSameCheck],
+        ['ours in two processes', r.twoCheck],
         ['the seed style', r.seedCheck],
       ] as const
     )
