@@ -6,9 +6,30 @@
 import { sql } from 'kysely'
 import type { Database } from '../state/schema.ts'
 import type { TableRow } from '../topology/api.ts'
-import type { TableWriter } from '../topology/postgres/state-backend.ts'
+import type { LookupReader, TableWriter } from '../topology/postgres/state-backend.ts'
 
 export const RESTORE_OUTCOMES = 'restore-outcomes'
+
+/**
+ * The status of the order a restore event names, read from the row its saga commits. The saga marks
+ * an order FAILED in the same commit that emits its restore events, so a real restore always finds it
+ * FAILED; one written by anyone else for an order that COMPLETED (or is still running) finds it not,
+ * and giving back what that order took would break conservation.
+ */
+export const ORDER_STATUS_LOOKUP = 'restore-order-status'
+
+export const readOrderStatus: LookupReader<Database> = async (db, keys) => {
+  const { rows } = await sql<{ id: string; status: string }>`
+    select id, status from orders
+    where id = any(${keys.filter((k) => /^\d{1,15}$/.test(k))}::bigint[])`.execute(db)
+  return new Map(rows.map((r) => [String(r.id), r.status]))
+}
+
+/** Why a restore of `orderId` must be ignored when its order did not fail, else undefined. */
+export function unfailedOrder(orderId: number, statuses: { get(key: string): unknown }): string | undefined {
+  const status = statuses.get(String(orderId))
+  return status === 'FAILED' ? undefined : `IGNORED: the order is ${status ?? 'unknown'}, not FAILED`
+}
 
 export interface RestoreOutcome {
   eventId: string

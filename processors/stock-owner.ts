@@ -20,7 +20,14 @@ import {
   type StockOwnerInput,
   type StockRestoreInput,
 } from './order-commands.ts'
-import { RESTORE_OUTCOMES, type RestoreOutcome, writeRestoreOutcomes } from './restore-outcomes.ts'
+import {
+  ORDER_STATUS_LOOKUP,
+  RESTORE_OUTCOMES,
+  type RestoreOutcome,
+  readOrderStatus,
+  unfailedOrder,
+  writeRestoreOutcomes,
+} from './restore-outcomes.ts'
 
 export const StockStores = {
   /** Units on hand per product, once this owner has changed them (before that: the products row). */
@@ -83,8 +90,11 @@ export class StockOwner implements StreamProcessor<StockOwnerInput, never> {
     const reserved = reservations.get(key)
     // Anyone may write this topic: giving back units no order took would break conservation
     // (initial stock = stock + sold), so only a live reservation of the same size is released.
-    let outcome: string
-    if (reserved?.state !== 'RESERVED') outcome = 'IGNORED: the order holds no reservation of the product'
+    let outcome = unfailedOrder(orderId, ctx.lookup(ORDER_STATUS_LOOKUP))
+    if (outcome) {
+      // The order did not fail: what it reserved stays taken.
+    } else if (reserved?.state !== 'RESERVED')
+      outcome = 'IGNORED: the order holds no reservation of the product'
     else if (reserved.quantity !== quantity)
       outcome = `IGNORED: the order reserved ${reserved.quantity}, not ${quantity}`
     else {
@@ -148,9 +158,12 @@ export function stockOwner(replies: SinkSpec) {
         keys: (input) => (input.kind === 'stock-restore' ? input.eventId : undefined),
       },
     },
-    lookups: { [StockLookups.STOCK]: (input) => String(input.productId) },
+    lookups: {
+      [StockLookups.STOCK]: (input) => String(input.productId),
+      [ORDER_STATUS_LOOKUP]: (input) => (input.kind === 'stock-restore' ? String(input.orderId) : undefined),
+    },
     tables: [StockTables.LEVELS, RESTORE_OUTCOMES],
-    readers: { [StockLookups.STOCK]: readStock },
+    readers: { [StockLookups.STOCK]: readStock, [ORDER_STATUS_LOOKUP]: readOrderStatus },
     writers: { [StockTables.LEVELS]: writeLevels, [RESTORE_OUTCOMES]: writeRestoreOutcomes },
     sinks: { [SAGA_REPLIES_SINK]: replies },
   })

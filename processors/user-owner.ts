@@ -22,7 +22,14 @@ import {
   type UserCommand,
   type UserOwnerInput,
 } from './order-commands.ts'
-import { RESTORE_OUTCOMES, type RestoreOutcome, writeRestoreOutcomes } from './restore-outcomes.ts'
+import {
+  ORDER_STATUS_LOOKUP,
+  RESTORE_OUTCOMES,
+  type RestoreOutcome,
+  readOrderStatus,
+  unfailedOrder,
+  writeRestoreOutcomes,
+} from './restore-outcomes.ts'
 
 export const UserStores = {
   /** Each user's balance, once this owner has changed it (before that: the users row). */
@@ -176,8 +183,10 @@ export class UserOwner implements StreamProcessor<UserOwnerInput, never> {
     // Anyone may write this topic: giving back points no order paid would break conservation
     // (initial points + charges = points + paid by COMPLETED orders), so only a live payment of the
     // same user and amount is given back.
-    let outcome = 'APPLIED'
-    if (payment?.kind !== 'payment' || payment.state !== 'DEDUCTED' || payment.userId !== userId)
+    let outcome = unfailedOrder(orderId, ctx.lookup(ORDER_STATUS_LOOKUP)) ?? 'APPLIED'
+    if (outcome !== 'APPLIED') {
+      // The order did not fail: what it paid stays paid.
+    } else if (payment?.kind !== 'payment' || payment.state !== 'DEDUCTED' || payment.userId !== userId)
       outcome = 'IGNORED: the order holds no payment of the user'
     else if (payment.amount !== amount) outcome = `IGNORED: the order paid ${payment.amount}, not ${amount}`
     else {
@@ -196,8 +205,10 @@ export class UserOwner implements StreamProcessor<UserOwnerInput, never> {
     const coupon = this.#coupon(userCouponId, ctx)
     // Un-used only for the order that used it: a late restore of an order that lost the race for
     // the coupon must not free it under the order that won.
-    let outcome = 'APPLIED'
-    if (!coupon || coupon.userId !== userId || coupon.orderId !== orderId)
+    let outcome = unfailedOrder(orderId, ctx.lookup(ORDER_STATUS_LOOKUP)) ?? 'APPLIED'
+    if (outcome !== 'APPLIED') {
+      // The order did not fail: the coupon stays used by it.
+    } else if (!coupon || coupon.userId !== userId || coupon.orderId !== orderId)
       outcome = 'IGNORED: the coupon is not used by the order'
     else this.#setCoupon(userCouponId, { userId, orderId: null }, ctx)
     ledger.put(key, { kind: 'done', outcome })
@@ -334,9 +345,18 @@ export function userOwner(replies: SinkSpec) {
       [UserStores.COUPONS]: { loading: 'keyed', keys: couponKey },
       [UserStores.LEDGER]: { loading: 'keyed', keys: ledgerKeys },
     },
-    lookups: { [UserLookups.POINTS]: userKey, [UserLookups.COUPONS]: couponKey },
+    lookups: {
+      [UserLookups.POINTS]: userKey,
+      [UserLookups.COUPONS]: couponKey,
+      [ORDER_STATUS_LOOKUP]: (input) =>
+        input.kind === 'point-restore' || input.kind === 'coupon-restore' ? String(input.orderId) : undefined,
+    },
     tables: [UserTables.POINTS, UserTables.HISTORY, UserTables.COUPONS, RESTORE_OUTCOMES],
-    readers: { [UserLookups.POINTS]: readPoints, [UserLookups.COUPONS]: readCoupons },
+    readers: {
+      [UserLookups.POINTS]: readPoints,
+      [UserLookups.COUPONS]: readCoupons,
+      [ORDER_STATUS_LOOKUP]: readOrderStatus,
+    },
     writers: {
       [UserTables.POINTS]: writePoints,
       [UserTables.HISTORY]: writeHistory,

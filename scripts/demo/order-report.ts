@@ -31,7 +31,12 @@ export async function reportOrders(config: Config, ids: readonly number[]): Prom
       `\ntime from order to final status: p50 ${percentile(ms, 50).toFixed(0)} ms, p99 ${percentile(ms, 99).toFixed(0)} ms (${ms.length} orders)`,
     )
     out('\n== Conservation (CONTRACT.md 2.8)')
-    const invariants = await checkConservation(db)
+    // Quiescence: a failed order's restore events may still be on their way to their owners.
+    let invariants = await checkConservation(db)
+    for (const deadline = Date.now() + 30_000; !invariants.every((i) => i.holds) && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 250))
+      invariants = await checkConservation(db)
+    }
     for (const i of invariants) {
       out(`${i.holds ? 'HOLDS ' : 'BROKEN'} ${i.name} (${i.checked} checked)`)
       for (const v of i.violations) out(`         ${v}`)

@@ -9,7 +9,7 @@ import { forEachConcurrently } from '../../scripts/demo/http.ts'
 import { useInfra } from '../support/infra.ts'
 import { headerValue, kcatConsume, kcatProduce } from '../support/kcat.ts'
 import { waitUntil } from '../support/runtime-fixtures.ts'
-import { type ServiceProcess, startService, waitForHttp } from '../support/service-process.ts'
+import { type ServiceProcess, shopDeployment } from '../support/service-process.ts'
 
 const infra = useInfra()
 const services: ServiceProcess[] = []
@@ -26,23 +26,9 @@ const TOKEN = 'flash-sale-admin-token'
 
 async function sale(options: { killProcessor: boolean }) {
   const appId = infra.name('sale')
-  const prefix = `${appId}.`
-  const env = {
-    KAFKA_BROKERS: infra.brokers.join(','),
-    DATABASE_URL: infra.databaseUrl,
-    REDIS_URL: infra.redisUrl,
-    APPLICATION_ID: appId,
-    TOPIC_PREFIX: prefix,
-    ADMIN_TOKEN: TOKEN,
-    // A killed processor's partitions move after this long: short, so the test does not wait 10 s a kill.
-    KAFKA_SESSION_TIMEOUT_MS: '3000',
-  }
-  const start = async (role: 'api' | 'processors') => {
-    const service = await startService({ ...env, ROLE: role })
-    services.push(service)
-    await waitForHttp(`${service.url}/health/ready`, (status) => status === 200, 60_000)
-    return service
-  }
+  const deployment = shopDeployment(infra, { appId, adminToken: TOKEN, started: services })
+  const { prefix } = deployment
+  const start = (role: 'api' | 'processors') => deployment.start(role)
   const api = await start('api')
   let processor = await start('processors')
   const db = new pg.Client({ connectionString: infra.databaseUrl })

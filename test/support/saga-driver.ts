@@ -1,6 +1,7 @@
 /** The shop topology on the TopologyTestDriver, set up for the order saga: products, users, coupons, orders. */
 import type { OrderStatusEvent } from '../../processors/order-messages.ts'
-import { SagaLookups } from '../../processors/order-saga.ts'
+import { SagaLookups, SagaTables } from '../../processors/order-saga.ts'
+import { ORDER_STATUS_LOOKUP } from '../../processors/restore-outcomes.ts'
 import { shopTopology } from '../../processors/shop-topology.ts'
 import { StockLookups, StockStores } from '../../processors/stock-owner.ts'
 import { Topics } from '../../processors/topics.ts'
@@ -22,6 +23,14 @@ export interface ShopSetup {
   coupons?: Record<number, CouponUse>
 }
 
+/**
+ * Orders 1 to 9 FAILED, as their saga's commit would have marked them: an owner applies a restore only
+ * for an order whose row says so. Other orders read as unknown unless set.
+ */
+export function failedOrders(d: TopologyTestDriver): void {
+  for (let orderId = 1; orderId <= 9; orderId++) d.setLookup(ORDER_STATUS_LOOKUP, String(orderId), 'FAILED')
+}
+
 export class SagaDriver {
   readonly driver = new TopologyTestDriver(shopTopology('shop'), { partitions: 3, startTime: NOW })
   readonly #setup: Required<ShopSetup>
@@ -33,6 +42,10 @@ export class SagaDriver {
       users: setup.users ?? { 1: 10_000, 2: 10_000 },
       coupons: setup.coupons ?? {},
     }
+    // The owners check a restore's order FAILED by reading the row the saga commits.
+    this.driver.feedLookup(SagaTables.ORDERS, ORDER_STATUS_LOOKUP, (row) =>
+      row.op === 'progress' ? [String(row.orderId), row.status] : undefined,
+    )
     for (const [id, { stock, price }] of Object.entries(this.#setup.products)) {
       this.driver.setLookup(StockLookups.STOCK, id, stock)
       this.driver.setLookup(SagaLookups.PRODUCTS, id, { name: `product ${id}`, price })

@@ -71,3 +71,33 @@ export async function waitForHttp(
   }
   throw new Error(`${url} not as expected after ${timeoutMs} ms; last answer: ${JSON.stringify(last)}`)
 }
+
+/**
+ * A shop deployment of its own on the test's infrastructure — application id, topic prefix, admin
+ * token — whose instances start by role and are ready when returned. `started` lists them all, for the
+ * file's clean-up.
+ */
+export function shopDeployment(
+  infra: { brokers: string[]; databaseUrl: string; redisUrl: string },
+  options: { appId: string; adminToken: string; redisUrl?: string; started: ServiceProcess[] },
+) {
+  const env = {
+    KAFKA_BROKERS: infra.brokers.join(','),
+    DATABASE_URL: infra.databaseUrl,
+    REDIS_URL: options.redisUrl ?? infra.redisUrl,
+    APPLICATION_ID: options.appId,
+    TOPIC_PREFIX: `${options.appId}.`,
+    ADMIN_TOKEN: options.adminToken,
+    // A killed processor's partitions move after this long: short, so a test does not wait 10 s a kill.
+    KAFKA_SESSION_TIMEOUT_MS: '3000',
+  }
+  return {
+    prefix: env.TOPIC_PREFIX,
+    async start(role: 'api' | 'processors'): Promise<ServiceProcess> {
+      const service = await startService({ ...env, ROLE: role })
+      options.started.push(service)
+      await waitForHttp(`${service.url}/health/ready`, (status) => status === 200, 60_000)
+      return service
+    },
+  }
+}

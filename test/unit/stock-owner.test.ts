@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import type { SagaReply } from '../../processors/order-commands.ts'
+import { ORDER_STATUS_LOOKUP } from '../../processors/restore-outcomes.ts'
 import { shopTopology } from '../../processors/shop-topology.ts'
 import { StockLookups, StockStores } from '../../processors/stock-owner.ts'
 import { Topics } from '../../processors/topics.ts'
 import { TopologyTestDriver } from '../../topology/driver/test-driver.ts'
+import { failedOrders } from '../support/saga-driver.ts'
 
 const COMMANDS = 'shop-stock-commands'
 const REPLIES = 'shop-saga-replies'
@@ -11,6 +13,7 @@ const REPLIES = 'shop-saga-replies'
 function driver(stock: Record<number, number> = { 10: 3 }) {
   const d = new TopologyTestDriver(shopTopology('shop'), { partitions: 3 })
   for (const [productId, units] of Object.entries(stock)) d.setLookup(StockLookups.STOCK, productId, units)
+  failedOrders(d)
   return d
 }
 const reserve = (d: TopologyTestDriver, orderId: number, productId: number, quantity: number) =>
@@ -110,6 +113,25 @@ describe('StockOwner', () => {
       'ext-b:IGNORED: the order reserved 2, not 5',
       'ext-c:APPLIED',
       '1/stock/10:IGNORED: the order holds no reservation of the product',
+    ])
+  })
+
+  it('should keep what an order took when a restore names an order that did not fail', async () => {
+    const d = driver({ 10: 5 })
+    d.setLookup(ORDER_STATUS_LOOKUP, '20', 'COMPLETED')
+    d.setLookup(ORDER_STATUS_LOOKUP, '21', 'PENDING')
+    reserve(d, 20, 10, 2)
+    reserve(d, 21, 10, 1)
+    await d.process()
+    restore(d, '20/stock/10', 20, 10, 2) // a completed order's units are sold
+    restore(d, 'ext-21', 21, 10, 1) // a running order's are still in play
+    restore(d, 'ext-30', 30, 10, 1) // an order nobody knows
+    await d.process()
+    expect(stockOf(d, 10)).toBe(2)
+    expect(outcomes(d)).toEqual([
+      '20/stock/10:IGNORED: the order is COMPLETED, not FAILED',
+      'ext-21:IGNORED: the order is PENDING, not FAILED',
+      'ext-30:IGNORED: the order is unknown, not FAILED',
     ])
   })
 

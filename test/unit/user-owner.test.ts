@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import type { SagaReply } from '../../processors/order-commands.ts'
+import { ORDER_STATUS_LOOKUP } from '../../processors/restore-outcomes.ts'
 import { shopTopology } from '../../processors/shop-topology.ts'
 import { Topics } from '../../processors/topics.ts'
 import { type CouponUse, UserLookups, UserStores } from '../../processors/user-owner.ts'
 import { TopologyTestDriver } from '../../topology/driver/test-driver.ts'
+import { failedOrders } from '../support/saga-driver.ts'
 
 const COMMANDS = 'shop-user-commands'
 const REPLIES = 'shop-saga-replies'
@@ -16,6 +18,7 @@ function driver(
   const d = new TopologyTestDriver(shopTopology('shop'), { partitions: 3, startTime: NOW })
   for (const [userId, balance] of Object.entries(points)) d.setLookup(UserLookups.POINTS, userId, balance)
   for (const [id, use] of Object.entries(coupons)) d.setLookup(UserLookups.COUPONS, id, use)
+  failedOrders(d)
   return d
 }
 const command = (d: TopologyTestDriver, value: { userId: number; kind: string } & Record<string, unknown>) =>
@@ -142,6 +145,27 @@ describe('UserOwner', () => {
       'ext-2',
       '1/points',
       'ext-3',
+    ])
+  })
+
+  it('should keep a payment and a used coupon when the restore names an order that completed', async () => {
+    const d = driver({ 1: 1000 }, { 7000001: { userId: 1, orderId: null } })
+    d.setLookup(ORDER_STATUS_LOOKUP, '20', 'COMPLETED')
+    deduct(d, 20, 1, 300)
+    d.pipe(COMMANDS, '1', { kind: 'use-coupon', orderId: 20, userId: 1, userCouponId: 7000001 })
+    await d.process()
+    d.pipe(Topics.POINT_RESTORE, '1', { eventId: '20/points', orderId: 20, userId: 1, amount: 300 })
+    d.pipe(Topics.COUPON_RESTORE, '1', {
+      eventId: '20/coupon',
+      orderId: 20,
+      userId: 1,
+      userCouponId: 7000001,
+    })
+    await d.process()
+    expect(committed(d, UserStores.POINTS, 1)).toBe(700)
+    expect(d.table<{ outcome: string }>('restore-outcomes').map((r) => r.outcome)).toEqual([
+      'IGNORED: the order is COMPLETED, not FAILED',
+      'IGNORED: the order is COMPLETED, not FAILED',
     ])
   })
 

@@ -28,6 +28,10 @@ export class MemoryBackend implements StateBackend {
   readonly #outbox: OutboxRecord[] = []
   readonly #lookups = new Map<string, Map<string, unknown>>()
   readonly #tables = new Map<string, TableRow[]>()
+  readonly #feeds = new Map<
+    string,
+    Array<{ lookup: string; entry: (row: TableRow) => [string, unknown] | undefined }>
+  >()
   readonly #failures: Error[] = []
   readonly #partitionCounts = new Map<string, number>()
   /** Per task: the output-id digests it applied and still remembers, with their source positions. */
@@ -68,6 +72,16 @@ export class MemoryBackend implements StateBackend {
     this.#lookups.set(name, data)
     if (value === undefined) data.delete(key)
     else data.set(key, structuredClone(value))
+  }
+
+  /**
+   * From now on, each row committed to `table` sets the lookup entry `entry(row)` gives (if any), as a
+   * PostgreSQL lookup reading the rows a processor commits would see them in the next batch.
+   */
+  feedLookup(table: string, lookup: string, entry: (row: TableRow) => [string, unknown] | undefined): void {
+    const feeds = this.#feeds.get(table) ?? []
+    feeds.push({ lookup, entry })
+    this.#feeds.set(table, feeds)
   }
 
   /** Every row committed to a table, in commit order. */
@@ -148,6 +162,11 @@ export class MemoryBackend implements StateBackend {
       const list = this.#tables.get(table) ?? []
       list.push(...rows)
       this.#tables.set(table, list)
+      for (const { lookup, entry } of this.#feeds.get(table) ?? [])
+        for (const row of rows) {
+          const fed = entry(row)
+          if (fed) this.setLookup(lookup, fed[0], fed[1])
+        }
     }
     this.#commits++
     return CommitOutcomes.COMMITTED

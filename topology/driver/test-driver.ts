@@ -1,4 +1,4 @@
-import type { KeyValueStore } from '../api.ts'
+import type { KeyValueStore, TableRow } from '../api.ts'
 import type { ProcessorNode, Topology } from '../builder.ts'
 import { StreamsError, TopologyError } from '../errors.ts'
 import type { TaskId } from '../runtime/backend.ts'
@@ -73,6 +73,22 @@ export class TopologyTestDriver {
     if (!this.#topology.nodes.some((n) => n.kind === 'lookup' && n.name === name))
       throw new StreamsError('DRIVER_MISUSE', `no lookup ${name}`)
     this.#backend.setLookup(name, key, value)
+  }
+
+  /**
+   * Makes a lookup follow a table the topology writes: each committed row of `table` sets the entry
+   * `entry(row)` returns (or none), as a lookup reading committed rows from PostgreSQL would — e.g.
+   * an order's status, written by one processor, read by another.
+   */
+  feedLookup(table: string, lookup: string, entry: (row: TableRow) => [string, unknown] | undefined): void {
+    this.#checkOpen()
+    for (const [kind, name] of [
+      ['table', table],
+      ['lookup', lookup],
+    ] as const)
+      if (!this.#topology.nodes.some((n) => n.kind === kind && n.name === name))
+        throw new StreamsError('DRIVER_MISUSE', `no ${kind} ${name}`)
+    this.#backend.feedLookup(table, lookup, entry)
   }
 
   /** How many output ids a task remembers to skip re-sent copies (its de-duplication window). */

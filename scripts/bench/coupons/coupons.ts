@@ -4,10 +4,12 @@
  * — the shop topology on the StreamsApp facade — until every request's outcome is committed and every
  * result event published, (b) ours again over the first M requests from a fresh sale, and (c) the seed's
  * design (seed-style.ts: one transaction per message with an optimistic-lock update, then a per-record
- * offset commit) over the same M; every phase checked request by request (verify.ts). A wrong result
- * fails the run and BENCHMARKS.md is not written.
+ * offset commit) over the same M; after (a), the Kafka Streams peer (scripts/bench/peer/) over the same N,
+ * under exactly_once_v2 and at_least_once. Every phase checked request by request (verify.ts, and the
+ * peer's results.ts). A wrong result fails the run and BENCHMARKS.md is not written.
  *
- * Its own options: --users 10000 --coupons 10 --supply 1000 --cold-share 0.0025 (and the harness's:
+ * Its own options: --users 10000 --coupons 10 --supply 1000 --cold-share 0.0025 --hot-requests 50000
+ * (0: no one-coupon run) --peer on|off (and the harness's:
  * --partitions --max-batch --linger-ms --max-queue-bytes --relay-batch --profile DIR --out FILE --no-write).
  */
 import { shopTopology } from '../../../processors/shop-topology.ts'
@@ -17,7 +19,9 @@ import type { Bench, Benchmark } from '../harness/bench.ts'
 import { log } from '../harness/infra.ts'
 import { childPhase } from '../harness/phase.ts'
 import { produceBulk } from '../harness/produce.ts'
-import { mb, per } from '../harness/report.ts'
+import { mb, per, rate } from '../harness/report.ts'
+import { type PeerRuns, runPeer } from '../peer/peer.ts'
+import { renderPeer } from '../peer/report.ts'
 import { METHOD, renderCoupons } from './report.ts'
 import {
   expectedOutcomes,
@@ -40,6 +44,7 @@ export const ours = childPhase(import.meta.url, 'ours', (config: AppPhaseConfig 
 export interface CouponsParams {
   requests: number
   seedRequests: number
+  hotRequests: number
   workload: Workload
 }
 
@@ -52,12 +57,17 @@ export interface CouponsResults {
   oursCheck: Correctness
   oursSameCheck: Correctness
   seedCheck: Correctness
+  /** The Kafka Streams peer over the same N requests (scripts/bench/peer/), unless --peer off. */
+  peer: PeerRuns | undefined
+  /** Ours over `hotRequests` requests for ONE coupon (one partition does all the work), unless 0. */
+  hot: { result: AppRun; check: Correctness; requests: number } | undefined
 }
 
 function params(bench: Bench): CouponsParams {
   const p = {
     requests: bench.int('requests'),
     seedRequests: bench.int('seed-requests'),
+    hotRequests: bench.int('hot-requests', 0),
     workload: {
       users: bench.int('users'),
       coupons: bench.int('coupons', 2),
@@ -76,7 +86,7 @@ const outcome = (check: Correctness) =>
 
 async function run(
   bench: Bench,
-  { requests: N, seedRequests: M, workload }: CouponsParams,
+  { requests: N, seedRequests: M, hotRequests: H, workload }: CouponsParams,
 ): Promise<CouponsResults> {
   const { brokers, scratch, partitions, settings, database } = bench
   log(
@@ -116,13 +126,14 @@ async function run(
     placed: Placed[][],
     total: number,
     profile: boolean,
+    sale: Workload = workload,
   ) => {
     const t = topicNames(prefix)
     const config = { ...bench.appConfig(name, t.COUPON_ISSUE, t.COUPON_ISSUE_RESULT, total), prefix }
     const options = { label: name, records: total, floorPerSecond: 1_000, profile }
     const result = await bench.phase(ours, config, options)
-    const expected = expectedOutcomes(placed, workload, 'holders-first')
-    const check = await verifyOurs(database.url, scratch, t, expected, workload)
+    const expected = expectedOutcomes(placed, sale, 'holders-first')
+    const check = await verifyOurs(database.url, scratch, t, expected, sale)
     log(
       `${name}: committed ${per(result.committed)}, published ${per(result.published)}; peak RSS ${mb(result.rss.peak)}`,
     )
@@ -136,6 +147,38 @@ async function run(
       `maxQueueBytes ${settings.maxQueueBytes}) over ${N} requests`,
   )
   const a = await runOurs('coupons', prefix, order, N, true)
+
+  // The Kafka Streams peer over the same topic, right after ours.
+  const peer =
+    bench.args.peer === 'off'
+      ? undefined
+      : await runPeer({
+          brokers,
+          input: full.COUPON_ISSUE,
+          partitions,
+          requests: N,
+          sale: workload,
+          expected: expectedOutcomes(order, workload, 'holders-first'),
+          log,
+        })
+
+  // (d) one hot coupon: every request names coupon 1, so one partition (one task) does all the work —
+  // what a flash sale of a single coupon is. From a fresh sale.
+  let hot: CouponsResults['hot']
+  if (H > 0) {
+    const hotSale: Workload = { ...workload, coupons: 2, coldShare: 0 }
+    const hotPrefix = `${prefix}hot.`
+    const hotTopics = topicNames(hotPrefix)
+    await scratch.createTopics(allTopics(hotPrefix), partitions)
+    const hotRequests = makeRequests(hotSale, H)
+    await produceBulk(brokers, hotTopics.COUPON_ISSUE, H, requestRecord(hotRequests))
+    const hotEnds = await scratch.expectTotal(hotTopics.COUPON_ISSUE, H)
+    const hotOrder = await readOrder(brokers, hotTopics.COUPON_ISSUE, hotEnds)
+    await resetShop(database.url)
+    log(`ours over ${H} requests for one coupon (partitions: ${hotEnds.join(', ')})`)
+    const d = await runOurs('coupons-hot', hotPrefix, hotOrder, H, false, hotSale)
+    hot = { ...d, requests: H }
+  }
 
   // (b) ours again over the seed style's M requests, from a fresh sale: the same input, the same mix of
   // issued and rejected requests (a sale that sold out early is mostly cheap rejections).
@@ -170,6 +213,8 @@ async function run(
     oursCheck: a.check,
     oursSameCheck: b.check,
     seedCheck,
+    peer,
+    hot,
   }
 }
 
@@ -179,24 +224,34 @@ export const coupons: Benchmark<CouponsParams, CouponsResults> = {
   options: {
     requests: '200000',
     'seed-requests': '20000',
+    'hot-requests': '50000',
     users: '10000',
     coupons: '10',
     supply: '1000',
     'cold-share': '0.0025',
+    peer: 'on',
   },
   overallMinutes: 30,
   params,
   run,
-  render: renderCoupons,
+  render: (r, p, bench) =>
+    r.peer
+      ? `${renderCoupons(r, p, bench)}\n\n${renderPeer(r.peer, { rate: rate(r.ours.committed), label: 'ours' })}`
+      : renderCoupons(r, p, bench),
   failures: (r) =>
     (
       [
         ['ours over every request', r.oursCheck],
         ["ours over the seed style's requests", r.oursSameCheck],
         ['the seed style', r.seedCheck],
+        ...(r.hot ? ([['ours over one hot coupon', r.hot.check]] as const) : []),
       ] as const
     )
       .filter(([, check]) => !check.ok)
-      .map(([name]) => `${name} decided wrong`),
+      .map(([name]) => `${name} decided wrong`)
+      .concat(
+        r.peer?.runs.filter((p) => !p.check.ok).map((p) => `the peer under ${p.guarantee} decided wrong`) ??
+          [],
+      ),
   method: METHOD,
 }

@@ -66,6 +66,14 @@ export function renderCoupons(
         rateRow(`produce (${PRODUCE_SETTINGS})`, r.produce),
         rateRow('**ours**: every outcome committed (offsets, rows, counters, outbox)', ours.committed),
         rateRow('ours: every result event published (outbox relayed)', ours.published),
+        ...(r.hot
+          ? [
+              rateRow(
+                `**ours**, one hot coupon (${fmtInt(r.hot.requests)} requests, all on one partition): every outcome committed`,
+                r.hot.result.committed,
+              ),
+            ]
+          : []),
         rateRow(`**ours**, the seed style's ${M} requests: every outcome committed`, oursSame.committed),
         rateRow(`ours, the seed style's ${M} requests: every result event published`, oursSame.published),
         rateRow('**seed style**: every outcome committed, then its offset', seed.committed),
@@ -168,7 +176,9 @@ export const METHOD = `How it measures (\`scripts/bench/coupons/\`, on the harne
 database (migrated, then users and coupons inserted with SQL, plus the seed style's own \`seed_coupons\`
 with a \`version\` column, \`seed_user_coupons\` with the (user, coupon) unique constraint and
 \`seed_coupon_issue_requests\`), and topics of its own under a random prefix. Every request is produced
-before a phase starts, so a phase measures the processor working off a backlog, not the HTTP API. **Ours**
+before a phase starts, so a phase measures the processor working off a backlog, not the HTTP API. The
+**one hot coupon** run is ours over requests that all name coupon 1 (from a fresh sale): one partition, so
+one task, does all the work — the rate of a single coupon's flash sale. **Ours**
 runs as the service runs it — \`shopTopology\` on the \`StreamsApp\` facade (\`StreamsRuntime\`,
 \`PostgresStateBackend\` with the topology's own lookup readers and table writers, the \`OutboxRelay\`) — in
 a child process of its own, timed from \`start()\` (group join included) until the committed offsets in

@@ -13,6 +13,7 @@ describe('readers and writers travel with the processor', () => {
       'coupons',
       'order-products',
       'product-stock-rows',
+      'restore-order-status',
       'user-coupon-rows',
       'user-point-rows',
       'users',
