@@ -7,15 +7,12 @@
  * stock transaction, then a transaction per step), each on a fresh shop of its own. Every phase is
  * checked order by order and against the conservation laws (verify.ts); a wrong result fails the run.
  *
- * Its own options: --users 10000 --products 200 --live-seconds 10 (and the harness's: --partitions
+ * Its own options: --users 10000 --products 200 --live-seconds 10 --two-processes 0|1 (and the harness's: --partitions
  * --max-batch --linger-ms --max-queue-bytes --relay-batch --profile DIR --out FILE --no-write).
  */
-import type { Kysely } from 'kysely'
-import { allTopics, InternalTopics, topicNames } from '../../../processors/topics.ts'
-import { createDb } from '../../../state/db.ts'
-import { migrateToLatest } from '../../../state/migrate.ts'
+import { allTopics, InternalTopics, type TopicNames, topicNames } from '../../../processors/topics.ts'
 import type { Bench, Benchmark } from '../harness/bench.ts'
-import { createDatabase, log, withClient } from '../harness/infra.ts'
+import { log, withClient } from '../harness/infra.ts'
 import { quantile } from '../harness/measure.ts'
 import { produceAtRate, produceBulk } from '../harness/produce.ts'
 import { readKeyTimestamps } from '../harness/read.ts'
@@ -23,6 +20,8 @@ import { mb, per } from '../harness/report.ts'
 import { type LiveAnswer, type LiveQuestion, type OursRun, ours } from './ours.ts'
 import { METHOD, renderOrders } from './report.ts'
 import { type SeedResult, seedStyle } from './seed-style.ts'
+import { freshShop, outcome, owed } from './setup.ts'
+import { runTwoProcesses, type TwoProcesses } from './two-processes.ts'
 import { type OrdersCheck, verifyOurs, verifySeed } from './verify.ts'
 import {
   type BenchOrder,
@@ -39,6 +38,7 @@ export interface OrdersParams {
   orders: number
   seedOrders: number
   liveSeconds: number
+  twoProcesses: boolean
   workload: Workload
 }
 
@@ -58,9 +58,8 @@ export interface OrdersResults {
   oursCheck: OrdersCheck
   oursSameCheck: OrdersCheck
   seedCheck: OrdersCheck
-  /** Ours over the N orders as two processes of one application, each measured on its own. */
-  twoRuns: OursRun[]
-  twoCheck: OrdersCheck
+  /** With --two-processes: ours over the N orders as two processes of one application. */
+  two?: TwoProcesses
   restoresPerOrder: number
 }
 
@@ -69,6 +68,7 @@ function params(bench: Bench): OrdersParams {
     orders: bench.int('orders'),
     seedOrders: bench.int('seed-orders'),
     liveSeconds: bench.int('live-seconds', 1, 600),
+    twoProcesses: bench.int('two-processes', 0, 1) === 1,
     workload: { users: bench.int('users'), products: bench.int('products'), seed: 20_261_125 },
   }
   if (p.seedOrders > p.orders)
@@ -76,29 +76,11 @@ function params(bench: Bench): OrdersParams {
   return p
 }
 
-const owed = (orders: readonly BenchOrder[]) =>
-  orders.reduce((s, o) => s + o.restores.stock + o.restores.points, 0)
-
-const outcome = (check: OrdersCheck) =>
-  `${check.ok}${check.examples.length ? ` (${check.examples.join('; ')})` : ''}`
-
 const exact = (samples: number[]): Latency => ({
   p50: quantile(samples, 0.5),
   p99: quantile(samples, 0.99),
   count: samples.length,
 })
-
-/** A migrated database with the shop and the given orders' rows; dropped at the end of the run. */
-async function freshShop(bench: Bench, orders: readonly BenchOrder[], w: Workload) {
-  const database = await createDatabase()
-  bench.cleanups.push(`drop database ${database.name}`, database.drop)
-  const db = createDb({ url: database.url, maxConnections: 2 })
-  await migrateToLatest(db as Kysely<unknown>)
-  await db.destroy()
-  await insertShop(database.url, w)
-  await insertOrders(database.url, orders)
-  return database
-}
 
 /** Live orders' latencies, from the records' timestamps, the status events' and the rows' final times. */
 async function liveLatency(bench: Bench, prefix: string, url: string, from: number, to: number) {
@@ -135,21 +117,15 @@ async function run(bench: Bench, p: OrdersParams): Promise<OrdersResults> {
   await insertOrders(database.url, orders)
   const sameDb = await freshShop(bench, prefixOrders, w)
   const seedDb = await freshShop(bench, prefixOrders, w)
-  const twoDb = await freshShop(bench, orders, w)
-  log(
-    `databases: ${database.name} (ours), ${sameDb.name} (ours over ${M}), ${seedDb.name} (seed style), ` +
-      `${twoDb.name} (ours in two processes)`,
-  )
+  log(`databases: ${database.name} (ours), ${sameDb.name} (ours over ${M}), ${seedDb.name} (seed style)`)
 
   const prefix = `${scratch.name('orders')}.`
   const copyPrefix = `${prefix}seed.`
-  const twoPrefix = `${prefix}two.`
   const full = topicNames(prefix)
   const copy = topicNames(copyPrefix)
-  const two = topicNames(twoPrefix)
-  for (const p of [prefix, copyPrefix, twoPrefix]) await scratch.createTopics(allTopics(p), partitions)
+  for (const p of [prefix, copyPrefix]) await scratch.createTopics(allTopics(p), partitions)
   // The saga's internal topics, created here so that the run deletes them (the runtime finds them).
-  const appConfig = (name: string, t: typeof full, total: number) => {
+  const appConfig = (name: string, t: TopicNames, total: number) => {
     const config = bench.appConfig(name, t.ORDER_CREATED, t.ORDER_STATUS, total)
     const internal = Object.values(InternalTopics).flatMap((n) => [
       `${config.applicationId}-${n}`,
@@ -159,8 +135,7 @@ async function run(bench: Bench, p: OrdersParams): Promise<OrdersResults> {
   }
   const a = appConfig('orders', full, N)
   const b = appConfig('orders-same', copy, M)
-  const c = appConfig('orders-two', two, N)
-  await scratch.createTopics([...a.internal, ...b.internal, ...c.internal], partitions)
+  await scratch.createTopics([...a.internal, ...b.internal], partitions)
 
   log(`producing ${N} orders to ${full.ORDER_CREATED}, and the first ${M} to ${copy.ORDER_CREATED}`)
   const produce = {
@@ -169,7 +144,6 @@ async function run(bench: Bench, p: OrdersParams): Promise<OrdersResults> {
   }
   log(`produced ${per(produce)}`)
   await produceBulk(brokers, copy.ORDER_CREATED, M, orderRecord(prefixOrders))
-  await produceBulk(brokers, two.ORDER_CREATED, N, orderRecord(orders))
   await scratch.expectTotal(full.ORDER_CREATED, N)
   const copyEnds = await scratch.expectTotal(copy.ORDER_CREATED, M)
 
@@ -235,21 +209,10 @@ async function run(bench: Bench, p: OrdersParams): Promise<OrdersResults> {
   )
   log(`ours over ${M} correct: ${outcome(oursSameCheck)}`)
 
-  // (a') ours again over the N orders, as two processes of one application (a consumer group of two,
-  // as the service runs with two processor instances): each has an event loop of its own.
-  const twoConfig = {
-    ...{ ...c.config, databaseUrl: twoDb.url, database: twoDb.name, prefix: twoPrefix },
-    ...{ restores: owed(orders), live: false, outputs: N },
-  }
-  const twoOptions = { records: N, floorPerSecond: 100 }
-  const twoRuns = await Promise.all(
-    ['first', 'second'].map((which) =>
-      bench.phase(ours, twoConfig, { ...twoOptions, label: `ours, ${which} of two processes` }),
-    ),
-  )
-  log(`ours in two processes: ${twoRuns.map((r) => per(r.published)).join(', ')}`)
-  const twoCheck = await verifyOurs(twoDb.url, scratch, twoPrefix, c.config.applicationId, orders)
-  log(`ours in two processes correct: ${outcome(twoCheck)}`)
+  // (a') with --two-processes: ours again over the N orders, as two processes of one application.
+  const two = p.twoProcesses
+    ? await runTwoProcesses(bench, { orders, prefix: `${prefix}two.`, workload: w, appConfig })
+    : undefined
 
   // (c) the seed style over the same M orders.
   const rankingKey = `${scratch.name('orders-seed')}:ranking:sales`
@@ -280,8 +243,7 @@ async function run(bench: Bench, p: OrdersParams): Promise<OrdersResults> {
     oursCheck,
     oursSameCheck,
     seedCheck,
-    twoRuns,
-    twoCheck,
+    ...(two ? { two } : {}),
     restoresPerOrder: owed(orders) / N,
   }
 }
@@ -297,6 +259,8 @@ export const ordersBenchmark: Benchmark<OrdersParams, OrdersResults> = {
     'live-seconds': '10',
     // The service's relay round (OutboxRelay's default): every hop of the saga goes through it.
     'relay-batch': '5000',
+    // 1: also run ours as two processes of one application (off: see the report's note on it).
+    'two-processes': '0',
   },
   overallMinutes: 30,
   params,
@@ -307,7 +271,7 @@ export const ordersBenchmark: Benchmark<OrdersParams, OrdersResults> = {
       [
         ['ours over every order', r.oursCheck],
         ["ours over the seed style's orders", r.oursSameCheck],
-        ['ours in two processes', r.twoCheck],
+        ...(r.two ? ([['ours in two processes', r.two.check]] as const) : []),
         ['the seed style', r.seedCheck],
       ] as const
     )

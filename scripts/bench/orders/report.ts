@@ -41,7 +41,8 @@ const batches = (o: OursRun) =>
   `${fmtInt(o.maxQueued)} records waited in the task queues`
 
 export function renderOrders(r: OrdersResults, p: OrdersParams, { partitions, settings: s }: Bench): string {
-  const { ours, oursSame, seed, oursCheck: oc, oursSameCheck: mc, seedCheck: sc, twoRuns, twoCheck: tc } = r
+  const { ours, oursSame, seed, oursCheck: oc, oursSameCheck: mc, seedCheck: sc, two } = r
+  const twoRuns = two?.runs ?? []
   const twoRate = {
     records: p.orders,
     seconds: Math.max(...twoRuns.map((t) => t.published.seconds)),
@@ -51,7 +52,7 @@ export function renderOrders(r: OrdersResults, p: OrdersParams, { partitions, se
   const N = fmtInt(p.orders)
   const M = fmtInt(p.seedOrders)
   const live = ours.live
-  const checks = [oc, tc, mc, sc]
+  const checks = two ? [oc, two.check, mc, sc] : [oc, mc, sc]
   const cell = <T>(f: (c: OrdersCheck) => T | undefined, show: (v: T) => string) =>
     checks.map((c) => {
       const v = f(c)
@@ -71,7 +72,7 @@ export function renderOrders(r: OrdersResults, p: OrdersParams, { partitions, se
       'coupon of another user (its points, then its stock, are given back) — so outcomes are decided by the input ' +
       `alone and compensation is on the path (${r.restoresPerOrder.toFixed(3)} restore events per order). A ` +
       `second topic holds the first ${M} orders: the seed style reads it, and ours a second time, each on a fresh ` +
-      `shop; a third holds all ${N} again, for ours in two processes. Ours: maxBatch ${s.maxBatch}, lingerMs ${s.lingerMs}, maxQueueBytes ${s.maxQueueBytes}; OutboxRelay ` +
+      `shop${two ? `; a third holds all ${N} again, for ours in two processes` : ''}. Ours: maxBatch ${s.maxBatch}, lingerMs ${s.lingerMs}, maxQueueBytes ${s.maxQueueBytes}; OutboxRelay ` +
       `batchSize ${s.relayBatch}.`,
     '',
     table(
@@ -95,11 +96,15 @@ export function renderOrders(r: OrdersResults, p: OrdersParams, { partitions, se
     `- ours / seed style over the same ${M} orders: **${times(oursSame.published, seed.committed)}**; ours over ` +
       `${N} / seed style over ${M}: **${times(ours.published, seed.committed)}** (aim ≥ 10×)`,
     `- ours over ${N}: ${batches(ours)}`,
-    `- ours in two processes: **${fmtInt(rate(twoRate))} orders/s**; CPU per order: node ` +
-      `${((1000 * twoNode) / p.orders).toFixed(2)} ms (both processes), PostgreSQL ` +
-      `${((1000 * twoRuns[0]!.cpu.postgres) / p.orders).toFixed(2)} ms; event loops busy ` +
-      `${twoRuns.map((t) => percent(t.eventLoop)).join(' and ')}; the relay (one at a time, by its lock) ` +
-      `published ${twoRuns.map((t) => fmtInt(t.relay.published)).join(' + ')} records`,
+    ...(two
+      ? [
+          `- ours in two processes: **${fmtInt(rate(twoRate))} orders/s**; CPU per order: node ` +
+            `${((1000 * twoNode) / p.orders).toFixed(2)} ms (both processes), PostgreSQL ` +
+            `${((1000 * twoRuns[0]!.cpu.postgres) / p.orders).toFixed(2)} ms; event loops busy ` +
+            `${twoRuns.map((t) => percent(t.eventLoop)).join(' and ')}; the relay (one at a time, by its ` +
+            `lock) published ${twoRuns.map((t) => fmtInt(t.relay.published)).join(' + ')} records`,
+        ]
+      : []),
     `- ours over ${M}: ${batches(oursSame)}`,
     `- seed style: started (group joined) after ${ms(seed.startSeconds)}; per order ${seed.orderMeanMs.toFixed(1)} ms ` +
       `on average (p50 ${seed.orderP50Ms.toFixed(1)} ms, p99 ${seed.orderP99Ms.toFixed(1)} ms) in ` +
@@ -135,7 +140,13 @@ export function renderOrders(r: OrdersResults, p: OrdersParams, { partitions, se
     'Correctness (all must pass, or the run fails and this file is not written):',
     '',
     table(
-      ['check', `ours, ${N} (+ live)`, `ours, two processes, ${N}`, `ours, ${M}`, `seed style, ${M}`],
+      [
+        'check',
+        `ours, ${N} (+ live)`,
+        ...(two ? [`ours, two processes, ${N}`] : []),
+        `ours, ${M}`,
+        `seed style, ${M}`,
+      ],
       [
         ['orders', ...checks.map((c) => fmtInt(c.orders))],
         ...outcomeRows(checks),
@@ -189,9 +200,9 @@ their internal topics — in a child process of its own, timed from \`start()\` 
 \`order-status-topic\` holds one event per order (an order's status commits with its event, so every order
 is final), then until every restore event its compensation owed is applied (\`applied_restores\`); then the
 live phase: orders produced at half the rate just measured, each one's latency read back from the topics
-and rows. **Ours in two processes** runs the same over a copy of the orders, on a fresh shop, as two child
-processes of one application (a consumer group of two, as two \`ROLE=processors\` instances would), each
-measured on its own; its rate is the orders over the slower one's time. The Redis ranking is not on our path (a projector derives it from the status events). **The seed
+and rows. With \`--two-processes 1\`, ours also runs over a copy of the orders, on a fresh shop, as two
+child processes of one application (a consumer group of two, as two \`ROLE=processors\` instances would),
+each measured on its own (\`two-processes.ts\`). The Redis ranking is not on our path (a projector derives it from the status events). **The seed
 style** (\`seed-style.ts\`) is the seed's consumer (\`kafka-event-architecture.ko.md\` section 2.3) in a child
 process of its own: the same Kafka client through its subscription path, the 3 partitions worked on at once
 as its 3 listener threads would, and per order: a transaction that locks the order's products (\`select ...
