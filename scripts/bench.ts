@@ -5,12 +5,14 @@
  */
 import { coupons } from './bench/coupons/coupons.ts'
 import { runBenchmark } from './bench/harness/bench.ts'
+import { ordersBenchmark } from './bench/orders/orders.ts'
 import { peer } from './bench/peer/bench.ts'
 import { runtime } from './bench/runtime/runtime.ts'
 
 const benchmarks: Record<string, (argv: string[]) => Promise<number>> = {
   runtime: (argv) => runBenchmark(runtime, argv),
   coupons: (argv) => runBenchmark(coupons, argv),
+  orders: (argv) => runBenchmark(ordersBenchmark, argv),
   peer: (argv) => runBenchmark(peer, argv),
 }
 
