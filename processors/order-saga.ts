@@ -176,7 +176,8 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
   #afterStock(orderId: number, state: SagaState, ctx: Ctx): void {
     const answers = state.lines.map((l) => state.stock[l.productId])
     if (answers.some((a) => a === undefined)) {
-      this.#save(orderId, state, ctx)
+      // Still at the stock step: the order's row says so already, only the answers so far are kept.
+      ctx.store<KeyValueStore<SagaState>>(SagaStores.SAGAS).put(String(orderId), state)
       return
     }
     const short = answers.filter((a) => a?.state === 'SHORT')

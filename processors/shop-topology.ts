@@ -73,16 +73,24 @@ export function shopTopology(applicationId: string, topics: TopicNames = topicNa
  */
 function addOrderSaga(builder: StreamsBuilder, topics: TopicNames): void {
   const internal = (topic: string) => ({ topic, internal: true })
+  // No de-duplication by output id on what the saga's processors read: each is idempotent by itself
+  // (an owner answers a command it has seen with its first answer and takes nothing twice; a restore
+  // applies once per eventId; the saga ignores a reply its order no longer awaits), so the library's
+  // copy check would only repeat it — at a digest, a lookup and an insert and a delete of an id per
+  // record, the largest share of the saga's commit work after its own state.
+  const idempotent = { deduplicate: false } as const
   const replies = internal(InternalTopics.SAGA_REPLIES)
 
   // Keyed by product: one task sees every change of a product's stock.
   const stockCommands = builder.stream('stock-commands', {
     ...internal(InternalTopics.STOCK_COMMANDS),
+    ...idempotent,
     parse: parseStockCommand,
     processor: 'stock-owner',
   })
   const stockRestores = builder.stream('stock-restores', {
     topic: topics.STOCK_RESTORE,
+    ...idempotent,
     parse: parseStockRestoreInput,
   })
   stockCommands.pipe(merge(stockRestores), stockOwner(replies))
@@ -90,11 +98,13 @@ function addOrderSaga(builder: StreamsBuilder, topics: TopicNames): void {
   // Keyed by user: one task sees every change of a user's points and coupons.
   const userCommands = builder.stream('user-commands', {
     ...internal(InternalTopics.USER_COMMANDS),
+    ...idempotent,
     parse: parseUserCommand,
     processor: 'user-owner',
   })
   const pointRestores = builder.stream('point-restores', {
     topic: topics.POINT_RESTORE,
+    ...idempotent,
     parse: parsePointRestoreInput,
   })
   const couponRestores = builder.stream('coupon-restores', {
@@ -109,7 +119,7 @@ function addOrderSaga(builder: StreamsBuilder, topics: TopicNames): void {
     parse: parseOrderCreatedInput,
     processor: 'order-saga',
   })
-  const sagaReplies = builder.stream('saga-replies', { ...replies, parse: parseSagaReply })
+  const sagaReplies = builder.stream('saga-replies', { ...replies, ...idempotent, parse: parseSagaReply })
   orders.pipe(
     merge(sagaReplies),
     orderSaga({

@@ -5,6 +5,7 @@
  */
 import { coupons } from './bench/coupons/coupons.ts'
 import { runBenchmark } from './bench/harness/bench.ts'
+import { ordersBenchmark } from './bench/orders/orders.ts'
 import { peer } from './bench/peer/bench.ts'
 import { runtimeLong } from './bench/runtime/long-run.ts'
 import { runtime } from './bench/runtime/runtime.ts'
@@ -13,6 +14,7 @@ const benchmarks: Record<string, (argv: string[]) => Promise<number>> = {
   runtime: (argv) => runBenchmark(runtime, argv),
   'runtime-long': (argv) => runBenchmark(runtimeLong, argv),
   coupons: (argv) => runBenchmark(coupons, argv),
+  orders: (argv) => runBenchmark(ordersBenchmark, argv),
   peer: (argv) => runBenchmark(peer, argv),
 }
 

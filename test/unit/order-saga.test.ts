@@ -39,10 +39,10 @@ describe('OrderSaga', () => {
       { kind: 'reserve', orderId: 1, productId: 10, quantity: 2 },
       { kind: 'reserve', orderId: 1, productId: 11, quantity: 2 },
     ])
+    // A row write per step, not per answer: the first product's answer leaves the order at STOCK.
     const progress = s.driver.table<{ op: string; step?: string; status?: string }>('saga-orders')
     expect(progress.map((r) => (r.op === 'create' ? 'create' : `${r.step} ${r.status}`))).toEqual([
       'create',
-      'STOCK PENDING',
       'STOCK PENDING',
       'POINTS PENDING',
       'COUPON PENDING',
@@ -154,9 +154,9 @@ describe('OrderSaga', () => {
     expect(s.snapshot()).toEqual(after)
     const ignored = [0, 1, 2].map((p) => s.driver.store<number>(SagaStores.IGNORED, p))
     expect(ignored.reduce((n, st) => n + (st.get('duplicate-order') ?? 0), 0)).toBe(1)
-    // The 3 replies delivered again; the owners' answers to the 3 commands delivered again carry the
-    // first answers' output ids, so the library skips them as copies before the saga sees them.
-    expect(ignored.reduce((n, st) => n + (st.get('not-awaited') ?? 0), 0)).toBe(3)
+    // The 3 replies delivered again, and the owners' answers to the 3 commands delivered again (the
+    // saga's topics are not de-duplicated by the library: every processor is idempotent by itself).
+    expect(ignored.reduce((n, st) => n + (st.get('not-awaited') ?? 0), 0)).toBe(6)
   })
 
   it("should let exactly one of two orders racing for a product's last unit complete, conserving stock", async () => {

@@ -9,7 +9,7 @@ import { type Topology, TopologyBuilder, type TopologyOptions } from '../builder
 import { TopologyError } from '../errors.ts'
 import type { LookupReader, TableWriter } from '../postgres/state-backend.ts'
 import type { StreamRecord } from '../record.ts'
-import type { Segment, Step, StreamsGraph } from './graph.ts'
+import { type Segment, type Step, type StreamsGraph, UNCHANGED } from './graph.ts'
 import { SegmentProcessor } from './segment-processor.ts'
 
 type Reach = (record: StreamRecord<unknown>) => StreamRecord<unknown>[]
@@ -141,16 +141,25 @@ function reachOf(graph: StreamsGraph, step: Step, problems: string[]): Reach | u
     )
     return undefined
   }
+  // Steps that forward records unchanged (a source, a merge, a branch) are skipped: a key function runs
+  // for every record of every batch, once per store and lookup, and the saga's all pass through merges.
+  const changing = path.filter((s) => s.preview !== UNCHANGED)
+  if (changing.length === 0) return UNCHANGED_REACH
   return (record) =>
-    path.reduce<StreamRecord<unknown>[]>((records, s) => records.flatMap((r) => s.preview!(r)), [record])
+    changing.reduce<StreamRecord<unknown>[]>((records, s) => records.flatMap((r) => s.preview!(r)), [record])
 }
+
+/** The reach of a step that source records reach unchanged. */
+const UNCHANGED_REACH: Reach = (record) => [record]
 
 /** A key function of the step's input, as a key function of the source record. */
 function through(reach: Reach, keys: RecordKeys<unknown>): RecordKeys<unknown> {
+  if (reach === UNCHANGED_REACH) return keys
   return (_value, record) => reach(record).flatMap((r) => toArray(keys(r.value, r)))
 }
 
 function union(fns: RecordKeys<unknown>[]): LookupKeys<unknown> {
+  if (fns.length === 1) return fns[0]!
   return (value, record) => fns.flatMap((fn) => toArray(fn(value, record)))
 }
 

@@ -120,13 +120,16 @@ export class StreamsGraph {
   }
 }
 
+/** The preview of a step that forwards every record unchanged: key functions may skip it. */
+export const UNCHANGED: NonNullable<Step['preview']> = (record) => [record]
+
 /** A step that forwards every record unchanged (a segment's root, a branch's arm). */
 export function passThrough(kind: string, name: string, preview?: Step['preview']): Step {
   return {
     kind,
     name,
     children: [],
-    preview: preview ?? ((record) => [record]),
+    preview: preview ?? UNCHANGED,
     instantiate: () => ({ process: (input, _ctx, forward) => forward(input) }),
   }
 }

@@ -144,10 +144,13 @@ export class OutboxRelay implements Relay {
     })
     if (!outcome) return 0
     const now = Date.now()
+    const perTopic = new Map<string, number>()
     for (const r of outcome.published) {
-      metrics?.outboxPublished.inc({ topic: r.topic })
+      perTopic.set(r.topic, (perTopic.get(r.topic) ?? 0) + 1)
       metrics?.publishLatency.observe((now - r.created_ms) / 1000)
     }
+    // One increment per topic of the round: prom-client hashes the labels on every call.
+    for (const [topic, count] of perTopic) metrics?.outboxPublished.inc({ topic }, count)
     for (const { row, reason, cause } of outcome.rejected) {
       metrics?.outboxRejected.inc({ topic: row.topic, reason })
       this.#options.log?.warn(

@@ -304,9 +304,16 @@ export class TaskRunner {
     metrics.commitDuration.observe({ processor }, (performance.now() - started) / 1000)
     if (result.consumed > 0) metrics.batchSize.observe({ processor }, result.consumed)
     const now = clock()
+    // One increment per topic of the batch, not per record: prom-client hashes the labels on every call.
+    const byTopic = new Map<string, number[]>()
     for (const r of result.committed) {
-      metrics.processed.inc({ topic: r.topic, partition: this.task.id.partition })
-      metrics.endToEnd.observe({ topic: r.topic }, Math.max(0, now - r.timestamp) / 1000)
+      const ages = byTopic.get(r.topic) ?? byTopic.set(r.topic, []).get(r.topic)!
+      ages.push(Math.max(0, now - r.timestamp) / 1000)
+    }
+    for (const [topic, ages] of byTopic) {
+      metrics.processed.inc({ topic, partition: this.task.id.partition }, ages.length)
+      const labels = { topic }
+      for (const age of ages) metrics.endToEnd.observe(labels, age)
     }
     for (const d of result.dead) metrics.dlq.inc({ topic: d.topic, code: d.code })
     for (const topic of result.duplicates)

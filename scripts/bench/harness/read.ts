@@ -80,3 +80,29 @@ export function readTopic<T>(
     return byPartition
   })
 }
+
+/** The timestamp of each record of a topic (up to `ends`) by its key; a key written twice keeps its first. */
+export function readKeyTimestamps(
+  brokers: string[],
+  topic: string,
+  ends: bigint[],
+): Promise<Map<string, number>> {
+  return withFetcher(brokers, `bench-reader-${randomUUID().slice(0, 8)}`, [topic], async (fetcher) => {
+    const times = new Map<string, number>()
+    const each = (records: RawRecord[]) => {
+      for (const r of records) {
+        const key = r.key?.toString('utf8') ?? ''
+        if (!times.has(key)) times.set(key, r.timestamp)
+      }
+    }
+    await readRange(
+      fetcher,
+      topic,
+      ends.map(() => 0n),
+      ends,
+      each,
+      120_000,
+    )
+    return times
+  })
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { KeyValueStore } from '../../../topology/api.ts'
-import { process, type StreamContext, type StreamProcessor, to } from '../../../topology/dsl/index.ts'
+import { map, process, type StreamContext, type StreamProcessor, to } from '../../../topology/dsl/index.ts'
 import { StreamsBuilder } from '../../../topology/dsl/streams-builder.ts'
 import type { StreamRecord } from '../../../topology/record.ts'
 import { jsonValue } from '../../../topology/serde.ts'
@@ -56,6 +56,27 @@ describe('process', () => {
       'dsl-test/balances-topic/pay-3',
     ])
     expect(driver.store<number>('balances', 0).get('ann')).toBe(12)
+  })
+
+  it("should fetch a keyed store's keys through a map before it, from the record as the processor sees it", async () => {
+    // The keys are fetched before the batch runs, from the source record: through the map's preview. Were
+    // the map skipped, the store would be asked for "ann" while the processor reads "ANN" (KEY_NOT_DECLARED).
+    const driver = await drive<Payment>(
+      (payments) =>
+        payments.pipe(
+          map((payment) => ({ ...payment, user: payment.user.toUpperCase() })),
+          process(() => new Balances(), {
+            stores: { balances: { loading: 'keyed', keys: (payment) => payment.user } },
+          }),
+          to('balances-topic'),
+        ),
+      [
+        ['p', { paymentId: 'pay-1', user: 'ann', amount: 5 }],
+        ['p', { paymentId: 'pay-2', user: 'ann', amount: 7 }],
+      ],
+    )
+    expect(driver.output<{ balance: number }>('balances-topic').map((r) => r.value.balance)).toEqual([5, 12])
+    expect(driver.store<number>('balances', 0).get('ANN')).toBe(12)
   })
 
   it('should send a record to the DLQ when its processor is asynchronous, since its work would escape the commit', async () => {

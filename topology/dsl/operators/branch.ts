@@ -8,7 +8,7 @@
  * big.pipe(to('big-orders'))
  */
 import type { StreamRecord } from '../../record.ts'
-import { passThrough, type Step } from '../graph.ts'
+import { passThrough, type Step, UNCHANGED } from '../graph.ts'
 import type { KStream, Operator } from '../kstream.ts'
 
 export type Predicate<V> = (value: V, key: string | null) => boolean
@@ -25,7 +25,7 @@ export function branch<V, K extends string>(
       kind: 'branch',
       name,
       children: [],
-      preview: (record) => [record],
+      preview: UNCHANGED,
       instantiate: () => ({
         process(input, _context, forward) {
           const arm = firstMatch(input.record)
