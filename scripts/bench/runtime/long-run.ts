@@ -11,7 +11,7 @@ import type { Benchmark } from '../harness/bench.ts'
 import { log } from '../harness/infra.ts'
 import type { Rate } from '../harness/measure.ts'
 import { PRODUCE_SETTINGS, produceBulk } from '../harness/produce.ts'
-import { cpuSection, fmtInt, mb, memorySection, per, rateRow, table } from '../harness/report.ts'
+import { cpuSection, fmtInt, mb, memorySection, per, rateRow, relayWhere, table } from '../harness/report.ts'
 import { countEvent, type ThroughputResult, throughput } from './throughput.ts'
 
 interface LongParams {
@@ -51,7 +51,8 @@ export const runtimeLong: Benchmark<LongParams, LongResults> = {
     [
       `Records: ${fmtInt(p.records)} keyed JSON records (\`{"key":"k123","n":7}\`, ${fmtInt(p.keys)} keys) on a ` +
         `topic of ${partitions} partitions, the counting topology of \`bench:runtime\`. Runtime settings: maxBatch ` +
-        `${s.maxBatch}, lingerMs ${s.lingerMs}, maxQueueBytes ${s.maxQueueBytes}; OutboxRelay batchSize ${s.relayBatch}.`,
+        `${s.maxBatch}, lingerMs ${s.lingerMs}, maxQueueBytes ${s.maxQueueBytes}; OutboxRelay batchSize ${s.relayBatch}, ` +
+        `${relayWhere(s.relay)}.`,
       '',
       table(
         ['measurement', 'records', 'seconds', 'records/s'],
