@@ -37,12 +37,16 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export interface RetryOptions extends BackoffOptions {
   signal?: AbortSignal
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void
+  /** Called when an attempt succeeds after failed ones: a fault reported on retry is over. */
+  onRecovered?: () => void
 }
 
 export async function retryForever<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await fn()
+      const result = await fn()
+      if (attempt > 0) options.onRecovered?.()
+      return result
     } catch (error) {
       if (options.signal?.aborted) throw error
       const delay = backoffDelay(attempt, options)

@@ -31,6 +31,19 @@ describe('retryForever', () => {
     expect(retries).toEqual([0, 1, 2])
   })
 
+  it('should say it recovered only when a success follows failures', async () => {
+    let recovered = 0
+    const options = { initialMs: 1, maxMs: 2, onRecovered: () => recovered++ }
+    await retryForever(async () => 'at once', options)
+    expect(recovered).toBe(0)
+    let calls = 0
+    await retryForever(async () => {
+      if (++calls < 3) throw new Error('not yet')
+      return 'later'
+    }, options)
+    expect(recovered).toBe(1)
+  })
+
   it('should stop waiting when its signal aborts', async () => {
     const stop = new AbortController()
     const running = retryForever(

@@ -75,6 +75,8 @@ export class StreamsRuntime {
   #fetching: Promise<void> = Promise.resolve()
   #timer: NodeJS.Timeout | undefined
   #kafkaError: string | undefined
+  /** Which retried step reported `#kafkaError` (undefined: the group's heartbeat or membership). */
+  #kafkaErrorFrom: string | undefined
   #joined = false
   #rejoining = false
   /** Housekeeping runs every second; offsets are mirrored to Kafka every fifth time. */
@@ -146,7 +148,10 @@ export class StreamsRuntime {
       }
     }
     this.#consumer.on('consumer:group:join', ({ assignments }) => this.#reconcile(assignments ?? []))
-    this.#consumer.on('consumer:heartbeat:error', ({ error }) => (this.#kafkaError = describeError(error)))
+    this.#consumer.on('consumer:heartbeat:error', ({ error }) => {
+      this.#kafkaError = describeError(error)
+      this.#kafkaErrorFrom = undefined
+    })
     this.#consumer.on('consumer:heartbeat:start', () => this.#fences.heartbeatSent())
     this.#consumer.on('consumer:heartbeat:end', () => {
       this.#kafkaError = undefined
@@ -249,13 +254,20 @@ export class StreamsRuntime {
       maxMs: 5_000,
       onRetry: (error: unknown, attempt: number) => {
         this.#kafkaError = describeError(error)
+        this.#kafkaErrorFrom = what
         this.#o.log.warn({ what, attempt, error: this.#kafkaError }, `${what} failed, retrying`)
+      },
+      // Readiness must not keep naming a fault the retry got past (e.g. a topic created a moment ago
+      // and not yet in the metadata): it used to, until the next heartbeat cleared it.
+      onRecovered: () => {
+        if (this.#kafkaErrorFrom === what) this.#kafkaError = undefined
       },
     }
   }
 
   #rejoin(error: Error): void {
     this.#kafkaError = describeError(error)
+    this.#kafkaErrorFrom = undefined
     if (this.#rejoining || this.#stop.signal.aborted) return
     this.#rejoining = true
     this.#o.log.warn({ error: this.#kafkaError }, 'consumer lost the group, rejoining')
