@@ -9,17 +9,15 @@
  * The consumer is the same @platformatic/kafka client ours uses, through its own subscription path
  * (MessagesStream, group join included), as Spring's container uses KafkaConsumer.poll(): one stream
  * for the 3 partitions, each partition's messages handed in order to a worker of its own, so 3
- * transactions run at once as 3 listener threads would. The stream has no per-partition pause, so it is
- * paused only when no partition that still has messages to come is short of work (fewer than
- * MAX_WAITING waiting): a fetch response brings one partition's messages after another's, and pausing
- * on a total would leave the other threads idle behind it. Statements are named prepared statements (as the
+ * transactions run at once as 3 listener threads would (harness/listeners.ts). Statements are named prepared statements (as the
  * PostgreSQL JDBC driver prepares a statement it runs repeatedly) over plain `pg`, without an ORM: if
  * anything this favours the seed, whose JPA issues at least as many statements.
  */
 import { performance } from 'node:perf_hooks'
-import { Consumer, type Message, MessagesStreamModes } from '@platformatic/kafka'
+import { Consumer, MessagesStreamModes } from '@platformatic/kafka'
 import pg from 'pg'
 import type { PhaseBase } from '../harness/infra.ts'
+import { listenPerPartition } from '../harness/listeners.ts'
 import { type PhaseMeasures, PhaseMeter, quantile, type Rate } from '../harness/measure.ts'
 import { childPhase } from '../harness/phase.ts'
 import type { IssueRequest } from './sale.ts'
@@ -48,9 +46,6 @@ export interface SeedResult extends PhaseMeasures {
 }
 
 class OptimisticLockError extends Error {}
-
-/** Messages a listener thread holds before its consumer stops fetching (Spring's max.poll.records). */
-const MAX_WAITING = 500
 
 const statement = (name: string, text: string) => (values: unknown[]) => ({ name, text, values })
 const q = {
@@ -129,78 +124,41 @@ async function runSeed(config: SeedConfig): Promise<SeedResult> {
   let issuedMs = 0
   let issued = 0
   let retries = 0
-  let offsetCommitMs = 0
-  let handled = 0
   const meter = new PhaseMeter(ends, config.database)
   try {
     const stream = await consumer.consume({ topics: [config.input], mode: MessagesStreamModes.EARLIEST })
     meter.started()
-    const queues = ends.map(() => [] as Message[])
-    const busy = ends.map(() => false)
-    // Next offset to arrive per partition: a partition that has all its messages needs no more.
-    const fetched = ends.map(() => 0)
-    const hungry = () => queues.some((queue, p) => fetched[p]! < ends[p]! && queue.length < MAX_WAITING)
-    let fail: (error: Error) => void = () => {}
-    let finish: () => void = () => {}
-    const finished = new Promise<void>((resolve, reject) => {
-      finish = resolve
-      fail = reject
-    })
-
-    /** One listener thread: its partition's messages, one transaction and one offset commit each. */
-    const drain = async (partition: number) => {
-      if (busy[partition]) return
-      busy[partition] = true
-      try {
-        const queue = queues[partition]!
-        while (queue.length > 0) {
-          const message = queue.shift()!
-          if (stream.isPaused() && hungry()) stream.resume()
-          const request = JSON.parse((message.value as Buffer).toString('utf8')) as IssueRequest
-          const t0 = performance.now()
-          let issuing = false
-          for (let attempt = 1; ; attempt++) {
-            const client = await pool.connect()
-            try {
-              await client.query('begin')
-              issuing = await executeIssueCoupon(client, request)
-              await client.query('commit')
-              break
-            } catch (error) {
-              await client.query('rollback').catch(() => {})
-              if (!(error instanceof OptimisticLockError) || attempt >= 10) throw error
-              retries++
-            } finally {
-              client.release()
-            }
+    // One listener thread per partition: one transaction (retried on an optimistic-lock conflict) each.
+    const { handled, offsetCommitMs } = await listenPerPartition(
+      stream,
+      { ends, total: config.total, meter },
+      async (message) => {
+        const request = JSON.parse((message.value as Buffer).toString('utf8')) as IssueRequest
+        const t0 = performance.now()
+        let issuing = false
+        for (let attempt = 1; ; attempt++) {
+          const client = await pool.connect()
+          try {
+            await client.query('begin')
+            issuing = await executeIssueCoupon(client, request)
+            await client.query('commit')
+            break
+          } catch (error) {
+            await client.query('rollback').catch(() => {})
+            if (!(error instanceof OptimisticLockError) || attempt >= 10) throw error
+            retries++
+          } finally {
+            client.release()
           }
-          const t1 = performance.now()
-          txMs.push(t1 - t0)
-          if (issuing) {
-            issued++
-            issuedMs += t1 - t0
-          }
-          await message.commit()
-          offsetCommitMs += performance.now() - t1
-          handled++
-          meter.reached(handled, [[partition, Number(message.offset) + 1]])
-          if (handled >= config.total) finish()
         }
-      } catch (error) {
-        fail(error as Error)
-      } finally {
-        busy[partition] = false
-      }
-    }
-
-    stream.on('error', (error: Error) => fail(error))
-    stream.on('data', (message: Message) => {
-      queues[message.partition]!.push(message)
-      fetched[message.partition] = Number(message.offset) + 1
-      if (!hungry()) stream.pause()
-      void drain(message.partition)
-    })
-    await finished
+        const t1 = performance.now()
+        txMs.push(t1 - t0)
+        if (issuing) {
+          issued++
+          issuedMs += t1 - t0
+        }
+      },
+    )
     const committed = { records: handled, seconds: meter.seconds() }
     const measures = meter.stop(config.total)
     await stream.close().catch(() => {})

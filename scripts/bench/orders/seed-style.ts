@@ -15,10 +15,11 @@
  * The consumer is the same client and subscription path as the coupon benchmark's seed style.
  */
 import { performance } from 'node:perf_hooks'
-import { Consumer, type Message, MessagesStreamModes } from '@platformatic/kafka'
+import { Consumer, MessagesStreamModes } from '@platformatic/kafka'
 import pg from 'pg'
 import { createClient } from 'redis'
 import type { PhaseBase } from '../harness/infra.ts'
+import { listenPerPartition } from '../harness/listeners.ts'
 import { type PhaseMeasures, PhaseMeter, quantile, type Rate } from '../harness/measure.ts'
 import { childPhase } from '../harness/phase.ts'
 
@@ -59,9 +60,6 @@ class OrderFailure extends Error {
     this.reason = reason
   }
 }
-
-/** Messages a listener thread holds before its consumer stops fetching (Spring's max.poll.records). */
-const MAX_WAITING = 500
 
 const statement = (name: string, text: string) => (values: unknown[]) => ({ name, text, values })
 const q = {
@@ -183,8 +181,6 @@ async function runSeed(config: SeedConfig): Promise<SeedResult> {
   const orderMs: number[] = []
   let transactions = 0
   let redisCalls = 0
-  let offsetCommitMs = 0
-  let handled = 0
   const tx: Tx = async (body) => {
     const client = await pool.connect()
     transactions++
@@ -208,52 +204,17 @@ async function runSeed(config: SeedConfig): Promise<SeedResult> {
   try {
     const stream = await consumer.consume({ topics: [config.input], mode: MessagesStreamModes.EARLIEST })
     meter.started()
-    const queues = ends.map(() => [] as Message[])
-    const busy = ends.map(() => false)
-    const fetched = ends.map(() => 0)
-    const hungry = () => queues.some((queue, p) => fetched[p]! < ends[p]! && queue.length < MAX_WAITING)
-    let fail: (error: Error) => void = () => {}
-    let finish: () => void = () => {}
-    const finished = new Promise<void>((resolve, reject) => {
-      finish = resolve
-      fail = reject
-    })
-
-    /** One listener thread: its partition's orders, in order, each to its final status, then its offset. */
-    const drain = async (partition: number) => {
-      if (busy[partition]) return
-      busy[partition] = true
-      try {
-        const queue = queues[partition]!
-        while (queue.length > 0) {
-          const message = queue.shift()!
-          if (stream.isPaused() && hungry()) stream.resume()
-          const event = JSON.parse((message.value as Buffer).toString('utf8')) as OrderEvent
-          const t0 = performance.now()
-          await consumeOrder(tx, zincrby, { ...event, userCouponId: event.userCouponId ?? null })
-          const t1 = performance.now()
-          orderMs.push(t1 - t0)
-          await message.commit()
-          offsetCommitMs += performance.now() - t1
-          handled++
-          meter.reached(handled, [[partition, Number(message.offset) + 1]])
-          if (handled >= config.total) finish()
-        }
-      } catch (error) {
-        fail(error as Error)
-      } finally {
-        busy[partition] = false
-      }
-    }
-
-    stream.on('error', (error: Error) => fail(error))
-    stream.on('data', (message: Message) => {
-      queues[message.partition]!.push(message)
-      fetched[message.partition] = Number(message.offset) + 1
-      if (!hungry()) stream.pause()
-      void drain(message.partition)
-    })
-    await finished
+    // One listener thread per partition: each order to its final status, as the seed's listener does.
+    const { handled, offsetCommitMs } = await listenPerPartition(
+      stream,
+      { ends, total: config.total, meter },
+      async (message) => {
+        const event = JSON.parse((message.value as Buffer).toString('utf8')) as OrderEvent
+        const t0 = performance.now()
+        await consumeOrder(tx, zincrby, { ...event, userCouponId: event.userCouponId ?? null })
+        orderMs.push(performance.now() - t0)
+      },
+    )
     const committed = { records: handled, seconds: meter.seconds() }
     const measures = meter.stop(config.total)
     await stream.close().catch(() => {})
