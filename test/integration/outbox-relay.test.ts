@@ -3,53 +3,29 @@
  * never take moved aside with their cause, and DLQ copies that keep every byte of the original.
  */
 import { Consumer, MessagesStreamModes } from '@platformatic/kafka'
-import type { Kysely } from 'kysely'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import type { Database } from '../../state/schema.ts'
+import { afterEach, describe, expect, it } from 'vitest'
 import { DEFAULT_OUTPUT_ID_HEADER } from '../../topology/builder.ts'
 import { OutboxRelay } from '../../topology/postgres/outbox-relay.ts'
-import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
-import type { OutboxRecord, TaskId } from '../../topology/runtime/backend.ts'
+import type { OutboxRecord } from '../../topology/runtime/backend.ts'
 import { deadLetter, Headers } from '../../topology/runtime/outputs.ts'
 import { useInfra } from '../support/infra.ts'
-import { migratedDb, testMetrics, waitUntil } from '../support/runtime-fixtures.ts'
+import { useOutboxCommits } from '../support/outbox-commits.ts'
+import { testMetrics, waitUntil } from '../support/runtime-fixtures.ts'
 
 const infra = useInfra()
-const cleanups: Array<() => Promise<unknown>> = []
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup()
-})
 // Each test's relay stops with it: relays share the database's lock, and a test reads its own metrics.
 const relays: OutboxRelay[] = []
 afterEach(async () => {
   for (const relay of relays.splice(0)) await relay.stop()
 })
 
-let db: Kysely<Database>
-let partitionNo = 0
-
-/** Commits `outputs` as one batch of a fresh task, as the runtime does: one statement, one outbox insert. */
-async function commitOutputs(outputs: OutboxRecord[]): Promise<void> {
-  db ??= await migratedDb(infra.databaseUrl).then((created) => {
-    cleanups.push(() => created.destroy())
-    return created
-  })
-  const backend = new PostgresStateBackend(db)
-  const task: TaskId = { applicationId: 'relay-test', processor: 'p', partition: partitionNo++ }
-  const { epoch } = await backend.claim(task, 'me', new Map([['in', 0n]]))
-  await backend.commit({
-    task,
-    epoch,
-    offsets: [{ topic: 'in', expected: 0n, next: 1n }],
-    stores: [],
-    outputs,
-  })
-}
+const outbox = useOutboxCommits(infra.databaseUrl, 'relay-test')
+const commitOutputs = outbox.commitOutputs
 
 function startRelay(options: { maxBatchBytes?: number } = {}) {
   const { registry, metrics } = testMetrics()
   const relay = new OutboxRelay({
-    db,
+    db: outbox.db,
     brokers: infra.brokers,
     clientId: infra.name('relay'),
     metrics,
@@ -163,7 +139,7 @@ describe('OutboxRelay on the real broker and PostgreSQL', () => {
     const { relay, registry } = startRelay()
     await drained(relay)
     expect((await readTopic(topic, 3)).map(seqOf)).toEqual(['before', 'after-1', 'after-2'])
-    const rejected = await db
+    const rejected = await outbox.db
       .selectFrom('outbox_rejected')
       .select(['topic', 'key', 'value', 'reason', 'cause'])
       .execute()
@@ -199,7 +175,7 @@ describe('OutboxRelay on the real broker and PostgreSQL', () => {
     const seqs = (await readTopic(topic, 4)).map(seqOf)
     expect(seqs.filter((s) => s === 'c' || s === 'd')).toEqual(['c', 'd'])
     expect(new Set(seqs)).toEqual(new Set(['a', 'b', 'c', 'd']))
-    const rejected = await db
+    const rejected = await outbox.db
       .selectFrom('outbox_rejected')
       .select(['key', 'reason', 'cause'])
       .where('topic', '=', topic)
@@ -227,7 +203,7 @@ describe('OutboxRelay on the real broker and PostgreSQL', () => {
     const { relay } = startRelay()
     await drained(relay)
     expect((await readTopic(topic, 2)).map(seqOf)).toEqual(['x1', 'x2'])
-    const rejected = await db
+    const rejected = await outbox.db
       .selectFrom('outbox_rejected')
       .select(['value', 'reason'])
       .where('topic', '=', 'no such topic!')
@@ -278,7 +254,7 @@ describe('OutboxRelay readiness', () => {
     await commitOutputs([{ topic, key: null, value: Buffer.from('x'), headers: {} }])
     // Nothing listens on port 1: every send fails as it does while the broker is down.
     const relay = new OutboxRelay({
-      db,
+      db: outbox.db,
       brokers: ['127.0.0.1:1'],
       clientId: infra.name('relay'),
       failingAfterMs: 5_000,
@@ -290,8 +266,8 @@ describe('OutboxRelay readiness', () => {
     expect(relay.problem(Date.now() + 6_000)).toMatch(/^publishing has failed for \d+ s \(\d+ attempts\): /)
     // Transient: nothing is moved aside, the row waits in the outbox.
     expect(await relay.backlog()).toBe(1)
-    expect(await db.selectFrom('outbox_rejected').select('id').where('topic', '=', topic).execute()).toEqual(
-      [],
-    )
+    expect(
+      await outbox.db.selectFrom('outbox_rejected').select('id').where('topic', '=', topic).execute(),
+    ).toEqual([])
   })
 })

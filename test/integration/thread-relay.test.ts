@@ -5,46 +5,22 @@
  */
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import type { Kysely } from 'kysely'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import type { Database } from '../../state/schema.ts'
-import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
+import { afterEach, describe, expect, it } from 'vitest'
 import { ThreadRelay, type ThreadRelayOptions } from '../../topology/postgres/thread-relay.ts'
-import type { OutboxRecord, TaskId } from '../../topology/runtime/backend.ts'
+import type { OutboxRecord } from '../../topology/runtime/backend.ts'
 import { useInfra } from '../support/infra.ts'
-import { migratedDb, testMetrics, waitUntil } from '../support/runtime-fixtures.ts'
+import { useOutboxCommits } from '../support/outbox-commits.ts'
+import { testMetrics, waitUntil } from '../support/runtime-fixtures.ts'
 
 const infra = useInfra()
-const cleanups: Array<() => Promise<unknown>> = []
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup()
-})
 // Relays share the database's lock: each test's relay stops with it.
 const relays: ThreadRelay[] = []
 afterEach(async () => {
   for (const relay of relays.splice(0)) await relay.stop()
 })
 
-let db: Kysely<Database>
-let partitionNo = 0
-
-/** Commits `outputs` as one batch of a fresh task, as the runtime does. */
-async function commitOutputs(outputs: OutboxRecord[]): Promise<void> {
-  db ??= await migratedDb(infra.databaseUrl).then((created) => {
-    cleanups.push(() => created.destroy())
-    return created
-  })
-  const backend = new PostgresStateBackend(db)
-  const task: TaskId = { applicationId: 'thread-relay-test', processor: 'p', partition: partitionNo++ }
-  const { epoch } = await backend.claim(task, 'me', new Map([['in', 0n]]))
-  await backend.commit({
-    task,
-    epoch,
-    offsets: [{ topic: 'in', expected: 0n, next: 1n }],
-    stores: [],
-    outputs,
-  })
-}
+const outbox = useOutboxCommits(infra.databaseUrl, 'thread-relay-test')
+const commitOutputs = outbox.commitOutputs
 
 const record = (topic: string, seq: string): OutboxRecord => ({
   topic,
@@ -57,7 +33,7 @@ function startRelay(options: Partial<ThreadRelayOptions> = {}) {
   const { registry, metrics } = testMetrics()
   const warnings: string[] = []
   const relay = new ThreadRelay({
-    db,
+    db: outbox.db,
     databaseUrl: infra.databaseUrl,
     brokers: infra.brokers,
     clientId: infra.name('relay'),
