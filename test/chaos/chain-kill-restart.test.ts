@@ -8,6 +8,7 @@
 import { Producer, stringSerializers } from '@platformatic/kafka'
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
+import { outboxBacklog } from '../../topology/postgres/outbox-relay.ts'
 import { groupOf } from '../support/chain-topology.ts'
 import { pause } from '../support/chaos-fixtures.ts'
 import { type Child, spawnChild } from '../support/child.ts'
@@ -117,8 +118,7 @@ describe('two processors joined by a topic under kill -9', () => {
     await waitUntil(
       'outbox drained and every record on middle consumed',
       async () => {
-        const { rows } = await sql<{ n: number }>`select count(*)::int as n from outbox`.execute(db)
-        if (rows[0]!.n > 0) return false
+        if ((await outboxBacklog(db)) > 0) return false
         onMiddle = (await kcatConsume(infra.brokers, middle)).length
         return (await grouped()) === onMiddle
       },

@@ -158,7 +158,10 @@ describe('the order saga under kill -9 and a Redis restart', () => {
         async () => {
           const { rows } = await sql<{ ended: number; unpublished: number }>`
             select (select count(*) from orders where id = any(${ids}::bigint[]) and status <> 'PENDING')::int as ended,
-                   (select count(*) from outbox)::int as unpublished`.execute(db)
+                   (select count(*) from outbox)::int
+                     + (select coalesce(sum(record_count - published), 0) from outbox_batches)::int as unpublished`.execute(
+            db,
+          )
           return rows[0]!.ended === ids.length && rows[0]!.unpublished === 0
         },
         180_000,

@@ -104,7 +104,8 @@ async function sale(options: { killProcessor: boolean }) {
         const { rows } = await db.query(
           `select (select coalesce(sum(next_offset), 0) from stream_offsets where topic = $1)::int as committed,
                   (select count(*) from coupon_issue_requests where status = 'PENDING')::int as pending,
-                  (select count(*) from outbox)::int as unpublished`,
+                  ((select count(*) from outbox)
+                    + (select coalesce(sum(record_count - published), 0) from outbox_batches))::int as unpublished`,
           [topic],
         )
         if (rows[0].pending !== 0 || rows[0].unpublished !== 0) return false

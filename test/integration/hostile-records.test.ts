@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { shopTopology } from '../../processors/shop-topology.ts'
 import { Topics } from '../../processors/topics.ts'
 import type { Database } from '../../state/schema.ts'
+import { pendingOutputs } from '../../topology/postgres/outbox-pending.ts'
 import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
 import type { RawRecord } from '../../topology/record.ts'
 import { headersAsText } from '../../topology/runtime/header-codec.ts'
@@ -112,7 +113,7 @@ describe('hostile records through the coupon processor and PostgreSQL', () => {
           const p = partition++
           // One coupon has one owning partition; each run plays a fresh partition, so it starts the
           // coupon's history afresh too.
-          await sql`truncate outbox, user_coupons, coupon_issue_requests`.execute(db)
+          await sql`truncate outbox, outbox_batches, user_coupons, coupon_issue_requests`.execute(db)
           await sql`update coupons set issued_quantity = 0`.execute(db)
           const goodIds = [1, 2, 3].map((n) => `good-${p}-${n}`)
           const inputs = [
@@ -155,7 +156,7 @@ describe('hostile records through the coupon processor and PostgreSQL', () => {
             .executeTakeFirstOrThrow()
           expect(stored.next_offset).toBe(String(records.length))
           // Each record left exactly one output: its result event or its DLQ copy.
-          const outbox = await db.selectFrom('outbox').select(['topic', 'value', 'headers']).execute()
+          const outbox = await pendingOutputs(db)
           expect(outbox).toHaveLength(records.length)
           const results = outbox.filter((o) => o.topic === Topics.COUPON_ISSUE_RESULT)
           const dead = outbox.filter((o) => o.topic === `${Topics.COUPON_ISSUE}.dlq`)

@@ -3,6 +3,7 @@
  * never take moved aside with their cause, and DLQ copies that keep every byte of the original.
  */
 import { Consumer, MessagesStreamModes } from '@platformatic/kafka'
+import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEFAULT_OUTPUT_ID_HEADER } from '../../topology/builder.ts'
 import { OutboxRelay } from '../../topology/postgres/outbox-relay.ts'
@@ -245,6 +246,69 @@ describe('OutboxRelay on the real broker and PostgreSQL', () => {
     expect(error.length).toBeLessThanOrEqual(1_000)
     expect(error.toString('utf8')).toMatch(/^bad \\u0000 value "\uFFFD" éé/)
     expect(Buffer.from(error.toString('utf8'), 'utf8')).toEqual(error) // valid UTF-8, cut at a boundary
+  })
+})
+
+describe('OutboxRelay over batch rows (one outbox_batches row per committed batch)', () => {
+  it('should end a round inside a batch row, remember how far it got, and go on from there without a repeat', async () => {
+    const topic = await infra.createTopic('relay-inside', 1)
+    const row = (n: number): OutboxRecord => ({
+      topic,
+      key: Buffer.from('k'),
+      value: Buffer.alloc(300, n),
+      headers: { seq: `r${n}` },
+    })
+    await commitOutputs(Array.from({ length: 10 }, (_, n) => row(n)))
+    // Rounds of about three records: a relay stopped after one round has sent the first three only.
+    const relay = new OutboxRelay({
+      db: outbox.db,
+      brokers: infra.brokers,
+      clientId: infra.name('relay'),
+      maxBatchBytes: 1_200,
+    })
+    relays.push(relay)
+    const first = await relay.publishOnce()
+    expect(first).toBeGreaterThan(0)
+    expect(first).toBeLessThan(10)
+    const [stored] = await outbox.db
+      .selectFrom('outbox_batches')
+      .select(['record_count', 'published'])
+      .execute()
+    expect(stored).toEqual({ record_count: 10, published: first })
+    expect(await relay.backlog()).toBe(10 - first)
+
+    while ((await relay.publishOnce()) > 0) {}
+    expect(await relay.backlog()).toBe(0)
+    expect(await outbox.db.selectFrom('outbox_batches').select('id').execute()).toEqual([])
+    expect((await readTopic(topic, 10)).map(seqOf)).toEqual(Array.from({ length: 10 }, (_, n) => `r${n}`))
+  })
+
+  it('should move aside a batch row it cannot read, with the cause, and publish the batches after it', async () => {
+    const topic = await infra.createTopic('relay-unreadable', 1)
+    await commitOutputs([{ topic, key: null, value: Buffer.from('before'), headers: { seq: 'before' } }])
+    // What no relay wrote: a row another tool or a bad restore left behind.
+    await sql`insert into outbox_batches (records, record_count) values (${Buffer.from('garbage')}, 3)`.execute(
+      outbox.db,
+    )
+    await commitOutputs([{ topic, key: null, value: Buffer.from('after'), headers: { seq: 'after' } }])
+
+    const { relay, registry } = startRelay()
+    await drained(relay)
+    expect((await readTopic(topic, 2)).map(seqOf)).toEqual(['before', 'after'])
+    const rejected = await outbox.db
+      .selectFrom('outbox_rejected')
+      .select(['value', 'reason', 'cause'])
+      .where('reason', '=', 'UNREADABLE_BATCH')
+      .execute()
+    expect(rejected).toEqual([
+      {
+        value: Buffer.from('garbage'),
+        reason: 'UNREADABLE_BATCH',
+        cause: expect.stringMatching(/version 103/),
+      },
+    ])
+    const counted = await registry.getSingleMetric('commerce_outbox_rejected_total')?.get()
+    expect(counted?.values).toEqual([{ labels: { topic: '', reason: 'UNREADABLE_BATCH' }, value: 1 }])
   })
 })
 

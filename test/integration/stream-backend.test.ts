@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
+import { pendingOutputs } from '../../topology/postgres/outbox-pending.ts'
 import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
 import type { BatchCommit, TaskId } from '../../topology/runtime/backend.ts'
 import { CommitOutcomes, FencedError } from '../../topology/runtime/backend.ts'
@@ -38,11 +39,7 @@ function batch(epoch: number, expected: bigint, over: Partial<BatchCommit> = {})
 async function state(db: Awaited<ReturnType<typeof migratedDb>>) {
   const offsets = await db.selectFrom('stream_offsets').select(['topic', 'next_offset']).execute()
   const entries = await db.selectFrom('store_entries').select(['key', 'value']).orderBy('key').execute()
-  const outbox = await db
-    .selectFrom('outbox')
-    .select(['topic', 'key', 'value', 'headers'])
-    .orderBy('id')
-    .execute()
+  const outbox = await pendingOutputs(db)
   return { offsets, entries, outbox }
 }
 

@@ -1,6 +1,7 @@
 /** The counting workload of the chaos tests: produce, run children, and check effects are exact. */
 import { sql } from 'kysely'
 import { expect } from 'vitest'
+import { outboxBacklog } from '../../topology/postgres/outbox-relay.ts'
 import { type Child, spawnChild } from './child.ts'
 import type { TestInfra } from './infra.ts'
 import { headerValue, kcatConsume } from './kcat.ts'
@@ -53,8 +54,7 @@ export async function countingSetup(infra: TestInfra) {
       await waitUntil(
         'outbox drained',
         async () => {
-          const { rows } = await sql<{ n: string }>`select count(*) as n from outbox`.execute(db)
-          return Number(rows[0]?.n) === 0
+          return (await outboxBacklog(db)) === 0
         },
         timeoutMs,
       )

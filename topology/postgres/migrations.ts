@@ -11,12 +11,14 @@ import * as runtime from './migrations/0001-runtime.ts'
 import * as outboxBytes from './migrations/0003-outbox-bytes.ts'
 import * as sourcePartitions from './migrations/0004-source-partitions.ts'
 import * as appliedIds from './migrations/0005-applied-ids.ts'
+import * as outboxBatches from './migrations/0007-outbox-batches.ts'
 
 export const streamsMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-runtime': runtime,
   '0003-outbox-bytes': outboxBytes,
   '0004-source-partitions': sourcePartitions,
   '0005-applied-ids': appliedIds,
+  '0007-outbox-batches': outboxBatches,
 })
 
 /**

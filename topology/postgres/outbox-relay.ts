@@ -1,9 +1,10 @@
 /**
- * Publishes committed outbox rows to Kafka, then deletes them. Publication is at least once (a crash
+ * Publishes committed outputs to Kafka, then deletes them: `outbox` rows (one record each, as the API
+ * writes them) and `outbox_batches` rows (a task's batch of records each). Publication is at least once (a crash
  * between send and delete re-sends): every row carries a deterministic output id so consumers
  * de-duplicate. One relay at a time per database (an advisory lock), so per-key order is kept.
  *
- * Nothing wedges it: rounds are sized by bytes below the broker's batch limit (state/outbox-round.ts),
+ * Nothing wedges it: rounds are sized by bytes below the broker's batch limit (outbox-round.ts, outbox-batch-round.ts),
  * and a record the broker can never take is moved to `outbox_rejected` with its cause, counted in
  * `commerce_outbox_rejected_total`, and the rows after it go on. Transient errors (broker down, not
  * leader, timeouts) are retried with back-off; readiness reports a relay that keeps failing.
@@ -19,11 +20,13 @@ import { type Kysely, sql } from 'kysely'
 import { describeError } from '../errors.ts'
 import { backoffDelay, sleep } from '../retry.ts'
 import type { RuntimeMetrics } from '../runtime/metrics.ts'
+import { nextBatchRound, settleBatchRound } from './outbox-batch-round.ts'
 import {
   BROKER_MAX_BATCH_BYTES,
   nextRound,
   publishRound,
   type RoundOutcome,
+  type Send,
   settleRound,
 } from './outbox-round.ts'
 import { type Relay, type RelayHealth, relayProblem } from './relay.ts'
@@ -120,29 +123,50 @@ export class OutboxRelay implements Relay {
    * settled. A transient error is thrown after what was settled before it has committed.
    */
   async publishOnce(): Promise<number> {
-    const { db, batchSize, maxBatchBytes, metrics } = this.#options
-    const outcome = await db.transaction().execute(async (trx): Promise<RoundOutcome | undefined> => {
+    const { db, batchSize, maxBatchBytes } = this.#options
+    const outcomes = await db.transaction().execute(async (trx): Promise<RoundOutcome[]> => {
       const { rows } = await sql<{
         locked: boolean
       }>`select pg_try_advisory_xact_lock(${RELAY_LOCK}) as locked`.execute(trx)
-      if (!rows[0]?.locked) return undefined
-      const round = await nextRound(trx, batchSize, maxBatchBytes)
-      if (round.length === 0) return undefined
-      const result = await publishRound(round, maxBatchBytes, async (group) => {
-        await this.#producer.send({
-          messages: group.map(({ row, headers }) => ({
-            topic: row.topic,
-            key: row.key ?? undefined,
-            value: row.value,
-            // A Map: with no serializers configured, a plain object's header names would go out as strings.
-            headers: new Map(headers),
-          })),
-        })
-      })
-      await settleRound(trx, result)
-      return result
+      if (!rows[0]?.locked) return []
+      // The API's rows first, then the tasks' batches, each its own produce request: neither waits
+      // for the other to drain, and a transient error in the first leaves the second for next time.
+      const outcomes: RoundOutcome[] = []
+      for (const [read, settle] of [
+        [nextRound, settleRound],
+        [nextBatchRound, settleBatchRound],
+      ] as const) {
+        const round = await read(trx, batchSize, maxBatchBytes)
+        if (round.length === 0) continue
+        const outcome = await publishRound(round, maxBatchBytes, (group) => this.#send(group))
+        await settle(trx, outcome)
+        outcomes.push(outcome)
+        if (outcome.error !== undefined) break
+      }
+      return outcomes
     })
-    if (!outcome) return 0
+    let settled = 0
+    for (const outcome of outcomes) settled += this.#observe(outcome)
+    const failed = outcomes.find((o) => o.error !== undefined)
+    if (failed) throw failed.error
+    return settled
+  }
+
+  async #send(group: Parameters<Send>[0]): Promise<void> {
+    await this.#producer.send({
+      messages: group.map(({ row, headers }) => ({
+        topic: row.topic,
+        key: row.key ?? undefined,
+        value: row.value,
+        // A Map: with no serializers configured, a plain object's header names would go out as strings.
+        headers: new Map(headers),
+      })),
+    })
+  }
+
+  /** Metrics and warnings for a settled round; returns how many records it settled. */
+  #observe(outcome: RoundOutcome): number {
+    const { metrics, log } = this.#options
     const now = Date.now()
     const perTopic = new Map<string, number>()
     for (const r of outcome.published) {
@@ -153,12 +177,8 @@ export class OutboxRelay implements Relay {
     for (const [topic, count] of perTopic) metrics?.outboxPublished.inc({ topic }, count)
     for (const { row, reason, cause } of outcome.rejected) {
       metrics?.outboxRejected.inc({ topic: row.topic, reason })
-      this.#options.log?.warn(
-        { id: row.id, topic: row.topic, reason, cause },
-        'outbox record moved to outbox_rejected',
-      )
+      log?.warn({ id: row.id, topic: row.topic, reason, cause }, 'outbox record moved to outbox_rejected')
     }
-    if (outcome.error !== undefined) throw outcome.error
     return outcome.published.length + outcome.rejected.length
   }
 
@@ -203,13 +223,12 @@ export class OutboxRelay implements Relay {
   }
 }
 
-/** Rows committed but not yet published (for the backlog gauge). */
+/** Records committed but not yet published, rows and batches (for the backlog gauge). */
 export async function outboxBacklog(db: Kysely<StreamsDatabase>): Promise<number> {
-  const row = await db
-    .selectFrom('outbox')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .executeTakeFirstOrThrow()
-  return Number(row.n)
+  const { rows } = await sql<{ n: string }>`
+    select (select count(*) from outbox)
+      + (select coalesce(sum(record_count - published), 0) from outbox_batches) as n`.execute(db)
+  return Number(rows[0]?.n ?? 0)
 }
 
 /** Rows moved aside and waiting for an operator (for the rejected-rows gauge and its alert). */

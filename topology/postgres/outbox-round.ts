@@ -16,8 +16,8 @@ export const BROKER_MAX_BATCH_BYTES = 1_048_588
 // Kafka's record batch v2 header, and a record's worst-case framing (length, attributes, timestamp
 // and offset deltas, key and value lengths, header count as varints). A header's two length varints
 // take at most 10 bytes where the outbox encoding takes 8: `headers * 5 / 4` covers the difference.
-const BATCH_OVERHEAD = 61
-const RECORD_OVERHEAD = 36
+export const BATCH_OVERHEAD = 61
+export const RECORD_OVERHEAD = 36
 
 export interface OutboxRow {
   readonly id: string
@@ -28,6 +28,10 @@ export interface OutboxRow {
   readonly created_ms: number
   /** An upper bound of the record's size in a Kafka batch. */
   readonly bytes: number
+  /** A record of an `outbox_batches` row: the row, the record's index in it, and its record count. */
+  readonly batch?: { readonly id: string; readonly index: number; readonly count: number }
+  /** Moved aside without asking the broker: the relay could not read what was stored. */
+  readonly unreadable?: string
 }
 
 export interface Rejection {
@@ -118,6 +122,8 @@ export async function publishRound(
 }
 
 function precheck(row: OutboxRow, maxBatchBytes: number): Rejection | { headers: HeaderBytes } {
+  if (row.unreadable !== undefined)
+    return { row, reason: 'UNREADABLE_BATCH', cause: headerText(row.unreadable, 2_000) }
   // Alone over the limit, a record can never be published: no need to ask the broker.
   if (row.bytes + BATCH_OVERHEAD > maxBatchBytes) {
     const cause = `a record of up to ${row.bytes + BATCH_OVERHEAD} bytes exceeds the broker's limit of ${maxBatchBytes} bytes (maxBatchBytes)`
@@ -132,7 +138,9 @@ function precheck(row: OutboxRow, maxBatchBytes: number): Rejection | { headers:
 
 /** Deletes the published rows and moves the rejected ones to `outbox_rejected`, in one statement. */
 export async function settleRound(trx: Transaction<StreamsDatabase>, outcome: RoundOutcome): Promise<void> {
-  const { published, rejected } = outcome
+  // Records of batch rows are settled by settleBatchRound (outbox-batch-round.ts).
+  const published = outcome.published.filter((r) => !r.batch)
+  const rejected = outcome.rejected.filter((r) => !r.row.batch)
   if (published.length === 0 && rejected.length === 0) return
   await sql`
     with rejected as (

@@ -65,6 +65,15 @@ export interface OutboxTable {
   created_at: Timestamp
 }
 
+/** A task's committed outputs, one row per batch (outbox-batch-codec.ts); `published` of them are sent. */
+export interface OutboxBatchesTable {
+  id: Generated<string>
+  records: Buffer
+  record_count: number
+  published: ColumnType<number, number | undefined, number>
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
 /** Outbox rows the broker can never take, moved aside by the relay for an operator to inspect and replay. */
 export interface OutboxRejectedTable {
   id: string
@@ -86,5 +95,6 @@ export interface StreamsDatabase {
   stream_applied_ids: StreamAppliedIdsTable
   store_entries: StoreEntriesTable
   outbox: OutboxTable
+  outbox_batches: OutboxBatchesTable
   outbox_rejected: OutboxRejectedTable
 }

@@ -111,7 +111,9 @@ export async function resetShop(url: string): Promise<void> {
   await withClient(url, async (client) => {
     await client.query('truncate user_coupons, coupon_issue_requests')
     await client.query('update coupons set issued_quantity = 0')
-    const { rows } = await client.query<{ n: number }>('select count(*)::int as n from outbox')
+    const { rows } = await client.query<{ n: number }>(
+      'select ((select count(*) from outbox) + (select count(*) from outbox_batches))::int as n',
+    )
     if (rows[0]?.n) throw new Error(`the outbox still holds ${rows[0].n} rows`)
   })
 }

@@ -176,7 +176,10 @@ export async function verifyOurs(
       }
       distinct.set(e.requestId, e.outcome)
     }
-    const { rows: outbox } = await client.query<{ n: number }>('select count(*)::int as n from outbox')
+    const { rows: outbox } = await client.query<{ n: number }>(
+      `select ((select count(*) from outbox)
+        + (select coalesce(sum(record_count - published), 0) from outbox_batches))::int as n`,
+    )
     const published = events.reduce((s, p) => s + p.length, 0)
     const dlq = await scratch.total(dlqTopic(topics.COUPON_ISSUE))
     const left = outbox[0]?.n ?? 0

@@ -269,8 +269,8 @@ caught-up runtime and takes the exact value of each observation the runtime make
 \`commerce_end_to_end_latency_seconds\` (record timestamp → its batch committed), plus the histogram's own
 bucket-interpolated quantiles, plus publication latency read back from the output topic. Each runtime phase
 runs in a child process of its own, so its RSS and CPU are the runtime's alone. The "PostgreSQL commit path
-alone" row (\`storage-ceiling.ts\`) commits synthetic batches of the same shape (one store upsert and one
-outbox row per record) straight through \`PostgresStateBackend.commit\`, one committer per partition: the
+alone" row (\`storage-ceiling.ts\`) commits synthetic batches of the same shape (one store upsert per record,
+the outputs as one outbox batch row) straight through \`PostgresStateBackend.commit\`, one committer per partition: the
 most this storage design allows here, whatever the runtime does. Everything the run creates (database,
 topics, consumer groups) is deleted at the end.`,
 }

@@ -1,7 +1,7 @@
 /**
  * The storage-ceiling scenario (in a child process of its own): PostgreSQL's commit path alone —
  * PostgresStateBackend.commit of synthetic batches shaped like the counting topology's (one store
- * upsert and one outbox row per record), one concurrent committer per partition, no Kafka, no
+ * upsert per record, the outputs as one outbox batch row), one concurrent committer per partition, no Kafka, no
  * processing, no relay: the most this storage design allows here, whatever the runtime does. (It
  * bypasses the StreamsApp facade on purpose: the facade is what it is the ceiling of.)
  */
@@ -79,7 +79,7 @@ async function commitBatches(config: StorageConfig): Promise<StorageResult> {
   const seconds = (performance.now() - started) / 1000
   const cpuUse = cpu.stop()
   // Nothing publishes these rows (no relay runs here): remove them before a runtime's relay would.
-  await sql`delete from outbox where topic = ${output}`.execute(db)
+  await sql`delete from outbox_batches`.execute(db)
   await sql`delete from store_entries where application_id = ${applicationId}`.execute(db)
   await db.destroy()
   return {
