@@ -20,7 +20,8 @@ interface BatchRow {
 
 /**
  * The next round's records, from the oldest batch rows on: at most `maxRecords`, and at most
- * `maxBatchBytes` (at least one record). Reads batch rows up to about `maxBatchBytes` of stored bytes.
+ * `maxBatchBytes` (at least one record). Reads only the batch rows the round can reach, by their
+ * stored bytes and unpublished records, so a round decodes little more than it sends.
  */
 export async function nextBatchRound(
   trx: Transaction<StreamsDatabase>,
@@ -29,12 +30,14 @@ export async function nextBatchRound(
 ): Promise<OutboxRow[]> {
   const { rows } = await sql<BatchRow>`
     with head as (
-      select id, sum(octet_length(records)) over (order by id) - octet_length(records) as before
-      from outbox_batches order by id limit ${maxRecords}
+      select id,
+        sum(octet_length(records)) over w - octet_length(records) as bytes_before,
+        sum(record_count - published) over w - (record_count - published) as records_before
+      from outbox_batches window w as (order by id) order by id limit ${maxRecords}
     )
     select b.id, b.records, b.record_count, b.published, extract(epoch from b.created_at) * 1000 as created_ms
     from head h join outbox_batches b using (id)
-    where h.before < ${maxBatchBytes}
+    where h.bytes_before < ${maxBatchBytes} and h.records_before < ${maxRecords}
     order by b.id`.execute(trx)
   const round: OutboxRow[] = []
   let bytes = BATCH_OVERHEAD
