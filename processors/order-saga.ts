@@ -38,7 +38,10 @@ export const SagaSinks = {
   POINT_RESTORES: 'to-point-restores',
 } as const
 
-/** Where the saga stands: `orders.saga_step` (RECEIVED is the API's, before the saga saw the order). */
+/**
+ * Where the saga stands, in its `order-sagas` store. `orders.saga_step` is RECEIVED (the API's) until
+ * the order ends, then DONE.
+ */
 export type SagaStep = 'STOCK' | 'POINTS' | 'COUPON' | 'DONE'
 
 /** What a product's owner answered to its reserve command. */
@@ -242,6 +245,9 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
 
   #save(orderId: number, state: SagaState, ctx: Ctx, ended?: OrderStatusEvent): void {
     ctx.store<KeyValueStore<SagaState>>(SagaStores.SAGAS).put(String(orderId), state)
+    // The order row changes once, when the order ends: its steps live in the saga's store (committed
+    // with it). Mirroring each step into `orders` cost an UPDATE per step per order that nothing read.
+    if (!ended) return
     ctx.write(SagaTables.ORDERS, {
       op: 'progress',
       orderId,

@@ -5,6 +5,7 @@
  * failure names the product, user, coupon or order — not just "mismatch".
  */
 import { type Kysely, sql } from 'kysely'
+import { SagaStores } from '../processors/order-saga.ts'
 import type { Database } from './schema.ts'
 
 export interface Invariant {
@@ -86,8 +87,10 @@ export async function checkConservation(db: Kysely<Database>): Promise<Invariant
       'orders: none is PENDING',
       sql<{ n: string }>`select count(*) as n from orders`,
       sql<{ what: string }>`
-        select format('order %s is PENDING at step %s', id, saga_step) as what
-        from orders where status = 'PENDING' order by id limit ${SAMPLE}`,
+        select format('order %s is PENDING at step %s', o.id, coalesce(
+          (select e.value->>'step' from store_entries e
+           where e.store = ${SagaStores.SAGAS} and e.key = o.id::text limit 1), o.saga_step)) as what
+        from orders o where o.status = 'PENDING' order by o.id limit ${SAMPLE}`,
     ),
     check(
       db,

@@ -59,14 +59,17 @@ describe('checkConservation', () => {
       update users set points = points + 1 where id = 2;
       update user_coupons set order_id = 101 where id = 7000001;
       insert into orders (id, user_id, status, total_amount, discount_amount, final_amount, origin)
-        values (102, 2, 'PENDING', 0, 0, 0, 'TOPIC');
+        values (102, 2, 'PENDING', 0, 0, 0, 'TOPIC'), (103, 2, 'PENDING', 0, 0, 0, 'API');
+      -- Where a running saga stands is in its store: the order row says RECEIVED until the end.
+      insert into store_entries (application_id, store, partition, key, value)
+        values ('shop', 'order-sagas', 0, '103', '{"step":"POINTS","status":"PENDING"}');
       update coupons set issued_quantity = 2 where id = 7;
     `.execute(db)
     expect(await broken()).toEqual({
       stock: ['product 10: initial 5, stock 2, sold 2'],
       points: ['user 2: initial 50 + charges 0 <> points 51 + paid 0'],
       coupons: ['user coupon 7000001: used t by order 101, completed orders using it: 100'],
-      orders: ['order 102 is PENDING at step RECEIVED'],
+      orders: ['order 102 is PENDING at step RECEIVED', 'order 103 is PENDING at step POINTS'],
       'coupons issued': ['coupon 7: issued 2, user coupons 1, total 5'],
     })
   })
