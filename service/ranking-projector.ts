@@ -218,13 +218,13 @@ export class RankingProjector {
     return results
   }
 
-  /** Rebuilds the view when its marker is missing; one rebuild at a time in this process. */
+  /** Rebuilds the view when its marker is missing or names another database; one rebuild at a time in this process. */
   #ensureReady(): Promise<void> {
     this.#readying ??= retryForever(
       async () => {
         if (await this.#o.ranking.isReady()) return
         const started = performance.now()
-        if (await this.#o.ranking.rebuild(this.#o.db)) {
+        if (await this.#o.ranking.rebuild()) {
           this.#o.metrics.rankingRebuilds.inc()
           this.#o.log.info(
             { ms: Math.round(performance.now() - started) },

@@ -25,7 +25,7 @@ export function openRanking(
   metrics: BusinessMetrics,
   log: Logger,
 ): RankingPart {
-  const ranking = new SalesRanking(infra.redis, { prefix: config.topicPrefix })
+  const ranking = new SalesRanking(infra.redis, infra.db, { prefix: config.topicPrefix })
   if (config.role === 'api')
     return { ranking, projector: null, started: Promise.resolve(), stop: async () => {} }
   const projector = new RankingProjector({

@@ -57,15 +57,34 @@ export async function findFinishedOrders(
 }
 
 export interface RankingSnapshot {
+  /** The database the snapshot was read from (see databaseIdentity). */
+  database: string
   /** Seoul day `YYYYMMDD` → ids of the orders completed that day. */
   orders: Map<string, string[]>
   /** Seoul day → productId → quantity sold. */
   sales: Map<string, Map<string, number>>
 }
 
+const identity = sql<{ database: string }>`
+  select s.system_identifier::text || '/' || d.oid::text || '/' || d.datname as database
+  from pg_control_system() s, pg_database d
+  where d.datname = current_database()`
+
+/**
+ * Which database this is, as the ranking's ready marker records it: the cluster's system identifier
+ * (chosen by initdb), the database's oid and its name. Dropping a database and creating it again gives
+ * it a new oid, and another cluster has another identifier, so a Redis view built from an earlier or
+ * another database never passes for this one's — also when the name, and so the URL, is the same. No
+ * table of ours holds it: a row would travel with a dump or a template copy into another database.
+ */
+export async function databaseIdentity(db: Kysely<Database>): Promise<string> {
+  const { rows } = await identity.execute(db)
+  return rows[0]!.database
+}
+
 /**
  * The COMPLETED orders since `from`, by Seoul day, from one snapshot (REPEATABLE READ): the order sets
- * and the sums agree with each other, whatever commits meanwhile.
+ * and the sums agree with each other, whatever commits meanwhile, and name the database they came from.
  */
 export async function completedSince(db: Kysely<Database>, from: Date): Promise<RankingSnapshot> {
   // The same day arithmetic as state/ranking-keys.ts: UTC + 9 hours, no time zone database involved.
@@ -88,7 +107,11 @@ export async function completedSince(db: Kysely<Database>, from: Date): Promise<
         .where('o.completed_at', '>=', from)
         .groupBy([sql`1`, 'i.product_id'])
         .execute()
-      const snapshot: RankingSnapshot = { orders: new Map(), sales: new Map() }
+      const snapshot: RankingSnapshot = {
+        database: (await identity.execute(trx)).rows[0]!.database,
+        orders: new Map(),
+        sales: new Map(),
+      }
       for (const o of orders) {
         const list = snapshot.orders.get(o.day) ?? []
         list.push(String(o.id))

@@ -40,6 +40,8 @@ describe('the Grafana dashboards', () => {
   it('should get data for every panel query of every dashboard from a Prometheus that scraped the running service', async () => {
     expect(dashboards.map((d) => d.file).sort()).toEqual(['commerce-streams.json', 'shop.json'])
     const appId = infra.name('dash')
+    // The service keeps the sales ranking in the shared Redis under the topic prefix.
+    infra.ownRedisPrefix(`${appId}.`)
     service = await startService({
       KAFKA_BROKERS: infra.brokers.join(','),
       DATABASE_URL: infra.databaseUrl,

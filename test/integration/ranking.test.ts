@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { isCommerceError } from '../../service/errors.ts'
 import { SalesRanking } from '../../state/ranking.ts'
 import { seoulDay } from '../../state/ranking-keys.ts'
+import { databaseIdentity } from '../../state/ranking-source.ts'
 import type { Database } from '../../state/schema.ts'
 import { useInfra } from '../support/infra.ts'
 import { insertOrder, insertProducts } from '../support/orders.ts'
@@ -28,7 +29,7 @@ afterAll(async () => {
 })
 // Each test gets its own key space under the file's prefix, which the fixture deletes afterwards.
 beforeEach(async () => {
-  ranking = new SalesRanking(infra.redis, { prefix: `${infra.redisPrefix}${++prefix}:` })
+  ranking = new SalesRanking(infra.redis, db, { prefix: `${infra.redisPrefix}${++prefix}:` })
 })
 
 const order = (orderId: number, at: number, items: Array<[number, number]>) => ({
@@ -37,8 +38,9 @@ const order = (orderId: number, at: number, items: Array<[number, number]>) => (
   items: items.map(([productId, quantity]) => ({ productId, quantity })),
 })
 
+/** Marks the view ready for this file's database, as a rebuild from it would. */
 async function ready(): Promise<void> {
-  await infra.redis.set(ranking.keys.ready, '1')
+  await infra.redis.set(ranking.keys.ready, await databaseIdentity(db))
 }
 
 describe('SalesRanking', () => {
@@ -121,6 +123,23 @@ describe('SalesRanking', () => {
     expect(isCommerceError(error, 'RANKING_REBUILDING')).toBe(true)
   })
 
+  it('should refuse to apply and to answer while the ready marker names another database, until rebuilt', async () => {
+    // What a Redis that kept its data holds after the database was created anew, or swapped.
+    const identity = await databaseIdentity(db)
+    await infra.redis.set(ranking.keys.ready, identity.replace(/\/\d+\//, '/1/'))
+    await infra.redis.zAdd(ranking.keys.sales(seoulDay(NOW)), { score: 999, value: '10' })
+
+    expect(await ranking.isReady()).toBe(false)
+    expect(await ranking.apply(order(1, NOW, [[10, 1]]), NOW)).toBe('not-ready')
+    const error = await ranking.top(5, 1, NOW).catch((e: unknown) => e)
+    expect(isCommerceError(error, 'RANKING_REBUILDING')).toBe(true)
+
+    // The window is rebuilt from this database, which sold nothing then: the other one's numbers go.
+    expect(await ranking.rebuild(NOW)).toBe(true)
+    expect(await infra.redis.get(ranking.keys.ready)).toBe(identity)
+    expect(await ranking.top(5, 1, NOW)).toEqual([])
+  })
+
   it('rebuild should write the COMPLETED orders of the last 8 days, replace what was there, and run once', async () => {
     const now = Date.now()
     const [p1, p2, p3] = (await insertProducts(db, 3)) as [number, number, number]
@@ -143,7 +162,7 @@ describe('SalesRanking', () => {
     // Left over from before Redis lost the marker: the rebuild replaces it.
     await infra.redis.zAdd(ranking.keys.sales(seoulDay(now)), { score: 999, value: String(p3) })
 
-    expect(await ranking.rebuild(db, now)).toBe(true)
+    expect(await ranking.rebuild(now)).toBe(true)
     expect(await ranking.isReady()).toBe(true)
     expect(await ranking.top(10, 7, now)).toEqual([
       { productId: p1, salesCount: 4 },
@@ -153,7 +172,7 @@ describe('SalesRanking', () => {
     expect(await ranking.apply(order(today, now, [[p1, 3]]), now)).toBe('duplicate')
     // A second rebuild finds the view ready and leaves it alone (events after the first stay counted).
     await insertOrder(db, { status: 'COMPLETED', items: [{ productId: p2, quantity: 10 }] })
-    expect(await ranking.rebuild(db, now)).toBe(false)
+    expect(await ranking.rebuild(now)).toBe(false)
     expect(await ranking.top(10, 1, now)).toEqual([{ productId: p1, salesCount: 3 }])
   })
 })

@@ -8,6 +8,8 @@ import { type ServiceProcess, startService, waitForHttp } from '../support/servi
 const infra = useInfra()
 const running: ServiceProcess[] = []
 const appId = infra.name('svc')
+// Its services keep the sales ranking in the shared Redis under the topic prefix.
+infra.ownRedisPrefix(`${appId}.`)
 afterAll(async () => {
   for (const service of running) await service.stop('SIGKILL')
 })

@@ -2,6 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
+import type { TestInfra } from './infra.ts'
 
 export interface ServiceProcess {
   readonly url: string
@@ -78,9 +79,11 @@ export async function waitForHttp(
  * file's clean-up.
  */
 export function shopDeployment(
-  infra: { brokers: string[]; databaseUrl: string; redisUrl: string },
+  infra: Pick<TestInfra, 'brokers' | 'databaseUrl' | 'redisUrl' | 'ownRedisPrefix'>,
   options: { appId: string; adminToken: string; redisUrl?: string; started: ServiceProcess[] },
 ) {
+  // Its instances keep the sales ranking under the topic prefix: the file's clean-up owns those keys.
+  infra.ownRedisPrefix(`${options.appId}.`)
   const env = {
     KAFKA_BROKERS: infra.brokers.join(','),
     DATABASE_URL: infra.databaseUrl,

@@ -104,6 +104,8 @@ async function run(
   const full = topicNames(prefix)
   const copy = topicNames(copyPrefix)
   // Every topic the service creates: the shop topology reads the order saga's topics too (idle here).
+  // The saga's internal topics (`<applicationId>-…`) each phase's runtime creates at start; the
+  // scratch's clean-up finds and deletes them by the run's suffix in their names.
   for (const p of [prefix, copyPrefix]) await scratch.createTopics(allTopics(p), partitions)
 
   const requests = makeRequests(workload, N)

@@ -110,7 +110,10 @@ export interface PhaseBase {
   database: string
 }
 
-/** Topics and consumer groups of this run, all deleted by `cleanup`. */
+/**
+ * Topics and consumer groups of this run, all deleted by `cleanup`: every name it gives carries the
+ * run's suffix (`bench-<prefix>-<suffix>`), so topics others made under such a name are the run's too.
+ */
 export class KafkaScratch {
   readonly admin: Admin
   readonly brokers: string[]
@@ -182,11 +185,26 @@ export class KafkaScratch {
   async cleanup(): Promise<void> {
     await this.#consumer.close().catch(() => {})
     await deleteGroups(this.admin, this.#groups).catch((e) => log(`could not delete consumer groups: ${e}`))
-    if (this.#topics.length > 0)
-      await withTimeout(this.admin.deleteTopics({ topics: this.#topics }), 30_000, 'deleteTopics').catch(
-        (e) => log(`could not delete topics ${this.#topics.join(', ')}: ${e}`),
+    const topics = await this.#allTopics()
+    if (topics.length > 0)
+      await withTimeout(this.admin.deleteTopics({ topics }), 30_000, 'deleteTopics').catch((e) =>
+        log(`could not delete topics ${topics.join(', ')}: ${e}`),
       )
     await this.admin.close().catch(() => {})
+  }
+
+  /**
+   * The topics created here and those named after this run by others: a measured app's runtime creates
+   * its topology's internal topics (`<applicationId>-<name>` and their DLQs) at start, and the
+   * application id is one of our groups. No list here has to name them.
+   */
+  async #allTopics(): Promise<string[]> {
+    const ours = new RegExp(`-${this.suffix}([.-]|$)`)
+    const listed = await withTimeout(this.admin.listTopics(), 10_000, 'listTopics').catch((e) => {
+      log(`could not list topics (only those created here are deleted): ${e}`)
+      return []
+    })
+    return [...new Set([...this.#topics, ...listed.filter((t) => ours.test(t))])]
   }
 }
 
