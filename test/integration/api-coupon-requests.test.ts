@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { buildApp } from '../../api/app.ts'
 import { Health } from '../../service/health.ts'
 import { createMetrics } from '../../service/metrics.ts'
+import { pendingOutputs } from '../../topology/postgres/outbox-pending.ts'
 import { headersAsText } from '../../topology/runtime/header-codec.ts'
 import { useApiFixture } from '../support/api-fixture.ts'
 
@@ -64,7 +65,7 @@ describe('POST /coupons/:couponId/issue under load', () => {
           String(userId),
           'PENDING',
         ])
-        const records = (await api.db.selectFrom('outbox').selectAll().execute()).filter(
+        const records = (await pendingOutputs(api.db)).filter(
           (r) => headersAsText(r.headers)['commerce.output-id'] === `api/${requestId}`,
         )
         expect(records).toHaveLength(1)

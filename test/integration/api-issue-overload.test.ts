@@ -14,6 +14,7 @@ import { createMetrics, type ServiceMetrics } from '../../service/metrics.ts'
 import { createCoupon } from '../../state/coupons.ts'
 import type { Database } from '../../state/schema.ts'
 import { createUser } from '../../state/users.ts'
+import { pendingOutputs } from '../../topology/postgres/outbox-pending.ts'
 import { useInfra } from '../support/infra.ts'
 import { migratedDb } from '../support/runtime-fixtures.ts'
 
@@ -44,10 +45,10 @@ afterAll(async () => {
   await db?.destroy()
 })
 
-/** Holds the outbox, which every accepted request writes, until `release`: PostgreSQL made slow. */
+/** Holds the outbox batches, which every accepted request writes to, until `release`: PostgreSQL made slow. */
 async function lockOutbox() {
   await locker.query('begin')
-  await locker.query('lock table outbox in access exclusive mode')
+  await locker.query('lock table outbox_batches in access exclusive mode')
   return { release: () => locker.query('rollback') }
 }
 
@@ -111,7 +112,7 @@ describe('POST /coupons/:couponId/issue under overload', () => {
     // and the refused ones left neither.
     const rows = await db.selectFrom('coupon_issue_requests').select('request_id').execute()
     expect(rows.map((r) => r.request_id).sort()).toEqual([...accepted].sort())
-    const outbox = await db.selectFrom('outbox').select('value').execute()
+    const outbox = await pendingOutputs(db)
     expect(outbox.map((o) => JSON.parse(o.value.toString()).requestId).sort()).toEqual([...accepted].sort())
 
     // The queue drained: the next request is accepted again.

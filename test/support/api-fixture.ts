@@ -10,6 +10,7 @@ import { buildApp } from '../../api/app.ts'
 import { Health } from '../../service/health.ts'
 import { createMetrics } from '../../service/metrics.ts'
 import type { Database } from '../../state/schema.ts'
+import { pendingOutputs } from '../../topology/postgres/outbox-pending.ts'
 import { useInfra } from './infra.ts'
 import { migratedDb } from './runtime-fixtures.ts'
 
@@ -81,13 +82,8 @@ export function useApiFixture() {
 
   const requestRows = (couponId: number) =>
     db.selectFrom('coupon_issue_requests').selectAll().where('coupon_id', '=', String(couponId)).execute()
-  const outboxRows = (couponId: number) =>
-    db
-      .selectFrom('outbox')
-      .selectAll()
-      .where('key', '=', Buffer.from(String(couponId)))
-      .orderBy('id')
-      .execute()
+  const outboxRows = async (couponId: number) =>
+    (await pendingOutputs(db)).filter((r) => r.key?.equals(Buffer.from(String(couponId))))
 
   /** The app, the database and how often the API nudged the relay (live values). */
   const api = {

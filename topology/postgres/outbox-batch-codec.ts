@@ -10,6 +10,7 @@
  * headers length (u32) + headers in topology/runtime/header-codec.ts's encoding.
  */
 
+import { type RawBuilder, sql } from 'kysely'
 import type { OutboxRecord } from '../runtime/backend.ts'
 import { encodeHeaders } from '../runtime/header-codec.ts'
 
@@ -105,4 +106,29 @@ export function decodeBatch(encoded: Buffer): BatchRecord[] {
     records.push({ topic, key, value, headers })
   }
   return records
+}
+
+/**
+ * For a writer that builds its batch in SQL from the rows it inserts (the API's statement knows which
+ * requests it accepted only inside PostgreSQL): the batch's start for records of one topic, to be
+ * followed by `string_agg(batchRecordSql(...), ''::bytea order by ...)`. Tested against decodeBatch.
+ */
+export function batchPrefix(topic: string): Buffer {
+  const name = Buffer.from(topic, 'utf8')
+  const prefix = Buffer.allocUnsafe(5 + name.length)
+  prefix.writeUInt8(VERSION, 0)
+  prefix.writeUInt16BE(1, 1)
+  prefix.writeUInt16BE(name.length, 3)
+  name.copy(prefix, 5)
+  return prefix
+}
+
+/** One record of the prefix's topic as a bytea expression; `key` may be null, the others not. */
+export function batchRecordSql(
+  key: RawBuilder<unknown>,
+  value: RawBuilder<unknown>,
+  headers: RawBuilder<unknown>,
+): RawBuilder<Buffer> {
+  return sql<Buffer>`(int2send(0::int2) || coalesce(int4send(octet_length(${key})) || ${key}, int4send(-1))
+    || int4send(octet_length(${value})) || ${value} || int4send(octet_length(${headers})) || ${headers})`
 }
