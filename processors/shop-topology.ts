@@ -76,8 +76,8 @@ function addOrderSaga(builder: StreamsBuilder, topics: TopicNames): void {
   // No de-duplication by output id on what the saga's processors read: each is idempotent by itself
   // (an owner answers a command it has seen with its first answer and takes nothing twice; a restore
   // applies once per eventId; the saga ignores a reply its order no longer awaits), so the library's
-  // copy check would only repeat it — at a digest, a lookup and an insert and a delete of an id per
-  // record, the largest share of the saga's commit work after its own state.
+  // copy check would only repeat it — at a digest per record, a window in memory and its row per batch
+  // (with a row per id it was the largest share of the saga's commit work after its own state).
   const idempotent = { deduplicate: false } as const
   const replies = internal(InternalTopics.SAGA_REPLIES)
 

@@ -81,9 +81,9 @@ export class ProbeBackend implements StateBackend {
     return this.#inner.loadKeys(task, store, keys)
   }
 
-  appliedIds(task: TaskId, digests: readonly string[]) {
-    if (!this.#inner.appliedIds) throw new Error('the inner backend cannot de-duplicate')
-    return this.#inner.appliedIds(task, digests)
+  loadAppliedIds(task: TaskId, since: ReadonlyMap<string, bigint>) {
+    if (!this.#inner.loadAppliedIds) throw new Error('the inner backend cannot de-duplicate')
+    return this.#inner.loadAppliedIds(task, since)
   }
 
   async commit(batch: BatchCommit) {

@@ -105,6 +105,31 @@ describe('idempotent consumption (output ids)', () => {
     expect(count()).toBe(2)
   })
 
+  it('should not remember the ids of a batch whose commit failed: its retry applies them', async () => {
+    const { driver, pipe, count } = counter(true)
+    pipe('a')
+    pipe('b')
+    driver.failNextCommits(1)
+    expect(await driver.process()).toMatchObject({ commitRetries: 1, consumed: 2, duplicates: 0 })
+    expect(count()).toBe(2)
+    expect(driver.rememberedIds('count', 0)).toBe(2)
+  })
+
+  it('should load the same window when a task re-opens, to the offset, from rows kept per batch', async () => {
+    const { driver, pipe, count } = counter({ window: 5 })
+    for (let i = 0; i < 10; i++) pipe(`id-${i}`) // batches of 4: offsets 0-3, 4-7, 8-9
+    await driver.process()
+    // Next offset 10, window 5: ids at offsets 5-9. The backend keeps the row of 4-7 whole.
+    expect(driver.rememberedIds('count', 0)).toBe(5)
+    driver.restart()
+    pipe('id-4') // offset 10, its original at 4: outside the window, applied again as before the restart
+    pipe('id-5') // offset 11, its original at 5: inside, skipped
+    expect(await driver.process()).toMatchObject({ consumed: 1, duplicates: 1 })
+    expect(count()).toBe(11)
+    // Next offset 12: ids at 7-9 and id-4's copy at 10.
+    expect(driver.rememberedIds('count', 0)).toBe(4)
+  })
+
   it('should process records without an output id as before', async () => {
     const { driver, pipe, count } = counter(true)
     pipe()

@@ -6,6 +6,7 @@
  */
 import type { KeyValueStore, TableRow } from '../api.ts'
 import {
+  type AppliedId,
   type BatchCommit,
   type Claim,
   type CommitOutcome,
@@ -17,6 +18,12 @@ import {
   type TaskId,
 } from '../runtime/backend.ts'
 import { describeProblem, findUnstorable } from '../storable.ts'
+
+interface AppliedRow {
+  readonly topic: string
+  readonly lastOffset: bigint
+  readonly ids: readonly AppliedId[]
+}
 
 const taskKey = (t: TaskId) => `${t.applicationId}\u0000${t.processor}\u0000${t.partition}`
 const storeKey = (t: TaskId, store: string) => `${taskKey(t)}\u0000${store}`
@@ -34,8 +41,11 @@ export class MemoryBackend implements StateBackend {
   >()
   readonly #failures: Error[] = []
   readonly #partitionCounts = new Map<string, number>()
-  /** Per task: the output-id digests it applied and still remembers, with their source positions. */
-  readonly #applied = new Map<string, Map<string, { topic: string; offset: bigint }>>()
+  /**
+   * Per task: the output ids it applied, one row per batch and topic as PostgreSQL keeps them
+   * (stream_applied_batches), so a row outlives its first ids by up to a batch.
+   */
+  readonly #applied = new Map<string, AppliedRow[]>()
   #commits = 0
 
   async claim(task: TaskId, _owner: string, fallback: ReadonlyMap<string, bigint>): Promise<Claim> {
@@ -100,14 +110,11 @@ export class MemoryBackend implements StateBackend {
     )
   }
 
-  async appliedIds(task: TaskId, digests: readonly string[]): Promise<Set<string>> {
-    const applied = this.#applied.get(taskKey(task))
-    return new Set(digests.filter((d) => applied?.has(d)))
-  }
-
-  /** How many output ids the task remembers: the de-duplication window's size in memory. */
-  rememberedIds(task: TaskId): number {
-    return this.#applied.get(taskKey(task))?.size ?? 0
+  async loadAppliedIds(task: TaskId, since: ReadonlyMap<string, bigint>): Promise<AppliedId[]> {
+    const rows = (this.#applied.get(taskKey(task)) ?? []).filter(
+      (r) => since.has(r.topic) && r.lastOffset >= since.get(r.topic)!,
+    )
+    return rows.flatMap((r) => r.ids.filter((id) => id.offset >= since.get(r.topic)!))
   }
 
   async commit(batch: BatchCommit): Promise<CommitOutcome> {
@@ -220,12 +227,17 @@ export class MemoryBackend implements StateBackend {
 
   #remember(key: string, batch: BatchCommit): void {
     if (!batch.applied) return
-    const applied = this.#applied.get(key) ?? new Map<string, { topic: string; offset: bigint }>()
-    this.#applied.set(key, applied)
-    for (const { digest, topic, offset } of batch.applied.ids) applied.set(digest, { topic, offset })
-    for (const { topic, before } of batch.applied.forget) {
-      for (const [digest, at] of applied) if (at.topic === topic && at.offset < before) applied.delete(digest)
+    const { ids, forget } = batch.applied
+    const starts = new Map(forget.map((f) => [f.topic, f.before]))
+    // As the commit statement does: a row goes once its last id left the window.
+    let rows = (this.#applied.get(key) ?? []).filter((r) => r.lastOffset >= (starts.get(r.topic) ?? 0n))
+    for (const topic of new Set(ids.map((id) => id.topic))) {
+      const own = ids.filter((id) => id.topic === topic).map((id) => Object.freeze({ ...id }))
+      const lastOffset = own.at(-1)!.offset
+      rows = rows.filter((r) => r.topic !== topic || r.lastOffset !== lastOffset)
+      rows.push({ topic, lastOffset, ids: own })
     }
+    this.#applied.set(key, rows)
   }
 
   #entries(task: TaskId, store: string): Map<string, unknown> {

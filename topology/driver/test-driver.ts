@@ -91,9 +91,12 @@ export class TopologyTestDriver {
     this.#backend.feedLookup(table, lookup, entry)
   }
 
-  /** How many output ids a task remembers to skip re-sent copies (its de-duplication window). */
+  /**
+   * How many output ids a task holds in memory to skip re-sent copies (its de-duplication window); 0
+   * for a task not open (none yet, or since `restart()`: it loads its window when it next runs).
+   */
   rememberedIds(processor: string, partition: number): number {
-    return this.#backend.rememberedIds({ applicationId: this.#topology.applicationId, processor, partition })
+    return this.#tasks.get(this.#topology.node('processor', processor), partition)?.rememberedIds ?? 0
   }
 
   /** Every row committed to a table so far, in commit order. */

@@ -12,6 +12,7 @@ import * as outboxBytes from './migrations/0003-outbox-bytes.ts'
 import * as sourcePartitions from './migrations/0004-source-partitions.ts'
 import * as appliedIds from './migrations/0005-applied-ids.ts'
 import * as outboxBatches from './migrations/0007-outbox-batches.ts'
+import * as appliedBatches from './migrations/0008-applied-batches.ts'
 
 export const streamsMigrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-runtime': runtime,
@@ -19,6 +20,7 @@ export const streamsMigrations: Readonly<Record<string, Migration>> = Object.fre
   '0004-source-partitions': sourcePartitions,
   '0005-applied-ids': appliedIds,
   '0007-outbox-batches': outboxBatches,
+  '0008-applied-batches': appliedBatches,
 })
 
 /**

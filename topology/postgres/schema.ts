@@ -35,14 +35,21 @@ export interface StreamSourcePartitionsTable {
   recorded_at: Timestamp
 }
 
-/** Output ids (sha256) each task applied, within its de-duplication window. */
-export interface StreamAppliedIdsTable {
+/**
+ * Output ids (sha256) each task applied, within its de-duplication window: one row per batch and
+ * source topic (applied-batches.ts), the digests and their offsets each concatenated.
+ */
+export interface StreamAppliedBatchesTable {
   application_id: string
   processor: string
   partition: number
-  digest: Buffer
   topic: string
-  record_offset: ColumnType<string, string | bigint, string | bigint>
+  /** The offset of the row's last id: the row goes once it left the window. */
+  last_offset: ColumnType<string, string | bigint, string | bigint>
+  /** 32 bytes per id. */
+  digests: Buffer
+  /** 8 bytes (big-endian) per id, in the order of `digests`. */
+  offsets: Buffer
 }
 
 /** Partition-local key-value stores. */
@@ -92,7 +99,7 @@ export interface StreamsDatabase {
   stream_offsets: StreamOffsetsTable
   stream_tasks: StreamTasksTable
   stream_source_partitions: StreamSourcePartitionsTable
-  stream_applied_ids: StreamAppliedIdsTable
+  stream_applied_batches: StreamAppliedBatchesTable
   store_entries: StoreEntriesTable
   outbox: OutboxTable
   outbox_batches: OutboxBatchesTable

@@ -44,11 +44,18 @@ export interface BatchCommit {
 }
 
 /**
- * A batch's part of the de-duplication window. Ids are digests (fixed-size hex, whatever the header
- * held), each with the source position of the record that carried it.
+ * An output id a task applied: its sha256 digest (32 bytes as a latin1 string, whatever the header
+ * held) with the source position of the record that carried it.
  */
+export interface AppliedId {
+  readonly digest: string
+  readonly topic: string
+  readonly offset: bigint
+}
+
+/** A batch's part of the de-duplication window: the ids it applied, in partition order. */
 export interface AppliedIdsCommit {
-  readonly ids: ReadonlyArray<{ digest: string; topic: string; offset: bigint }>
+  readonly ids: readonly AppliedId[]
   /** Per source topic: ids of records before this offset fell out of the window; forget them. */
   readonly forget: ReadonlyArray<{ topic: string; before: bigint }>
 }
@@ -71,10 +78,11 @@ export interface StateBackend {
   /** The entries of a keyed store with these keys, in one request; a key with no entry is absent. */
   loadKeys(task: TaskId, store: string, keys: readonly string[]): Promise<Map<string, unknown>>
   /**
-   * Which of these output-id digests the task has applied (committed) and still remembers, in one
-   * request. Needed by topologies with a de-duplicated source.
+   * The output ids the task applied (committed) at or after `since`'s offset of their topic, for the
+   * topics `since` names, in offset order per topic: its de-duplication window, when it opens. Needed
+   * by topologies with a de-duplicated source.
    */
-  appliedIds?(task: TaskId, digests: readonly string[]): Promise<Set<string>>
+  loadAppliedIds?(task: TaskId, since: ReadonlyMap<string, bigint>): Promise<AppliedId[]>
   /** Fetches reference data by key; keys with no data are absent. Needed by topologies with lookups. */
   lookup?(name: string, keys: readonly string[]): Promise<Map<string, unknown>>
   /**

@@ -112,18 +112,23 @@ export class PartitionTask {
     return [...this.#parsers.keys()]
   }
 
+  /** How many output ids its de-duplication window holds in memory. */
+  get rememberedIds(): number {
+    return this.#applied.size
+  }
+
   /** Read access to a store, for tests and the driver. */
   store<V>(name: string): KeyValueStore<V> | undefined {
     return this.#stores.get(name) as KeyValueStore<V> | undefined
   }
 
-  /** Claims the task (fencing earlier owners), loads its stores and starts the processor. */
+  /** Claims the task (fencing earlier owners), loads its stores and window, starts the processor. */
   async open(fallback: ReadonlyMap<string, bigint>): Promise<void> {
     const { backend, owner } = this.#options
     const claim = await backend.claim(this.id, owner, fallback)
     this.#epoch = claim.epoch
     for (const [topic, offset] of claim.offsets) this.#positions.set(topic, offset)
-    await this.#loadStores()
+    await Promise.all([this.#loadStores(), this.#applied.load(this.#positions)])
     this.#processor.init?.(this.#context)
     this.#state = 'running'
   }
@@ -200,11 +205,11 @@ export class PartitionTask {
     const result = emptyResult()
     this.#outputs = []
     this.#rows = []
+    this.#applied.begin()
     try {
       const fresh = this.#unapplied(records)
       const parsed = rejected ? [] : fresh.map((raw) => this.#parse(raw))
-      const reads = rejected ? undefined : readBatch(this.id, this.#options, this.#stores, parsed)
-      const [, lookups] = await Promise.all([this.#applied.load(fresh), reads])
+      const lookups = rejected ? undefined : await readBatch(this.id, this.#options, this.#stores, parsed)
       if (lookups) this.#lookups = lookups
       for (const [i, raw] of fresh.entries()) {
         if (this.#applied.duplicate(raw)) {
@@ -266,9 +271,13 @@ export class PartitionTask {
       this.#lookups = new Map()
     }
     // What is stored is an earlier attempt's result, and this run may have decided differently (a
-    // lookup or the clock moved in between): take the stores as they were committed.
-    if (outcome === CommitOutcomes.ALREADY_COMMITTED) await this.#loadStores()
-    else for (const store of this.#stores.values()) store.commit()
+    // lookup or the clock moved in between): take the stores and the window as they were committed.
+    if (outcome === CommitOutcomes.ALREADY_COMMITTED)
+      await Promise.all([this.#loadStores(), this.#applied.load(next)])
+    else {
+      for (const store of this.#stores.values()) store.commit()
+      this.#applied.committed(next)
+    }
     for (const [topic, offset] of next) this.#positions.set(topic, offset)
     if (result.stoppedAt) {
       this.#state = 'stopped'
