@@ -172,6 +172,37 @@ describe('PartitionTask', () => {
     ).toEqual([[{ total: 5 }, 'app/orders/0/0/0']])
   })
 
+  it('should let an async processor emit after an await, and undo and retry one whose promise rejects', async () => {
+    let attempts = 0
+    const { task, backend, totals } = await openTask(
+      topologyOf(async (record, context) => {
+        await Promise.resolve()
+        const store = context.store<KeyValueStore<number>>('totals')
+        if (record.key === 'flaky' && ++attempts === 1) {
+          store.put('flaky', 100)
+          context.emit('out', { key: record.key, value: 'failed attempt' })
+          await Promise.resolve()
+          throw new Error('flaky')
+        }
+        sum(record, context)
+      }),
+    )
+    const result = await task.runBatch([order(0, 1), order(1, 2, 'flaky'), order(2, 3)])
+    expect(attempts).toBe(2)
+    expect(result).toMatchObject({ consumed: 3, dlq: 0, outputs: 3 })
+    expect(new Map(totals.entries())).toEqual(
+      new Map([
+        ['k', 4],
+        ['flaky', 2],
+      ]),
+    )
+    expect(outputs(backend).map((o) => o.headers['streams.output-id'])).toEqual([
+      'app/orders/0/0/0',
+      'app/orders/0/1/0',
+      'app/orders/0/2/0',
+    ])
+  })
+
   it('should send a record that always throws to the DLQ as PROCESSING_FAILED after maxAttempts', async () => {
     let attempts = 0
     const { task, backend, totals } = await openTask(
