@@ -4,6 +4,7 @@
  * scripts/bench/harness/; docs/benchmarks.md says how to add one.
  */
 import { coupons } from './bench/coupons/coupons.ts'
+import { edge } from './bench/edge/edge.ts'
 import { runBenchmark } from './bench/harness/bench.ts'
 import { ordersBenchmark } from './bench/orders/orders.ts'
 import { peer } from './bench/peer/bench.ts'
@@ -16,6 +17,7 @@ const benchmarks: Record<string, (argv: string[]) => Promise<number>> = {
   coupons: (argv) => runBenchmark(coupons, argv),
   orders: (argv) => runBenchmark(ordersBenchmark, argv),
   peer: (argv) => runBenchmark(peer, argv),
+  edge: (argv) => runBenchmark(edge, argv),
 }
 
 const [name = '', ...argv] = process.argv.slice(2)

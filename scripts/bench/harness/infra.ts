@@ -112,7 +112,8 @@ export interface PhaseBase {
 
 /**
  * Topics and consumer groups of this run, all deleted by `cleanup`: every name it gives carries the
- * run's suffix (`bench-<prefix>-<suffix>`), so topics others made under such a name are the run's too.
+ * run's suffix (`bench-<prefix>-<suffix>`), so topics and groups others made under such a name are the
+ * run's too.
  */
 export class KafkaScratch {
   readonly admin: Admin
@@ -184,7 +185,8 @@ export class KafkaScratch {
 
   async cleanup(): Promise<void> {
     await this.#consumer.close().catch(() => {})
-    await deleteGroups(this.admin, this.#groups).catch((e) => log(`could not delete consumer groups: ${e}`))
+    const groups = await this.#allGroups()
+    await deleteGroups(this.admin, groups).catch((e) => log(`could not delete consumer groups: ${e}`))
     const topics = await this.#allTopics()
     if (topics.length > 0)
       await withTimeout(this.admin.deleteTopics({ topics }), 30_000, 'deleteTopics').catch((e) =>
@@ -205,6 +207,19 @@ export class KafkaScratch {
       return []
     })
     return [...new Set([...this.#topics, ...listed.filter((t) => ours.test(t))])]
+  }
+
+  /**
+   * The groups named here and those others named after them: the service's sales-ranking projector
+   * joins `<applicationId>-ranking` (bench:edge runs the service, whose application id is one of ours).
+   */
+  async #allGroups(): Promise<string[]> {
+    const ours = new RegExp(`-${this.suffix}([.-]|$)`)
+    const listed = await withTimeout(this.admin.listGroups(), 10_000, 'listGroups').catch((e) => {
+      log(`could not list consumer groups (only those named here are deleted): ${e}`)
+      return new Map<string, unknown>()
+    })
+    return [...new Set([...this.#groups, ...[...listed.keys()].filter((g) => ours.test(g))])]
   }
 }
 
