@@ -8,32 +8,19 @@ import { type Kysely, sql } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createDb } from '../../state/db.ts'
-import { DEFAULT_OUTPUT_ID_HEADER } from '../../topology/builder.ts'
 import { migrate, streamsMigrations } from '../../topology/postgres/migrations.ts'
 import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
-import type { RawRecord } from '../../topology/record.ts'
 import { PartitionTask } from '../../topology/runtime/task.ts'
-import { chainTopology, groupOf } from '../support/chain-topology.ts'
+import { chainTopology, routedRecord } from '../support/chain-topology.ts'
 import { useInfra } from '../support/infra.ts'
 
 const infra = useInfra()
 let destroy = async () => {}
 afterAll(() => destroy())
 
-const GROUP = groupOf('key-1')
 const sha256 = (id: string) => createHash('sha256').update(id, 'utf8').digest()
 
-function routed(offset: number, id: string): RawRecord {
-  return {
-    topic: 'mid',
-    partition: 0,
-    offset: BigInt(offset),
-    key: Buffer.from(GROUP),
-    value: Buffer.from(JSON.stringify({ group: GROUP, from: 'key-1', n: offset })),
-    timestamp: 0,
-    headers: { [DEFAULT_OUTPUT_ID_HEADER]: id },
-  }
-}
+const routed = routedRecord
 
 /** Every id of stream_applied_ids, in a comparable order. */
 async function oldRows(db: Kysely<unknown>) {

@@ -7,12 +7,10 @@
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Topology } from '../../topology/builder.ts'
-import { DEFAULT_OUTPUT_ID_HEADER } from '../../topology/builder.ts'
 import { PostgresStateBackend } from '../../topology/postgres/state-backend.ts'
-import type { RawRecord } from '../../topology/record.ts'
 import type { StateBackend } from '../../topology/runtime/backend.ts'
 import { PartitionTask } from '../../topology/runtime/task.ts'
-import { chainTopology, groupOf } from '../support/chain-topology.ts'
+import { chainTopology, groupOf, routedRecord } from '../support/chain-topology.ts'
 import { useInfra } from '../support/infra.ts'
 import { LostReplyError, ProbeBackend } from '../support/probe-backend.ts'
 import { migratedDb } from '../support/runtime-fixtures.ts'
@@ -23,17 +21,7 @@ afterAll(() => destroy())
 
 const GROUP = groupOf('key-1')
 
-function routed(offset: number, id: string): RawRecord {
-  return {
-    topic: 'mid',
-    partition: 0,
-    offset: BigInt(offset),
-    key: Buffer.from(GROUP),
-    value: Buffer.from(JSON.stringify({ group: GROUP, from: 'key-1', n: offset })),
-    timestamp: 0,
-    headers: { [DEFAULT_OUTPUT_ID_HEADER]: id },
-  }
-}
+const routed = routedRecord
 
 async function grouper(topology: Topology, backend: StateBackend, owner: string) {
   const task = new PartitionTask({

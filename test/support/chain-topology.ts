@@ -6,9 +6,10 @@
  * twice would show as a group count above what was produced.
  */
 
-import type { Deduplicate } from '../../topology/builder.ts'
+import { DEFAULT_OUTPUT_ID_HEADER, type Deduplicate } from '../../topology/builder.ts'
 import { count, groupByKey, map, StreamsBuilder, selectKey, to } from '../../topology/dsl/index.ts'
 import { RecordError } from '../../topology/errors.ts'
+import type { RawRecord } from '../../topology/record.ts'
 import { type CountEvent, parseCountEvent } from './counting-topology.ts'
 
 export const GROUPS = 7
@@ -61,4 +62,21 @@ export function chainTopology(options: {
       to(options.output, { name: 'counted' }),
     )
   return builder.build()
+}
+
+/**
+ * A record of the middle topic as the router's output reaches the grouper: from key-1's group, at
+ * `offset` of partition 0 of topic `mid`, carrying output id `id` (de-duplication tests).
+ */
+export function routedRecord(offset: number, id: string): RawRecord {
+  const group = groupOf('key-1')
+  return {
+    topic: 'mid',
+    partition: 0,
+    offset: BigInt(offset),
+    key: Buffer.from(group),
+    value: Buffer.from(JSON.stringify({ group, from: 'key-1', n: offset })),
+    timestamp: 0,
+    headers: { [DEFAULT_OUTPUT_ID_HEADER]: id },
+  }
 }

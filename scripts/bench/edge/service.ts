@@ -6,8 +6,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { createClient } from 'redis'
+import { freePort } from '../../../test/support/service-process.ts'
 import { type Bench, NODE_FLAGS } from '../harness/bench.ts'
 import { log, withClient } from '../harness/infra.ts'
 
@@ -74,15 +74,6 @@ async function deleteRedisKeys(match: string): Promise<void> {
   } finally {
     await redis.close()
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  return port
 }
 
 export interface Service {
