@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { NODE_FLAGS } from '../../scripts/bench/harness/bench.ts'
+
+const root = new URL('../../', import.meta.url)
+
+// The service runs with heap limits that keep its memory bounded (scripts/bench/harness/bench.ts says
+// why); the benchmarks and the demo take them from NODE_FLAGS, so every way of starting it must agree.
+describe('the Node flags the service runs with', () => {
+  it('should be the same in npm start, the Dockerfile, the benchmarks and the demo', () => {
+    const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
+    expect(pkg.scripts.start).toBe(`node ${NODE_FLAGS.join(' ')} service/main.ts`)
+    const cmd = readFileSync(new URL('Dockerfile', root), 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith('CMD'))
+    expect(JSON.parse(cmd!.slice(3))).toEqual(['node', ...NODE_FLAGS, 'service/main.ts'])
+    expect(readFileSync(new URL('scripts/demo.ts', root), 'utf8')).toContain(
+      "spawn(process.execPath, [...NODE_FLAGS, 'service/main.ts']",
+    )
+  })
+})
