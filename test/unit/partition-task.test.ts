@@ -1,77 +1,21 @@
 import { describe, expect, it } from 'vitest'
-import type { KeyValueStore, Processor, ProcessorContext } from '../../topology/api.ts'
-import { type ProcessorOptions, TopologyBuilder } from '../../topology/builder.ts'
+import type { KeyValueStore, ProcessorContext } from '../../topology/api.ts'
 import { MemoryBackend } from '../../topology/driver/memory-backend.ts'
 import { TopologyTestDriver } from '../../topology/driver/test-driver.ts'
-import { RecordError } from '../../topology/errors.ts'
-import type { RawRecord, StreamRecord } from '../../topology/record.ts'
-import { FencedError, type TaskId } from '../../topology/runtime/backend.ts'
+import type { StreamRecord } from '../../topology/record.ts'
+import { FencedError } from '../../topology/runtime/backend.ts'
 import { PartitionTask } from '../../topology/runtime/task.ts'
-import { jsonValue } from '../../topology/serde.ts'
-
-interface Order {
-  item: string
-  qty: number
-}
-
-const parseOrder = jsonValue<Order>((v) => {
-  const o = v as Partial<Order>
-  if (typeof o?.qty !== 'number') throw new RecordError('VALIDATION_FAILED', 'qty: must be a number')
-  return o as Order
-})
-
-/** One processor reading `orders`, with a `totals` store and an `out` sink. */
-const topologyOf = (process: Processor<Order>['process'], options: Partial<ProcessorOptions<Order>> = {}) =>
-  new TopologyBuilder('app')
-    .source('orders', { topic: 'orders', parse: parseOrder })
-    .store('totals')
-    .sink('out', { topic: 'totals' })
-    .processor<Order>('summer', {
-      sources: ['orders'],
-      stores: ['totals'],
-      sinks: ['out'],
-      supplier: () => ({ process }),
-      ...options,
-    })
-    .build()
-
-/** Adds qty to the key's total and emits the new total. */
-const sum = (record: StreamRecord<Order>, context: ProcessorContext) => {
-  const totals = context.store<KeyValueStore<number>>('totals')
-  const total = (totals.get(record.key!) ?? 0) + record.value.qty
-  totals.put(record.key!, total)
-  context.emit('out', { key: record.key, value: { total } })
-}
-
-const raw = (offset: number, value: string | Buffer, key = 'k'): RawRecord => ({
-  topic: 'orders',
-  partition: 0,
-  offset: BigInt(offset),
-  key: Buffer.from(key),
-  value: Buffer.isBuffer(value) ? value : Buffer.from(value),
-  timestamp: 1_000 + offset,
-  headers: { trace: `t${offset}` },
-})
-const order = (offset: number, qty: number, key = 'k') => raw(offset, JSON.stringify({ item: 'x', qty }), key)
-
-const TASK: TaskId = { applicationId: 'app', processor: 'summer', partition: 0 }
-
-async function openTask(topology: ReturnType<typeof topologyOf>, backend = new MemoryBackend()) {
-  const task = new PartitionTask({
-    topology,
-    processor: topology.node('processor', 'summer'),
-    partition: 0,
-    backend,
-    owner: 'test',
-    clock: () => 0,
-    pause: async () => {},
-  })
-  await task.open(new Map([['orders', 0n]]))
-  return { task, backend, totals: backend.storeView<number>(TASK, 'totals') }
-}
-
-const outputs = (backend: MemoryBackend, topic = 'totals') => backend.outbox.filter((o) => o.topic === topic)
-const values = (backend: MemoryBackend) => outputs(backend).map((o) => JSON.parse(o.value.toString()))
+import {
+  type Order,
+  openTask,
+  order,
+  outputs,
+  raw,
+  sum,
+  TASK,
+  topologyOf,
+  values,
+} from '../support/partition-task-fixtures.ts'
 
 describe('PartitionTask', () => {
   it('should process records in partition order and commit them with their offsets', async () => {
@@ -377,47 +321,5 @@ describe('PartitionTask through the TopologyTestDriver', () => {
     expect(driver.store<number>('totals', 0).get('k')).toBe(111)
     expect(driver.output('totals').map((o) => o.value)).toEqual([{ total: 1 }, { total: 11 }, { total: 111 }])
     expect(driver.dlq('orders')).toEqual([])
-  })
-})
-
-describe('MemoryBackend', () => {
-  it('should keep committed values apart from the objects a processor or a test holds', async () => {
-    const held: Array<{ n: number }> = []
-    const topology = topologyOf((_record, context) => {
-      const value = { n: 1 }
-      held.push(value)
-      context.store<KeyValueStore<{ n: number }>>('totals').put('k', value)
-    })
-    const { task, backend } = await openTask(topology)
-    await task.runBatch([order(0, 1)])
-    // A stored value is frozen: the processor's own reference can no longer change it.
-    expect(() => {
-      held[0]!.n = 99
-    }).toThrow(TypeError)
-    const view = backend.storeView<{ n: number }>(TASK, 'totals')
-    view.get('k')!.n = 42
-    expect(view.get('k')).toEqual({ n: 1 })
-    expect(await backend.loadStore(TASK, 'totals')).toEqual([['k', { n: 1 }]])
-    expect(() => view.put('k', { n: 2 })).toThrow(/read-only/)
-  })
-
-  it('should refuse a commit whose expected offset moved, changing nothing', async () => {
-    const backend = new MemoryBackend()
-    const { epoch } = await backend.claim(TASK, 'test', new Map([['orders', 5n]]))
-    const commit = (expected: bigint) =>
-      backend.commit({
-        task: TASK,
-        epoch,
-        offsets: [{ topic: 'orders', expected, next: expected + 1n }],
-        stores: [{ store: 'totals', changes: { puts: [['k', 1]], deletes: [] } }],
-        outputs: [{ topic: 'totals', key: Buffer.from('k'), value: Buffer.from('1'), headers: {} }],
-      })
-    await expect(commit(4n)).rejects.toBeInstanceOf(FencedError)
-    expect([backend.commits, backend.outbox.length, backend.storeView(TASK, 'totals').size]).toEqual([
-      0, 0, 0,
-    ])
-    await commit(5n)
-    expect(backend.offsets(TASK).get('orders')).toBe(6n)
-    expect(backend.outbox.length).toBe(1)
   })
 })
