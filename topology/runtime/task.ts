@@ -58,9 +58,6 @@ export class PartitionTask {
   #stopReason: string | undefined
   readonly #positions = new Map<string, bigint>()
   readonly #stores = new Map<string, BufferedKeyValueStore<unknown>>()
-  /** The stores as an array, and each one's undo mark for the record being processed (see #attempt). */
-  readonly #storeList: BufferedKeyValueStore<unknown>[] = []
-  readonly #marks: number[] = []
   readonly #sinks: ReadonlyMap<string, string>
   readonly #parsers: ReadonlyMap<string, (value: Buffer | null, key: string | null) => unknown>
   readonly #processor: Processor<unknown>
@@ -92,7 +89,6 @@ export class PartitionTask {
           ? new KeyedKeyValueStore(name, node.maxCachedEntries)
           : new InMemoryKeyValueStore(name)
       this.#stores.set(name, store)
-      this.#storeList.push(store)
     }
     this.#tables = new Set(processor.tables)
     this.#processor = processor.supplier()
@@ -235,10 +231,9 @@ export class PartitionTask {
           next.set(raw.topic, raw.offset + 1n)
           continue
         }
-        let failure = rejected
+        const failure = rejected
           ? this.#reject(raw, 'COMMIT_REJECTED', rejected.message)
-          : this.#handle(raw, parsed[i]!)
-        if (failure instanceof Promise) failure = await failure
+          : await this.#handle(raw, parsed[i]!)
         if (failure?.policy === 'stop') {
           result.stoppedAt = { topic: raw.topic, offset: raw.offset, error: failure.message }
           break
@@ -309,79 +304,37 @@ export class PartitionTask {
     return parseRecord(raw, this.#parsers.get(raw.topic)!)
   }
 
-  /**
-   * Processes one parsed record; returns the failure it was routed to, if any. A processor that returns
-   * no promise is run without an await (two per record were a measurable share of the task's time).
-   */
-  #handle(
-    raw: RawRecord,
-    record: StreamRecord | RecordError,
-  ): Failure | undefined | Promise<Failure | undefined> {
-    if (record instanceof RecordError) return this.#reject(raw, record.code, record.message)
-    return this.#attempt(raw, record, 1)
-  }
-
-  #attempt(
-    raw: RawRecord,
-    record: StreamRecord,
-    attempt: number,
-  ): Failure | undefined | Promise<Failure | undefined> {
-    // One attempt at a time, so the marks are kept in one reused array, not a new one per record.
-    const stores = this.#storeList
-    for (let i = 0; i < stores.length; i++) this.#marks[i] = stores[i]!.mark()
-    const undo = { outputs: this.#outputs.length, rows: this.#rows.length }
-    this.#current = record
-    this.#emitted = 0
-    let result: unknown
-    try {
-      result = this.#processor.process(record, this.#context)
-    } catch (error) {
-      this.#current = undefined
-      return this.#failed(raw, record, attempt, error, undo)
-    }
-    if (!(result instanceof Promise)) {
-      this.#current = undefined
-      return this.#done(raw)
-    }
-    return result.then(
-      () => {
-        this.#current = undefined
-        return this.#done(raw)
-      },
-      (error: unknown) => {
-        this.#current = undefined
-        return this.#failed(raw, record, attempt, error, undo)
-      },
-    )
-  }
-
-  #done(raw: RawRecord): undefined {
-    this.#options.observer?.processed?.(raw.topic, 1)
-    return undefined
-  }
-
-  /** Undoes the failed attempt's writes and emits (a record applies wholly or not at all), then retries or routes it. */
-  #failed(
-    raw: RawRecord,
-    record: StreamRecord,
-    attempt: number,
-    error: unknown,
-    undo: { outputs: number; rows: number },
-  ): Failure | Promise<Failure | undefined> {
+  /** Processes one parsed record; returns the failure it was routed to, if any. */
+  async #handle(raw: RawRecord, record: StreamRecord | RecordError): Promise<Failure | undefined> {
     const { observer, processor } = this.#options
-    const stores = this.#storeList
-    for (let i = 0; i < stores.length; i++) stores[i]!.undoTo(this.#marks[i]!)
-    this.#outputs.length = undo.outputs
-    this.#rows.length = undo.rows
-    const message = error instanceof Error ? error.message : String(error)
-    if (attempt < processor.maxAttempts) {
-      observer?.retried?.(raw.topic)
-      return Promise.resolve(this.#options.pause?.(attempt)).then(() =>
-        this.#attempt(raw, record, attempt + 1),
-      )
+    if (record instanceof RecordError) return this.#reject(raw, record.code, record.message)
+    for (let attempt = 1; ; attempt++) {
+      const marks = [...this.#stores.values()].map((s) => [s, s.mark()] as const)
+      const outputMark = this.#outputs.length
+      const rowMark = this.#rows.length
+      this.#current = record
+      this.#emitted = 0
+      try {
+        await this.#processor.process(record, this.#context)
+      } catch (error) {
+        // Undo the failed attempt's writes and emits: a record applies wholly or not at all.
+        for (const [store, mark] of marks) store.undoTo(mark)
+        this.#outputs.length = outputMark
+        this.#rows.length = rowMark
+        const message = error instanceof Error ? error.message : String(error)
+        if (attempt < processor.maxAttempts) {
+          observer?.retried?.(raw.topic)
+          await this.#options.pause?.(attempt)
+          continue
+        }
+        if (processor.onError === 'stop') return { policy: 'stop', code: 'PROCESSING_FAILED', message }
+        return this.#reject(raw, 'PROCESSING_FAILED', message)
+      } finally {
+        this.#current = undefined
+      }
+      observer?.processed?.(raw.topic, 1)
+      return undefined
     }
-    if (processor.onError === 'stop') return { policy: 'stop', code: 'PROCESSING_FAILED', message }
-    return this.#reject(raw, 'PROCESSING_FAILED', message)
   }
 
   /** Sends a record to its topic's DLQ with the cause. */
