@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { forEachConcurrently } from '../../scripts/demo/http.ts'
 import { checkConservation, soldByDay } from '../../state/conservation.ts'
 import { rankingKeys } from '../../state/ranking-keys.ts'
+import { OUTBOX_BACKLOG_SQL } from '../../topology/postgres/outbox-relay.ts'
 import { useInfra } from '../support/infra.ts'
 import { headerValue, kcatConsume, kcatProduce } from '../support/kcat.ts'
 import { type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts'
@@ -158,10 +159,7 @@ describe('the order saga under kill -9 and a Redis restart', () => {
         async () => {
           const { rows } = await sql<{ ended: number; unpublished: number }>`
             select (select count(*) from orders where id = any(${ids}::bigint[]) and status <> 'PENDING')::int as ended,
-                   (select count(*) from outbox)::int
-                     + (select coalesce(sum(record_count - published), 0) from outbox_batches)::int as unpublished`.execute(
-            db,
-          )
+                   ${sql.raw(OUTBOX_BACKLOG_SQL)}::int as unpublished`.execute(db)
           return rows[0]!.ended === ids.length && rows[0]!.unpublished === 0
         },
         180_000,

@@ -6,6 +6,7 @@
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { forEachConcurrently } from '../../scripts/demo/http.ts'
+import { OUTBOX_BACKLOG_SQL } from '../../topology/postgres/outbox-relay.ts'
 import { useInfra } from '../support/infra.ts'
 import { headerValue, kcatConsume, kcatProduce } from '../support/kcat.ts'
 import { waitUntil } from '../support/runtime-fixtures.ts'
@@ -104,8 +105,7 @@ async function sale(options: { killProcessor: boolean }) {
         const { rows } = await db.query(
           `select (select coalesce(sum(next_offset), 0) from stream_offsets where topic = $1)::int as committed,
                   (select count(*) from coupon_issue_requests where status = 'PENDING')::int as pending,
-                  ((select count(*) from outbox)
-                    + (select coalesce(sum(record_count - published), 0) from outbox_batches))::int as unpublished`,
+                  ${OUTBOX_BACKLOG_SQL}::int as unpublished`,
           [topic],
         )
         if (rows[0].pending !== 0 || rows[0].unpublished !== 0) return false

@@ -37,20 +37,13 @@ export function encodeBatch(records: readonly OutboxRecord[]): Buffer {
   const topics = new Map<string, number>()
   for (const r of records) if (!topics.has(r.topic)) topics.set(r.topic, topics.size)
   if (topics.size > 0xffff) throw new RangeError(`a batch writes ${topics.size} topics, at most 65535`)
-  const names = [...topics.keys()].map((t) => Buffer.from(t, 'utf8'))
+  const prefix = topicTable([...topics.keys()])
   const headers = records.map((r) => encodeHeaders(r.headers))
-  let size = 3
-  for (const name of names) size += 2 + name.length
+  let size = prefix.length
   for (const [i, r] of records.entries())
     size += 14 + (r.key?.length ?? 0) + r.value.length + headers[i]!.length
   const out = Buffer.allocUnsafe(size)
-  let at = out.writeUInt8(VERSION, 0)
-  at = out.writeUInt16BE(names.length, at)
-  for (const name of names) {
-    if (name.length > 0xffff) throw new RangeError(`topic name of ${name.length} bytes`)
-    at = out.writeUInt16BE(name.length, at)
-    at += name.copy(out, at)
-  }
+  let at = prefix.copy(out, 0)
   for (const [i, r] of records.entries()) {
     at = out.writeUInt16BE(topics.get(r.topic)!, at)
     at = out.writeInt32BE(r.key === null ? -1 : r.key.length, at)
@@ -114,13 +107,21 @@ export function decodeBatch(encoded: Buffer): BatchRecord[] {
  * followed by `string_agg(batchRecordSql(...), ''::bytea order by ...)`. Tested against decodeBatch.
  */
 export function batchPrefix(topic: string): Buffer {
-  const name = Buffer.from(topic, 'utf8')
-  const prefix = Buffer.allocUnsafe(5 + name.length)
-  prefix.writeUInt8(VERSION, 0)
-  prefix.writeUInt16BE(1, 1)
-  prefix.writeUInt16BE(name.length, 3)
-  name.copy(prefix, 5)
-  return prefix
+  return topicTable([topic])
+}
+
+/** The start of every batch: the version, then the topics its records name by index. */
+function topicTable(topics: readonly string[]): Buffer {
+  const names = topics.map((t) => Buffer.from(t, 'utf8'))
+  const table = Buffer.allocUnsafe(3 + names.reduce((n, name) => n + 2 + name.length, 0))
+  let at = table.writeUInt8(VERSION, 0)
+  at = table.writeUInt16BE(names.length, at)
+  for (const name of names) {
+    if (name.length > 0xffff) throw new RangeError(`topic name of ${name.length} bytes`)
+    at = table.writeUInt16BE(name.length, at)
+    at += name.copy(table, at)
+  }
+  return table
 }
 
 /** One record of the prefix's topic as a bytea expression; `key` may be null, the others not. */

@@ -7,7 +7,7 @@
  */
 import { sql, type Transaction } from 'kysely'
 import { BatchDecodeError, decodeBatch } from './outbox-batch-codec.ts'
-import { BATCH_OVERHEAD, type OutboxRow, RECORD_OVERHEAD, type RoundOutcome } from './outbox-round.ts'
+import { BATCH_OVERHEAD, type OutboxRow, type RoundOutcome, recordBytes } from './outbox-round.ts'
 import type { StreamsDatabase } from './schema.ts'
 
 interface BatchRow {
@@ -48,17 +48,14 @@ export async function nextBatchRound(
     const count = records[0]?.unreadable === undefined ? row.record_count : 1
     for (const [index, record] of records.entries()) {
       if (index < row.published) continue
-      const size =
-        record.value.length + (record.key?.length ?? 0) + Math.ceil((record.headers.length * 5) / 4)
-      const recordBytes = size + RECORD_OVERHEAD
-      if (round.length > 0 && (round.length >= maxRecords || bytes + recordBytes > maxBatchBytes))
-        return round
-      bytes += recordBytes
+      const size = recordBytes(record.key, record.value, record.headers)
+      if (round.length > 0 && (round.length >= maxRecords || bytes + size > maxBatchBytes)) return round
+      bytes += size
       round.push({
         id: `${row.id}#${index}`,
         ...record,
         created_ms,
-        bytes: recordBytes,
+        bytes: size,
         batch: { id: row.id, index, count },
       })
     }

@@ -223,11 +223,16 @@ export class OutboxRelay implements Relay {
   }
 }
 
+/**
+ * Records committed but not yet published — `outbox` rows, and the records of `outbox_batches` rows not
+ * yet sent — as one SQL expression, for a query of its own or a tool's.
+ */
+export const OUTBOX_BACKLOG_SQL =
+  '((select count(*) from outbox) + (select coalesce(sum(record_count - published), 0) from outbox_batches))'
+
 /** Records committed but not yet published, rows and batches (for the backlog gauge). */
 export async function outboxBacklog(db: Kysely<StreamsDatabase>): Promise<number> {
-  const { rows } = await sql<{ n: string }>`
-    select (select count(*) from outbox)
-      + (select coalesce(sum(record_count - published), 0) from outbox_batches) as n`.execute(db)
+  const { rows } = await sql<{ n: string }>`select ${sql.raw(OUTBOX_BACKLOG_SQL)} as n`.execute(db)
   return Number(rows[0]?.n ?? 0)
 }
 

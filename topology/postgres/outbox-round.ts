@@ -17,7 +17,11 @@ export const BROKER_MAX_BATCH_BYTES = 1_048_588
 // and offset deltas, key and value lengths, header count as varints). A header's two length varints
 // take at most 10 bytes where the outbox encoding takes 8: `headers * 5 / 4` covers the difference.
 export const BATCH_OVERHEAD = 61
-export const RECORD_OVERHEAD = 36
+const RECORD_OVERHEAD = 36
+
+/** An upper bound of a record's size in a Kafka batch: the bound nextRound computes in SQL, rounded up. */
+export const recordBytes = (key: Buffer | null, value: Buffer, headers: Buffer) =>
+  value.length + (key?.length ?? 0) + Math.ceil((headers.length * 5) / 4) + RECORD_OVERHEAD
 
 export interface OutboxRow {
   readonly id: string
@@ -138,9 +142,7 @@ function precheck(row: OutboxRow, maxBatchBytes: number): Rejection | { headers:
 
 /** Deletes the published rows and moves the rejected ones to `outbox_rejected`, in one statement. */
 export async function settleRound(trx: Transaction<StreamsDatabase>, outcome: RoundOutcome): Promise<void> {
-  // Records of batch rows are settled by settleBatchRound (outbox-batch-round.ts).
-  const published = outcome.published.filter((r) => !r.batch)
-  const rejected = outcome.rejected.filter((r) => !r.row.batch)
+  const { published, rejected } = outcome
   if (published.length === 0 && rejected.length === 0) return
   await sql`
     with rejected as (

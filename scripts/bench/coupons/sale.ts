@@ -4,8 +4,11 @@
  * produced keyed by coupon straight to the topic), and the outcome each request must get, computed from
  * the order the topic really holds them in.
  */
+
+import { OUTBOX_BACKLOG_SQL } from '../../../topology/postgres/outbox-relay.ts'
 import { withClient } from '../harness/infra.ts'
 import type { MakeRecord } from '../harness/produce.ts'
+import { seededRandom } from '../harness/random.ts'
 import { readTopic } from '../harness/read.ts'
 
 export interface Workload {
@@ -24,25 +27,13 @@ export interface IssueRequest {
   couponId: number
 }
 
-/** mulberry32: a small seeded generator, so every run (and both copies of the topic) has the same requests. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /**
  * `count` requests: users uniformly at random (so with duplicates: a user asks for a coupon several
  * times), coupons 1…c-1 equally likely and coupon c (the "cold" one) with `coldShare`, so that one
  * coupon does not sell out and `issued = min(supply, distinct requesters)` is checked on both sides.
  */
 export function makeRequests(w: Workload, count: number): IssueRequest[] {
-  const next = random(w.seed)
+  const next = seededRandom(w.seed)
   const requests: IssueRequest[] = []
   for (let i = 0; i < count; i++) {
     const couponId = next() < w.coldShare ? w.coupons : 1 + Math.floor(next() * (w.coupons - 1))
@@ -111,10 +102,8 @@ export async function resetShop(url: string): Promise<void> {
   await withClient(url, async (client) => {
     await client.query('truncate user_coupons, coupon_issue_requests')
     await client.query('update coupons set issued_quantity = 0')
-    const { rows } = await client.query<{ n: number }>(
-      'select ((select count(*) from outbox) + (select count(*) from outbox_batches))::int as n',
-    )
-    if (rows[0]?.n) throw new Error(`the outbox still holds ${rows[0].n} rows`)
+    const { rows } = await client.query<{ n: number }>(`select ${OUTBOX_BACKLOG_SQL}::int as n`)
+    if (rows[0]?.n) throw new Error(`the outbox still holds ${rows[0].n} unpublished records`)
   })
 }
 

@@ -9,6 +9,7 @@
 import { Consumer } from '@platformatic/kafka'
 import type pg from 'pg'
 import type { TopicNames } from '../../../processors/topics.ts'
+import { OUTBOX_BACKLOG_SQL } from '../../../topology/postgres/outbox-relay.ts'
 import { withTimeout } from '../../../topology/retry.ts'
 import { dlqTopic } from '../../../topology/topic-admin.ts'
 import { type KafkaScratch, withClient } from '../harness/infra.ts'
@@ -176,10 +177,7 @@ export async function verifyOurs(
       }
       distinct.set(e.requestId, e.outcome)
     }
-    const { rows: outbox } = await client.query<{ n: number }>(
-      `select ((select count(*) from outbox)
-        + (select coalesce(sum(record_count - published), 0) from outbox_batches))::int as n`,
-    )
+    const { rows: outbox } = await client.query<{ n: number }>(`select ${OUTBOX_BACKLOG_SQL}::int as n`)
     const published = events.reduce((s, p) => s + p.length, 0)
     const dlq = await scratch.total(dlqTopic(topics.COUPON_ISSUE))
     const left = outbox[0]?.n ?? 0

@@ -5,6 +5,7 @@
  * seconds — so the number of requests to wait for is only known once no new row has come for a while.
  */
 import { performance } from 'node:perf_hooks'
+import { OUTBOX_BACKLOG_SQL } from '../../../topology/postgres/outbox-relay.ts'
 import { log, withClient } from '../harness/infra.ts'
 
 /** No new request row for this long: the requests wrk left in flight have all been committed. */
@@ -30,8 +31,7 @@ interface Counts {
 const COUNTS = `select
   (select count(*) from coupon_issue_requests)::int as requests,
   (select count(*) from coupon_issue_requests where status <> 'PENDING')::int as decided,
-  ((select count(*) from outbox)
-    + (select coalesce(sum(record_count - published), 0) from outbox_batches))::int as pending`
+  ${OUTBOX_BACKLOG_SQL}::int as pending`
 
 export function catchUp(databaseUrl: string): Promise<CatchUp> {
   return withClient(databaseUrl, async (client) => {
