@@ -14,10 +14,10 @@
  * anything this favours the seed, whose JPA issues at least as many statements.
  */
 import { performance } from 'node:perf_hooks'
-import { Consumer, MessagesStreamModes } from '@platformatic/kafka'
+import { MessagesStreamModes } from '@platformatic/kafka'
 import pg from 'pg'
 import type { PhaseBase } from '../harness/infra.ts'
-import { listenPerPartition } from '../harness/listeners.ts'
+import { listenPerPartition, seedConsumer } from '../harness/listeners.ts'
 import { type PhaseMeasures, PhaseMeter, quantile, type Rate } from '../harness/measure.ts'
 import { childPhase } from '../harness/phase.ts'
 import type { IssueRequest } from './sale.ts'
@@ -111,14 +111,7 @@ export const seedStyle = childPhase(import.meta.url, 'seedStyle', runSeed)
 async function runSeed(config: SeedConfig): Promise<SeedResult> {
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.ends.length })
   pool.on('error', () => {})
-  const consumer = new Consumer({
-    clientId: config.group,
-    groupId: config.group,
-    bootstrapBrokers: config.brokers,
-    autocommit: false,
-    // Spring's defaults: fetch.max.wait.ms 500, fetch.min.bytes 1.
-    maxWaitTime: 500,
-  })
+  const consumer = seedConsumer(config)
   const ends = config.ends.map(Number)
   const txMs: number[] = []
   let issuedMs = 0

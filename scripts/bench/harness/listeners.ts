@@ -8,8 +8,20 @@
  * after another's, and pausing on a total would leave the other threads idle behind it.
  */
 import { performance } from 'node:perf_hooks'
-import type { Message, MessagesStream } from '@platformatic/kafka'
+import { Consumer, type Message, type MessagesStream } from '@platformatic/kafka'
 import type { PhaseMeter } from './measure.ts'
+
+/** The seed's consumer as Spring's container configures it: its own group, offsets committed by hand. */
+export function seedConsumer(config: { group: string; brokers: string[] }): Consumer {
+  return new Consumer({
+    clientId: config.group,
+    groupId: config.group,
+    bootstrapBrokers: config.brokers,
+    autocommit: false,
+    // Spring's defaults: fetch.max.wait.ms 500, fetch.min.bytes 1.
+    maxWaitTime: 500,
+  })
+}
 
 /** Messages a listener thread holds before its consumer stops fetching (Spring's max.poll.records). */
 const MAX_WAITING = 500

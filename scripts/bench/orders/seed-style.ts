@@ -15,11 +15,11 @@
  * The consumer is the same client and subscription path as the coupon benchmark's seed style.
  */
 import { performance } from 'node:perf_hooks'
-import { Consumer, MessagesStreamModes } from '@platformatic/kafka'
+import { MessagesStreamModes } from '@platformatic/kafka'
 import pg from 'pg'
 import { createClient } from 'redis'
 import type { PhaseBase } from '../harness/infra.ts'
-import { listenPerPartition } from '../harness/listeners.ts'
+import { listenPerPartition, seedConsumer } from '../harness/listeners.ts'
 import { type PhaseMeasures, PhaseMeter, quantile, type Rate } from '../harness/measure.ts'
 import { childPhase } from '../harness/phase.ts'
 
@@ -169,14 +169,7 @@ async function runSeed(config: SeedConfig): Promise<SeedResult> {
   const redis = createClient({ url: config.redisUrl })
   redis.on('error', () => {})
   await redis.connect()
-  const consumer = new Consumer({
-    clientId: config.group,
-    groupId: config.group,
-    bootstrapBrokers: config.brokers,
-    autocommit: false,
-    // Spring's defaults: fetch.max.wait.ms 500, fetch.min.bytes 1.
-    maxWaitTime: 500,
-  })
+  const consumer = seedConsumer(config)
   const ends = config.ends.map(Number)
   const orderMs: number[] = []
   let transactions = 0

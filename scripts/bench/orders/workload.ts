@@ -13,6 +13,7 @@
  */
 import { withClient } from '../harness/infra.ts'
 import type { MakeRecord } from '../harness/produce.ts'
+import { seededRandom } from '../harness/random.ts'
 
 export interface Workload {
   users: number
@@ -59,18 +60,6 @@ const SHORT_STOCK = 13
 const SHORT_POINTS = 37
 const NOT_OWNER = 61
 
-/** mulberry32, seeded per order: order `i` is the same wherever and whenever it is made. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 export const priceOf = (productId: number) => 1_000 * (1 + (productId % 10))
 /** The product nobody can buy: stock 0. */
 export const soldOutProduct = (w: Workload) => w.products + 1
@@ -78,7 +67,7 @@ const poorUser = (w: Workload, i: number) => w.users + 1 + (i % POOR_USERS)
 
 /** Order `orderId` (1-based): its user, lines, coupon and the outcome it must get. */
 export function makeOrder(w: Workload, orderId: number): BenchOrder {
-  const next = random(w.seed ^ Math.imul(orderId, 0x9e3779b1))
+  const next = seededRandom(w.seed ^ Math.imul(orderId, 0x9e3779b1))
   const kind = orderId % 100
   const withCoupon = kind === NOT_OWNER || (kind % 5 === 0 && kind !== 0)
   const turn = kind === NOT_OWNER ? Math.floor(orderId / 100) : Math.floor(orderId / 5)
