@@ -5,7 +5,7 @@ import { MemoryBackend } from '../../topology/driver/memory-backend.ts'
 import { RecordError } from '../../topology/errors.ts'
 import type { RawRecord, StreamRecord } from '../../topology/record.ts'
 import type { TaskId } from '../../topology/runtime/backend.ts'
-import { PartitionTask } from '../../topology/runtime/task.ts'
+import { PartitionTask, type TaskOptions } from '../../topology/runtime/task.ts'
 import { jsonValue } from '../../topology/serde.ts'
 
 export interface Order {
@@ -59,7 +59,12 @@ export const order = (offset: number, qty: number, key = 'k') =>
 
 export const TASK: TaskId = { applicationId: 'app', processor: 'summer', partition: 0 }
 
-export async function openTask(topology: ReturnType<typeof topologyOf>, backend = new MemoryBackend()) {
+/** The `summer` task on partition 0, open; `options` replace the defaults (no pause between attempts). */
+export async function openTask(
+  topology: ReturnType<typeof topologyOf>,
+  backend = new MemoryBackend(),
+  options: Pick<TaskOptions, 'observer'> = {},
+) {
   const task = new PartitionTask({
     topology,
     processor: topology.node('processor', 'summer'),
@@ -68,6 +73,7 @@ export async function openTask(topology: ReturnType<typeof topologyOf>, backend 
     owner: 'test',
     clock: () => 0,
     pause: async () => {},
+    ...options,
   })
   await task.open(new Map([['orders', 0n]]))
   return { task, backend, totals: backend.storeView<number>(TASK, 'totals') }

@@ -4,7 +4,6 @@ import { MemoryBackend } from '../../topology/driver/memory-backend.ts'
 import { TopologyTestDriver } from '../../topology/driver/test-driver.ts'
 import type { StreamRecord } from '../../topology/record.ts'
 import { FencedError } from '../../topology/runtime/backend.ts'
-import { PartitionTask } from '../../topology/runtime/task.ts'
 import {
   type Order,
   openTask,
@@ -268,14 +267,7 @@ describe('PartitionTask regressions', () => {
       if (record.offset === 1n && broken) throw new Error('flaky')
       sum(record, context)
     })
-    const backend = new MemoryBackend()
-    const task = new PartitionTask({
-      topology,
-      processor: topology.node('processor', 'summer'),
-      partition: 0,
-      backend,
-      owner: 'test',
-      clock: () => 0,
+    const { task, backend } = await openTask(topology, new MemoryBackend(), {
       observer: {
         retried: () => {
           broken = false
@@ -283,7 +275,6 @@ describe('PartitionTask regressions', () => {
         },
       },
     })
-    await task.open(new Map([['orders', 0n]]))
     await expect(task.runBatch([order(0, 1), order(1, 2)])).rejects.toThrow('invalid label')
     await task.runBatch([order(0, 1), order(1, 2)])
     expect(backend.storeView<number>(TASK, 'totals').get('k')).toBe(3)
