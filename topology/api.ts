@@ -16,6 +16,13 @@ export interface ProcessorContext {
   /** Sends a record to a declared sink. It is published only if the batch commits. */
   emit(sink: string, record: OutputRecord): void
   /**
+   * The partition a record emitted to `sink` with `key` will land on (the relay partitions keys as the
+   * Java producer does), or undefined when the sink topic's partition count is unknown (the runtime
+   * knows the counts of the topics the topology reads, its internal ones included). For batching by
+   * owner: a saga can send one command per partition of the owners' topic instead of one per key.
+   */
+  partitionFor(sink: string, key: string): number | undefined
+  /**
    * Reference data declared as a lookup: the runtime fetched every key this batch's records name
    * (through the processor's key extractor) before the batch started. A missing key reads undefined.
    */

@@ -63,7 +63,7 @@ export const TASK: TaskId = { applicationId: 'app', processor: 'summer', partiti
 export async function openTask(
   topology: ReturnType<typeof topologyOf>,
   backend = new MemoryBackend(),
-  options: Pick<TaskOptions, 'observer'> = {},
+  options: Pick<TaskOptions, 'observer' | 'partitions'> = {},
 ) {
   const task = new PartitionTask({
     topology,

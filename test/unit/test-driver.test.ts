@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import type { KeyValueStore, ProcessorContext } from '../../topology/api.ts'
 import { TopologyBuilder } from '../../topology/builder.ts'
-import { partitionForKey, type RoundRobin } from '../../topology/driver/partitioner.ts'
 import { TopologyTestDriver } from '../../topology/driver/test-driver.ts'
 import { TopologyError } from '../../topology/errors.ts'
+import { partitionForKey, type RoundRobin } from '../../topology/partitioner.ts'
 import type { StreamRecord } from '../../topology/record.ts'
 import { jsonValue } from '../../topology/serde.ts'
 

@@ -13,6 +13,8 @@ export interface TaskPoolOptions {
   backend: MemoryBackend
   owner: string
   clock: () => number
+  /** Every topic's partition count (the driver knows them all). */
+  partitions: (topic: string) => number
   /** The error a failed commit is retried on; any other error propagates. */
   retryOn: Error
 }
@@ -31,7 +33,7 @@ export class TaskPool {
 
   /** Creates the task and claims it, loading its committed offsets and stores. */
   async open(processor: ProcessorNode, partition: number): Promise<PartitionTask> {
-    const { topology, backend, owner, clock } = this.#options
+    const { topology, backend, owner, clock, partitions } = this.#options
     // No real sleeps between attempts of a failing record: the driver's time is its own clock.
     const task = new PartitionTask({
       topology,
@@ -40,6 +42,7 @@ export class TaskPool {
       backend,
       owner,
       clock,
+      partitions,
       pause: async () => {},
     })
     await task.open(new Map(topology.sourceTopics(processor).map((t) => [t, 0n])))

@@ -64,7 +64,14 @@ export class TopologyTestDriver {
     this.#outputs = new OutputLog((topic, key) => this.#partitioner.partition(topic, key))
     const { owner } = this.#config
     const clock = () => this.#now
-    this.#tasks = new TaskPool({ topology, backend: this.#backend, owner, clock, retryOn: this.#injected })
+    this.#tasks = new TaskPool({
+      topology,
+      backend: this.#backend,
+      owner,
+      clock,
+      partitions: this.#config.partitions,
+      retryOn: this.#injected,
+    })
   }
 
   /** Sets reference data a lookup serves (undefined removes it), as its owner — e.g. the API — would. */

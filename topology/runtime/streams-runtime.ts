@@ -72,6 +72,8 @@ export class StreamsRuntime {
   readonly #pending = new Set<Promise<unknown>>()
   readonly #stop = new AbortController()
   #assignments: GroupAssignment[] = []
+  /** The partition count of each topic the topology reads (its internal ones too), from start(). */
+  readonly #partitionCounts = new Map<string, number>()
   #fetching: Promise<void> = Promise.resolve()
   #timer: NodeJS.Timeout | undefined
   #kafkaError: string | undefined
@@ -132,7 +134,8 @@ export class StreamsRuntime {
       new Map([...metadata.topics].map(([t, m]) => [t, m.partitionsCount])),
     )
     if (problems.length > 0) throw new TopologyError(problems)
-    await this.#checkPartitionCounts(new Map(inputs.map((t) => [t, metadata.topics.get(t)!.partitionsCount])))
+    for (const t of inputs) this.#partitionCounts.set(t, metadata.topics.get(t)!.partitionsCount)
+    await this.#checkPartitionCounts(this.#partitionCounts)
 
     // Every DLQ series exists from the start at 0, so an alert on increase() sees the first poison record.
     // Skipped offsets likewise, per partition: records lost to retention must alert the first time.
@@ -319,6 +322,7 @@ export class StreamsRuntime {
         clock: this.#o.clock ?? Date.now,
         pause: (attempt) => sleep(backoffDelay(attempt, { initialMs: 50, maxMs: 1_000 })),
         observer: { retried: (topic) => metrics.retries.inc({ topic }) },
+        partitions: (topic) => this.#partitionCounts.get(topic),
       })
       const runner = new TaskRunner(task, {
         maxBatch: this.#o.maxBatch ?? 500,

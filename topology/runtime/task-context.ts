@@ -5,6 +5,7 @@
  */
 import type { ProcessorContext, TableRow } from '../api.ts'
 import { StreamsError } from '../errors.ts'
+import { partitionForKey } from '../partitioner.ts'
 import type { OutputRecord, RecordHeaders, StreamRecord } from '../record.ts'
 import type { OutboxRecord, TaskId } from './backend.ts'
 
@@ -16,6 +17,8 @@ export interface TaskContextHost {
   readonly tables: ReadonlySet<string>
   /** Sink name → topic. */
   readonly sinks: ReadonlyMap<string, string>
+  /** A topic's partition count, when known. */
+  readonly partitions: (topic: string) => number | undefined
   /** The current batch's lookups, by name. */
   readonly lookups: () => ReadonlyMap<string, ReadonlyMap<string, unknown>>
   /** The record being processed, if any. */
@@ -49,6 +52,12 @@ export function createTaskContext(host: TaskContextHost): ProcessorContext {
       if (!host.current())
         throw new StreamsError('OUTSIDE_RECORD', 'write() is only allowed while a record is processed')
       host.pushRow({ table, row: Object.freeze({ ...row }) })
+    },
+    partitionFor: (sink: string, key: string): number | undefined => {
+      const topic = host.sinks.get(sink)
+      if (!topic) throw undeclared('sink', sink)
+      const count = host.partitions(topic)
+      return count === undefined ? undefined : partitionForKey(key, count)
     },
     emit: (sink: string, output: OutputRecord): void => {
       const topic = host.sinks.get(sink)

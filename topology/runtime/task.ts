@@ -47,6 +47,11 @@ export interface TaskOptions {
   /** Wait between attempts of a record whose processing threw; the driver passes no wait. */
   pause?: (attempt: number) => Promise<void>
   observer?: TaskObserver
+  /**
+   * The partition count of a topic, when known (`ProcessorContext.partitionFor`): the runtime's are
+   * those of the topics the topology reads; without it every count is unknown.
+   */
+  partitions?: (topic: string) => number | undefined
 }
 
 type Failure = { policy: ErrorPolicy; code: RecordErrorCode; message: string }
@@ -100,6 +105,7 @@ export class PartitionTask {
       stores: this.#stores,
       tables: this.#tables,
       sinks: this.#sinks,
+      partitions: options.partitions ?? (() => undefined),
       lookups: () => this.#lookups,
       current: () => this.#current,
       nextEmitted: () => this.#emitted++,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { partitionForKey } from '../../../topology/driver/partitioner.ts'
 import { TopologyTestDriver } from '../../../topology/driver/test-driver.ts'
 import { repartition, selectKey, to } from '../../../topology/dsl/index.ts'
 import { StreamsBuilder } from '../../../topology/dsl/streams-builder.ts'
+import { partitionForKey } from '../../../topology/partitioner.ts'
 import { jsonValue } from '../../../topology/serde.ts'
 
 describe('repartition', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { partitionForKey } from '../../../topology/driver/partitioner.ts'
 import { TopologyTestDriver } from '../../../topology/driver/test-driver.ts'
+import { partitionForKey } from '../../../topology/partitioner.ts'
 import { expectedCounts, wordCountTopology } from '../../support/word-count-topology.ts'
 
 describe('a DSL topology of two processors joined by an internal topic', () => {
