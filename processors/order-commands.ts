@@ -7,6 +7,7 @@
  * processor reads beside them add one too, so a processor reading several topics tells them apart.
  */
 import { type Static, Type } from 'typebox'
+import { RecordError } from '../topology/errors.ts'
 import { Amount, EntityId } from './fields.ts'
 import {
   keyedBy,
@@ -20,14 +21,26 @@ import {
 /** One product's quantity in one order: its lines summed (at most 100 lines of 1,000,000 each). */
 export const ReservedQuantity = Type.Integer({ minimum: 1, maximum: 100_000_000 })
 
-// --- stock-commands, keyed by productId: to the owner of the product's stock.
+// --- stock-commands, keyed by the first line's productId: to the owner of the lines' stock.
 
-/** Reserve (take) `quantity` of a product for an order, all of it or none. */
+/** At most an order's lines (order-messages.ts caps `cartItems` at 100). */
+const MAX_RESERVE_LINES = 100
+
+/** One product of a reserve: `quantity` of it, all or none. */
+export const ReserveLine = Type.Object({ productId: EntityId, quantity: ReservedQuantity })
+export type ReserveLine = Static<typeof ReserveLine>
+
+/**
+ * Reserve every line for an order, each all or none (the saga decides the order's all-or-nothing). The
+ * saga sends one per partition of this topic: the lines whose products land on the same partition.
+ * `forwarded`: sent on by a stock owner that did not own these lines (stock-owner.ts); a forwarded
+ * command is never forwarded again.
+ */
 export const ReserveStock = Type.Object({
   kind: Type.Literal('reserve'),
   orderId: EntityId,
-  productId: EntityId,
-  quantity: ReservedQuantity,
+  lines: Type.Array(ReserveLine, { minItems: 1, maxItems: MAX_RESERVE_LINES }),
+  forwarded: Type.Optional(Type.Boolean()),
 })
 export const StockCommand = ReserveStock
 export type StockCommand = Static<typeof StockCommand>
@@ -61,6 +74,8 @@ export type UserCommand = Static<typeof UserCommand>
 export const StockShortReasons = {
   INSUFFICIENT_STOCK: 'INSUFFICIENT_STOCK',
   PRODUCT_NOT_FOUND: 'PRODUCT_NOT_FOUND',
+  /** A forwarded line that still reached a partition not owning its product: nothing was taken. */
+  NOT_OWNED: 'NOT_OWNED',
 } as const
 export const CouponUnusableReasons = {
   NOT_FOUND: 'NOT_FOUND',
@@ -68,18 +83,23 @@ export const CouponUnusableReasons = {
   ALREADY_USED: 'ALREADY_USED',
 } as const
 
+/** A stock owner's answer to one line of a reserve. */
+export const StockAnswerLine = Type.Union([
+  Type.Object({ productId: EntityId, state: Type.Literal('RESERVED'), quantity: ReservedQuantity }),
+  Type.Object({
+    productId: EntityId,
+    state: Type.Literal('SHORT'),
+    reason: Type.Enum(StockShortReasons, { type: 'string' }),
+  }),
+])
+export type StockAnswerLine = Static<typeof StockAnswerLine>
+
 export const SagaReply = Type.Union([
   Type.Object({
-    kind: Type.Literal('stock-reserved'),
+    kind: Type.Literal('stock-answered'),
     orderId: EntityId,
-    productId: EntityId,
-    quantity: ReservedQuantity,
-  }),
-  Type.Object({
-    kind: Type.Literal('stock-short'),
-    orderId: EntityId,
-    productId: EntityId,
-    reason: Type.Enum(StockShortReasons, { type: 'string' }),
+    /** One answer per line of the command answered (of a forwarded command, per line it owned). */
+    answers: Type.Array(StockAnswerLine, { minItems: 1, maxItems: MAX_RESERVE_LINES }),
   }),
   Type.Object({ kind: Type.Literal('points-deducted'), orderId: EntityId, userId: EntityId, amount: Amount }),
   Type.Object({ kind: Type.Literal('points-short'), orderId: EntityId, userId: EntityId }),
@@ -94,7 +114,22 @@ export const SagaReply = Type.Union([
 ])
 export type SagaReply = Static<typeof SagaReply>
 
-export const parseStockCommand = keyedBy(StockCommand, 'productId')
+const parseReserve = keyedBy(StockCommand, (c) => c.lines[0]!.productId, "first line's productId")
+
+/**
+ * A reserve, keyed by its first line's productId (else KEY_MISMATCH: the key placed it), naming each
+ * product once: its owner keeps one reservation per (order, product).
+ */
+export function parseStockCommand(value: Buffer | null, key: string | null): StockCommand {
+  const command = parseReserve(value, key)
+  const seen = new Set<number>()
+  for (const [i, { productId }] of command.lines.entries()) {
+    if (seen.has(productId))
+      throw new RecordError('VALIDATION_FAILED', `lines[${i}].productId: product ${productId} is named twice`)
+    seen.add(productId)
+  }
+  return command
+}
 export const parseUserCommand = keyedBy(UserCommand, 'userId')
 export const parseSagaReply = keyedBy(SagaReply, 'orderId')
 
@@ -135,7 +170,10 @@ export const SagaIds = {
   stockRestore: (orderId: number, productId: number) => `${orderId}/stock/${productId}`,
   pointRestore: (orderId: number) => `${orderId}/points`,
   couponRestore: (orderId: number) => `${orderId}/coupon`,
+  /** A reserve command and its reply, named by the command's first line. */
   reserve: (orderId: number, productId: number) => `${orderId}/reserve/${productId}`,
+  /** A reserve a stock owner sent on to the owner of its lines, named by its first line. */
+  forwardedReserve: (orderId: number, productId: number) => `${orderId}/reserve/${productId}/forwarded`,
   deductPoints: (orderId: number) => `${orderId}/deduct-points`,
   useCoupon: (orderId: number) => `${orderId}/use-coupon`,
   status: (orderId: number) => `${orderId}/status`,

@@ -84,15 +84,23 @@ export const CouponRestore = Type.Object({
 export type CouponRestore = Static<typeof CouponRestore>
 
 /**
- * A parser for a record that must be keyed by one of its fields: a mis-keyed record would land on a
- * partition that does not own what it names, so it goes to the DLQ instead (KEY_MISMATCH).
+ * A parser for a record that must be keyed by one of its fields (or by a value `keyOf` reads, named
+ * `name`): a mis-keyed record would land on a partition that does not own what it names, so it goes
+ * to the DLQ instead (KEY_MISMATCH).
  */
-export function keyedBy<T extends Type.TSchema, F extends string>(schema: T, field: F) {
+export function keyedBy<T extends Type.TSchema>(
+  schema: T,
+  field: string | ((value: StaticDecode<T>) => number),
+  name = typeof field === 'string' ? field : 'key field',
+) {
   const parse = jsonSchemaValue(schema)
+  const keyOf =
+    typeof field === 'string' ? (v: StaticDecode<T>) => (v as Record<string, unknown>)[field] : field
   return (value: Buffer | null, key: string | null): StaticDecode<T> => {
-    const parsed = parse(value, key) as StaticDecode<T> & Record<F, number>
-    if (key !== String(parsed[field]))
-      throw new RecordError('KEY_MISMATCH', `key: "${key}" must be the ${field} "${parsed[field]}"`)
+    const parsed = parse(value, key)
+    const expected = keyOf(parsed)
+    if (key !== String(expected))
+      throw new RecordError('KEY_MISMATCH', `key: "${key}" must be the ${name} "${expected}"`)
     return parsed
   }
 }

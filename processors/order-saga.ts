@@ -1,7 +1,8 @@
 /**
  * The order saga: one task per partition of `order-created-topic` and of the saga's replies (both keyed
  * by orderId), so one task owns each order's progress. It asks the owners in the seed's order —
- * (1) reserve every product's stock, all at once, (2) deduct the points, (3) use the coupon — and
+ * (1) reserve every product's stock, all at once (one command per stock partition, see stock-lines.ts),
+ * (2) deduct the points, (3) use the coupon — and
  * continues on their replies; then (5) completes the order (the ranking, step 4, follows from the
  * COMPLETED status event: a projector applies it to Redis once per order). A business failure marks
  * the order FAILED with its reason and gives back what the steps took, newest first: points, then
@@ -22,10 +23,12 @@ import {
   type SagaInput,
   type SagaReply,
   type SinkSpec,
+  type StockAnswerLine,
   type StockCommand,
   type UserCommand,
 } from './order-commands.ts'
 import type { OrderFailureReason, OrderStatusEvent, PointRestore, StockRestore } from './order-messages.ts'
+import { groupByPartition, sumLines } from './stock-lines.ts'
 
 export const SagaStores = { SAGAS: 'order-sagas', IGNORED: 'saga-ignored' } as const
 export const SagaLookups = { PRODUCTS: 'order-products' } as const
@@ -44,10 +47,10 @@ export const SagaSinks = {
  */
 export type SagaStep = 'STOCK' | 'POINTS' | 'COUPON' | 'DONE'
 
-/** What a product's owner answered to its reserve command. */
+/** What a product's owner answered for its line of a reserve command. */
 export type StockAnswer =
   | { state: 'RESERVED'; quantity: number }
-  | { state: 'SHORT'; reason: 'INSUFFICIENT_STOCK' | 'PRODUCT_NOT_FOUND' }
+  | { state: 'SHORT'; reason: 'INSUFFICIENT_STOCK' | 'PRODUCT_NOT_FOUND' | 'NOT_OWNED' }
 
 /** An order's saga, in the `order-sagas` store (keyed by orderId). */
 export interface SagaState {
@@ -79,13 +82,6 @@ export const IgnoredReasons = {
 type IgnoredReason = (typeof IgnoredReasons)[keyof typeof IgnoredReasons]
 
 type Ctx = StreamContext<never>
-
-/** The quantities of an order's lines, summed per product: one reserve command per product. */
-export function sumLines(lines: OrderCreatedInput['cartItems']): SagaState['lines'] {
-  const sums = new Map<number, number>()
-  for (const { productId, quantity } of lines) sums.set(productId, (sums.get(productId) ?? 0) + quantity)
-  return [...sums].map(([productId, quantity]) => ({ productId, quantity }))
-}
 
 export class OrderSaga implements StreamProcessor<SagaInput, never> {
   process(record: StreamRecord<SagaInput>, ctx: Ctx): void {
@@ -134,12 +130,16 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
       status: 'PENDING',
     }
     this.#save(orderId, state, ctx)
-    for (const { productId, quantity } of lines) {
-      const command: StockCommand = { kind: 'reserve', orderId, productId, quantity }
+    // One command per partition of the stock commands, keyed by its first line's product (so it lands
+    // on that partition); per product when the topic's partition count is unknown.
+    const partitionOf = (productId: number) => ctx.partitionFor(SagaSinks.STOCK_COMMANDS, String(productId))
+    for (const group of groupByPartition(lines, partitionOf)) {
+      const first = group[0]!.productId
+      const command: StockCommand = { kind: 'reserve', orderId, lines: group }
       ctx.emit(SagaSinks.STOCK_COMMANDS, {
-        key: String(productId),
+        key: String(first),
         value: command,
-        id: SagaIds.reserve(orderId, productId),
+        id: SagaIds.reserve(orderId, first),
       })
     }
   }
@@ -149,12 +149,12 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
     const state = ctx.store<KeyValueStore<SagaState>>(SagaStores.SAGAS).get(String(orderId))
     if (!state) this.#ignore(IgnoredReasons.UNKNOWN_ORDER, ctx)
     else if (!awaits(state, reply)) this.#ignore(IgnoredReasons.NOT_AWAITED, ctx)
-    else if (reply.kind === 'stock-reserved' || reply.kind === 'stock-short') {
-      const answer: StockAnswer =
-        reply.kind === 'stock-reserved'
-          ? { state: 'RESERVED', quantity: reply.quantity }
-          : { state: 'SHORT', reason: reply.reason }
-      this.#afterStock(orderId, { ...state, stock: { ...state.stock, [reply.productId]: answer } }, ctx)
+    else if (reply.kind === 'stock-answered') {
+      // Each line keeps its first answer: a reply for lines already answered changes nothing.
+      const stock = { ...state.stock }
+      for (const { productId, ...answer } of reply.answers.filter((a) => awaitsLine(state, a)))
+        stock[productId] = answer
+      this.#afterStock(orderId, { ...state, stock }, ctx)
     } else if (reply.kind === 'points-short') this.#fail(orderId, state, 'INSUFFICIENT_POINTS', ctx)
     else if (reply.kind === 'user-not-found') this.#fail(orderId, state, 'USER_NOT_FOUND', ctx)
     else if (reply.kind === 'points-deducted')
@@ -175,7 +175,10 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
     this.#save(orderId, { ...state, step: 'COUPON' }, ctx)
   }
 
-  /** Every product answered: all reserved → deduct the points; any short → give back the rest and fail. */
+  /**
+   * Every product answered: all reserved → deduct the points; any short → give back the rest and fail.
+   * A line its owner could not reach (NOT_OWNED: nothing was taken) fails the order as short of stock.
+   */
   #afterStock(orderId: number, state: SagaState, ctx: Ctx): void {
     const answers = state.lines.map((l) => state.stock[l.productId])
     if (answers.some((a) => a === undefined)) {
@@ -265,16 +268,11 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
   }
 }
 
-/** Whether the order waits for this reply now: one of its step's, and for stock, from a product yet to answer. */
+/** Whether the order waits for this reply now: one of its step's, and for stock, for a line yet to answer. */
 function awaits(state: SagaState, reply: SagaReply): boolean {
   switch (reply.kind) {
-    case 'stock-reserved':
-    case 'stock-short':
-      return (
-        state.step === 'STOCK' &&
-        state.lines.some((l) => l.productId === reply.productId) &&
-        state.stock[reply.productId] === undefined
-      )
+    case 'stock-answered':
+      return state.step === 'STOCK' && reply.answers.some((a) => awaitsLine(state, a))
     case 'points-deducted':
     case 'points-short':
     case 'user-not-found':
@@ -283,6 +281,10 @@ function awaits(state: SagaState, reply: SagaReply): boolean {
       return state.step === 'COUPON'
   }
 }
+
+/** Whether the stock step waits for this line's answer: a line of the order, not answered yet. */
+const awaitsLine = (state: SagaState, answer: StockAnswerLine): boolean =>
+  state.lines.some((l) => l.productId === answer.productId) && state.stock[answer.productId] === undefined
 
 // --- Persistence on PostgreSQL, applied in the batch transaction (see coupon-issuer.ts).
 

@@ -1,9 +1,15 @@
 /**
- * The stock owner: the one writer of each product's stock. Reserve commands (from the saga) and stock
- * restore events (from the saga's compensation, or any producer) are keyed by product, so one task
- * sees every change of a product's stock, in order, and decides from partition-local state with no
- * lock. Each reservation is remembered per (order, product): a command delivered twice answers the
- * same reply and takes nothing twice, and a restore gives back only what an order really reserved.
+ * The stock owner: the one writer of each product's stock. Reserve commands (from the saga, one per
+ * order and partition, keyed by their first line's product) and stock restore events (from the saga's
+ * compensation, or any producer; keyed by product) land on the partition that owns their products, so
+ * one task sees every change of a product's stock, in order, and decides from partition-local state
+ * with no lock. Each reservation is remembered per (order, product): a command delivered twice answers
+ * the same reply and takes nothing twice, and a restore gives back only what an order really reserved.
+ *
+ * A reserve line whose product this partition does not own (another producer's command, or a topic
+ * whose partition count changed) is never decided here: the lines are sent on to their owner, once (a
+ * `forwarded` command's foreign lines are answered SHORT NOT_OWNED instead, so no count mismatch can
+ * bounce them between partitions for ever).
  */
 import { sql } from 'kysely'
 import type { Database } from '../state/schema.ts'
@@ -12,10 +18,12 @@ import { process, type StreamContext, type StreamProcessor } from '../topology/d
 import type { LookupReader, TableWriter } from '../topology/postgres/state-backend.ts'
 import type { StreamRecord } from '../topology/record.ts'
 import {
+  type ReserveLine,
   SAGA_REPLIES_SINK,
   SagaIds,
   type SagaReply,
   type SinkSpec,
+  type StockAnswerLine,
   type StockCommand,
   type StockOwnerInput,
   type StockRestoreInput,
@@ -28,6 +36,7 @@ import {
   unfailedOrder,
   writeRestoreOutcomes,
 } from './restore-outcomes.ts'
+import { groupByPartition } from './stock-lines.ts'
 
 export const StockStores = {
   /** Units on hand per product, once this owner has changed them (before that: the products row). */
@@ -39,6 +48,8 @@ export const StockStores = {
 } as const
 export const StockLookups = { STOCK: 'product-stock-rows' } as const
 export const StockTables = { LEVELS: 'product-stock-levels' } as const
+/** Where an owner sends lines it does not own: the stock commands, to their owners. */
+export const FORWARD_SINK = 'forward-stock-commands'
 
 /** A reserve's decision. A RELEASED reservation was reserved, then given back by a restore. */
 export type Reservation =
@@ -55,7 +66,28 @@ export class StockOwner implements StreamProcessor<StockOwnerInput, never> {
   }
 
   #reserve(command: StockCommand, ctx: StreamContext<never>): void {
-    const { orderId, productId, quantity } = command
+    const { orderId, lines, forwarded = false } = command
+    const keyProduct = lines[0]!.productId
+    const foreign: ReserveLine[] = []
+    const answers = lines.flatMap((line): StockAnswerLine[] => {
+      if (this.#owns(line.productId, keyProduct, ctx)) return [this.#decide(orderId, line, ctx)]
+      if (forwarded) return [{ productId: line.productId, state: 'SHORT', reason: 'NOT_OWNED' }]
+      foreign.push(line)
+      return []
+    })
+    this.#forward(orderId, foreign, ctx)
+    if (answers.length === 0) return
+    // A command seen before gets the reply it got then: the saga ignores a reply it no longer awaits.
+    const reply: SagaReply = { kind: 'stock-answered', orderId, answers }
+    ctx.emit(SAGA_REPLIES_SINK, {
+      key: String(orderId),
+      value: reply,
+      id: SagaIds.reserve(orderId, keyProduct),
+    })
+  }
+
+  /** Reserves one line, or answers what its reserve decided before. */
+  #decide(orderId: number, { productId, quantity }: ReserveLine, ctx: StreamContext<never>): StockAnswerLine {
     const reservations = ctx.store<KeyValueStore<Reservation>>(StockStores.RESERVATIONS)
     const key = reservationKey(orderId, productId)
     let decision = reservations.get(key)
@@ -69,16 +101,32 @@ export class StockOwner implements StreamProcessor<StockOwnerInput, never> {
       }
       reservations.put(key, decision)
     }
-    // A command seen before gets the reply it got then: the saga ignores a reply it no longer awaits.
-    const reply: SagaReply =
-      decision.state === 'SHORT'
-        ? { kind: 'stock-short', orderId, productId, reason: decision.reason }
-        : { kind: 'stock-reserved', orderId, productId, quantity: decision.quantity }
-    ctx.emit(SAGA_REPLIES_SINK, {
-      key: String(orderId),
-      value: reply,
-      id: SagaIds.reserve(orderId, productId),
-    })
+    return decision.state === 'SHORT'
+      ? { productId, state: 'SHORT', reason: decision.reason }
+      : { productId, state: 'RESERVED', quantity: decision.quantity }
+  }
+
+  /**
+   * Whether this partition owns a product: the partition its commands land on. When the topic's count
+   * is unknown only the command's key can tell: its first line's product is owned, the others are not.
+   */
+  #owns(productId: number, keyProduct: number, ctx: StreamContext<never>): boolean {
+    const partition = ctx.partitionFor(FORWARD_SINK, String(productId))
+    return partition === undefined ? productId === keyProduct : partition === ctx.partition
+  }
+
+  /** Sends lines this partition does not own on to their owners, grouped as the saga groups them. */
+  #forward(orderId: number, lines: readonly ReserveLine[], ctx: StreamContext<never>): void {
+    const partitionOf = (productId: number) => ctx.partitionFor(FORWARD_SINK, String(productId))
+    for (const group of groupByPartition(lines, partitionOf)) {
+      const first = group[0]!.productId
+      const command: StockCommand = { kind: 'reserve', orderId, lines: group, forwarded: true }
+      ctx.emit(FORWARD_SINK, {
+        key: String(first),
+        value: command,
+        id: SagaIds.forwardedReserve(orderId, first),
+      })
+    }
   }
 
   #restore(event: StockRestoreInput, ctx: StreamContext<never>): void {
@@ -143,15 +191,22 @@ const writeLevels: TableWriter<Database> = async (trx, rows) => {
     where products.id = v.id`.execute(trx)
 }
 
-/** The stock owner's step, with everything it reads and writes: pipe the merged commands and restores into it. */
-export function stockOwner(replies: SinkSpec) {
+/** The products a record names: a reserve's lines, or a restore's product. */
+const productsOf = (input: StockOwnerInput): number[] =>
+  input.kind === 'reserve' ? input.lines.map((l) => l.productId) : [input.productId]
+
+/**
+ * The stock owner's step, with everything it reads and writes: pipe the merged commands and restores
+ * into it. `stockCommands` is the topic it reads commands from (it forwards lines it does not own there).
+ */
+export function stockOwner(replies: SinkSpec, stockCommands: SinkSpec) {
   return process<StockOwnerInput, never>(() => new StockOwner(), {
     name: 'own-stock',
     stores: {
-      [StockStores.STOCK]: { loading: 'keyed', keys: (input) => String(input.productId) },
+      [StockStores.STOCK]: { loading: 'keyed', keys: (input) => productsOf(input).map(String) },
       [StockStores.RESERVATIONS]: {
         loading: 'keyed',
-        keys: (input) => reservationKey(input.orderId, input.productId),
+        keys: (input) => productsOf(input).map((p) => reservationKey(input.orderId, p)),
       },
       [StockStores.RESTORES]: {
         loading: 'keyed',
@@ -159,12 +214,12 @@ export function stockOwner(replies: SinkSpec) {
       },
     },
     lookups: {
-      [StockLookups.STOCK]: (input) => String(input.productId),
+      [StockLookups.STOCK]: (input) => productsOf(input).map(String),
       [ORDER_STATUS_LOOKUP]: (input) => (input.kind === 'stock-restore' ? String(input.orderId) : undefined),
     },
     tables: [StockTables.LEVELS, RESTORE_OUTCOMES],
     readers: { [StockLookups.STOCK]: readStock, [ORDER_STATUS_LOOKUP]: readOrderStatus },
     writers: { [StockTables.LEVELS]: writeLevels, [RESTORE_OUTCOMES]: writeRestoreOutcomes },
-    sinks: { [SAGA_REPLIES_SINK]: replies },
+    sinks: { [SAGA_REPLIES_SINK]: replies, [FORWARD_SINK]: stockCommands },
   })
 }

@@ -34,10 +34,10 @@ describe('OrderSaga', () => {
       { userId: 1, orderId: 1 },
     ])
     expect(s.restores()).toEqual([])
-    // Lines of one product are summed: one reserve per product.
+    // Lines of one product are summed; products 10 and 11 are on two partitions: a reserve for each.
     expect(s.driver.allOutputs('shop-stock-commands').map((r) => r.value)).toEqual([
-      { kind: 'reserve', orderId: 1, productId: 10, quantity: 2 },
-      { kind: 'reserve', orderId: 1, productId: 11, quantity: 2 },
+      { kind: 'reserve', orderId: 1, lines: [{ productId: 10, quantity: 2 }] },
+      { kind: 'reserve', orderId: 1, lines: [{ productId: 11, quantity: 2 }] },
     ])
     // The order row is written when the saga first sees the order and once more when it ends: the
     // steps between live in the saga's store, not in an UPDATE of the row per step.
@@ -259,8 +259,8 @@ describe('OrderSaga', () => {
       ],
     }
     const replies: SagaReply[] = [
-      { kind: 'stock-reserved', orderId: 1, productId: 10, quantity: 2 },
-      { kind: 'stock-reserved', orderId: 1, productId: 11, quantity: 1 },
+      { kind: 'stock-answered', orderId: 1, answers: [{ productId: 10, state: 'RESERVED', quantity: 2 }] },
+      { kind: 'stock-answered', orderId: 1, answers: [{ productId: 11, state: 'RESERVED', quantity: 1 }] },
       { kind: 'points-deducted', orderId: 1, userId: 1, amount: 250 },
       { kind: 'coupon-unusable', orderId: 1, userCouponId: 100, reason: 'ALREADY_USED' },
     ]
@@ -288,10 +288,44 @@ describe('OrderSaga', () => {
       ],
     ])
   })
+
+  it('should take each line’s first answer, from whichever replies cover it, before going on', () => {
+    // Everything on one partition: one command. Its lines may still be answered in parts (an owner
+    // forwards lines it does not own to theirs, each answering its own).
+    const { saga, deliver, emitted } = recordingSaga(() => 0)
+    const cartItems = [10, 11, 12].map((productId) => ({ productId, quantity: 1 }))
+    deliver(saga, {
+      kind: 'order-created',
+      orderId: 1,
+      userId: 1,
+      userCouponId: null,
+      finalAmount: 5,
+      cartItems,
+    })
+    expect(emitted.splice(0)).toEqual([`${SagaSinks.STOCK_COMMANDS} 1/reserve/10`])
+    const answered = (...answers: Array<[number, 'RESERVED' | 'SHORT']>): SagaReply => ({
+      kind: 'stock-answered',
+      orderId: 1,
+      answers: answers.map(([productId, state]) =>
+        state === 'RESERVED'
+          ? { productId, state, quantity: 1 }
+          : { productId, state, reason: 'INSUFFICIENT_STOCK' },
+      ),
+    })
+    deliver(saga, answered([10, 'RESERVED']))
+    deliver(saga, answered([99, 'RESERVED'])) // not a line of the order
+    deliver(saga, answered([10, 'SHORT'], [11, 'RESERVED'])) // 10 keeps its first answer
+    expect(emitted.splice(0)).toEqual([])
+    deliver(saga, answered([12, 'RESERVED']))
+    expect(emitted.splice(0)).toEqual([`${SagaSinks.USER_COMMANDS} 1/deduct-points`])
+  })
 })
 
-/** An OrderSaga on plain in-memory stores, recording what it emits (sink and output id) in order. */
-function recordingSaga() {
+/**
+ * An OrderSaga on plain in-memory stores, recording what it emits (sink and output id) in order; the
+ * stock commands' partitions are `partitionFor`'s (default: unknown, so one reserve per product).
+ */
+function recordingSaga(partitionFor: (sink: string, key: string) => number | undefined = () => undefined) {
   const stores = new Map<string, Map<string, unknown>>()
   const emitted: string[] = []
   const store = (name: string) => {
@@ -305,6 +339,7 @@ function recordingSaga() {
     now: () => NOW,
     store,
     emit: (sink: string, record: { id?: string }) => emitted.push(`${sink} ${record.id}`),
+    partitionFor,
     lookup: () => ({ get: () => ({ name: 'p', price: 1 }) }),
     write: () => {},
     forward: () => {},
