@@ -187,6 +187,21 @@ describe('the order saga under kill -9 and a Redis restart', () => {
       expect(byOrder.size).toBe(ids.length)
       expect([...byOrder.values()].filter((s) => s.size !== 1)).toEqual([])
 
+      // One reserve per order and stock partition (issue 9): the runtime knew the internal topic's
+      // partition count, so commands carry several lines, every one of a product of that partition.
+      const reserves = (await kcatConsume(infra.brokers, `${appId}-stock-commands`)).map((r) => ({
+        partition: r.partition,
+        lines: (JSON.parse(r.value) as { lines: Line[] }).lines,
+      }))
+      const partitionOfProduct = new Map<number, number>()
+      for (const { partition, lines } of reserves)
+        for (const { productId } of lines) partitionOfProduct.set(productId, partition)
+      const misplaced = reserves.flatMap(({ partition, lines }) =>
+        lines.filter((l) => partitionOfProduct.get(l.productId) !== partition),
+      )
+      expect(misplaced).toEqual([])
+      expect(reserves.some((r) => r.lines.length > 1)).toBe(true)
+
       // Each restore event on the wire was applied by its owner exactly once.
       const restoreIds = new Set<string>()
       for (const topic of ['stock-restore-topic', 'point-restore-topic', 'coupon-restore-topic'])
