@@ -47,11 +47,18 @@ export type StockCommand = Static<typeof StockCommand>
 
 // --- user-commands, keyed by userId: to the owner of the user's points and coupons.
 
+/**
+ * Deduct `amount` points for an order and, when it names one, then use the user's coupon: the seed's
+ * steps (2) and (3) have the same owner, so one command asks for both, in that order. A deducted
+ * payment whose coupon cannot be used stays deducted (answered `coupon-unusable`): the saga gives the
+ * points back with a restore event, as after a separate coupon step.
+ */
 export const DeductPoints = Type.Object({
   kind: Type.Literal('deduct-points'),
   orderId: EntityId,
   userId: EntityId,
   amount: Amount,
+  userCouponId: Type.Optional(EntityId),
 })
 export const UseCoupon = Type.Object({
   kind: Type.Literal('use-coupon'),

@@ -11,11 +11,8 @@
  * Every order ends with exactly one status event. Redelivery changes nothing: a known order's creation
  * is ignored, as is a reply the order no longer awaits (counted in the `saga-ignored` store).
  */
-import { sql } from 'kysely'
-import type { Database } from '../state/schema.ts'
-import type { KeyValueStore, TableRow } from '../topology/api.ts'
+import type { KeyValueStore } from '../topology/api.ts'
 import { process, type StreamContext, type StreamProcessor } from '../topology/dsl/index.ts'
-import type { LookupReader, TableWriter } from '../topology/postgres/state-backend.ts'
 import type { StreamRecord } from '../topology/record.ts'
 import {
   type OrderCreatedInput,
@@ -28,6 +25,7 @@ import {
   type UserCommand,
 } from './order-commands.ts'
 import type { OrderFailureReason, OrderStatusEvent, PointRestore, StockRestore } from './order-messages.ts'
+import { readProducts, writeOrders } from './saga-rows.ts'
 import { groupByPartition, sumLines } from './stock-lines.ts'
 
 export const SagaStores = { SAGAS: 'order-sagas', IGNORED: 'saga-ignored' } as const
@@ -159,11 +157,16 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
     else if (reply.kind === 'user-not-found') this.#fail(orderId, state, 'USER_NOT_FOUND', ctx)
     else if (reply.kind === 'points-deducted')
       this.#afterPoints(orderId, { ...state, pointsDeducted: true }, ctx)
-    else if (reply.kind === 'coupon-used') this.#complete(orderId, state, ctx)
-    else this.#fail(orderId, state, 'COUPON_NOT_USABLE', ctx)
+    // A coupon's answer comes after its order's payment (in the payment's reply, or its own).
+    else if (reply.kind === 'coupon-used') this.#complete(orderId, { ...state, pointsDeducted: true }, ctx)
+    else this.#fail(orderId, { ...state, pointsDeducted: true }, 'COUPON_NOT_USABLE', ctx)
   }
 
-  /** Paid: use the coupon, if the order has one; else complete. */
+  /**
+   * Paid, and no coupon answered with the payment: use the coupon, if the order has one; else complete.
+   * (The payment command names the coupon, so its owner answers both at once; a separate `use-coupon`
+   * remains for a payment answered without it.)
+   */
   #afterPoints(orderId: number, state: SagaState, ctx: Ctx): void {
     const { userId, userCouponId } = state
     if (userCouponId === null) {
@@ -193,8 +196,15 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
       this.#fail(orderId, state, missing ? 'PRODUCT_NOT_FOUND' : 'INSUFFICIENT_STOCK', ctx)
       return
     }
-    const { userId, finalAmount } = state
-    const command: UserCommand = { kind: 'deduct-points', orderId, userId, amount: finalAmount }
+    const { userId, finalAmount, userCouponId } = state
+    // Steps (2) and (3) have one owner, the user's partition: one command asks for both, in order.
+    const command: UserCommand = {
+      kind: 'deduct-points',
+      orderId,
+      userId,
+      amount: finalAmount,
+      ...(userCouponId === null ? {} : { userCouponId }),
+    }
     ctx.emit(SagaSinks.USER_COMMANDS, {
       key: String(userId),
       value: command,
@@ -278,92 +288,14 @@ function awaits(state: SagaState, reply: SagaReply): boolean {
     case 'user-not-found':
       return state.step === 'POINTS'
     default:
-      return state.step === 'COUPON'
+      // The coupon's answer: in the payment's reply (step POINTS), or to a use-coupon of its own.
+      return state.step === 'COUPON' || (state.step === 'POINTS' && state.userCouponId !== null)
   }
 }
 
 /** Whether the stock step waits for this line's answer: a line of the order, not answered yet. */
 const awaitsLine = (state: SagaState, answer: StockAnswerLine): boolean =>
   state.lines.some((l) => l.productId === answer.productId) && state.stock[answer.productId] === undefined
-
-// --- Persistence on PostgreSQL, applied in the batch transaction (see coupon-issuer.ts).
-
-const ids = (keys: readonly string[]) => keys.filter((k) => /^\d{1,15}$/.test(k))
-
-const readProducts: LookupReader<Database> = async (db, keys) => {
-  const rows = await db
-    .selectFrom('products')
-    .select(['id', 'name', 'price'])
-    .where('id', '=', sql<string>`any(${ids(keys)}::bigint[])`)
-    .execute()
-  return new Map(
-    rows.map((r): [string, OrderedProduct] => [String(r.id), { name: r.name, price: Number(r.price) }]),
-  )
-}
-
-interface CreateRow {
-  op: 'create'
-  orderId: number
-  userId: number
-  userCouponId: number | null
-  totalAmount: number
-  discountAmount: number
-  finalAmount: number
-  createdAt: string
-  items: ReadonlyArray<{ productId: number; quantity: number; name: string; price: number }>
-}
-
-interface ProgressRow {
-  op: 'progress'
-  orderId: number
-  step: SagaStep
-  status: string
-  reason: string | null
-  completedAt: string | null
-  failedAt: string | null
-}
-
-/**
- * One table for creation and progress, so a batch that creates an order and moves it on applies them
- * in that order (the runtime applies tables in the order a batch first wrote them).
- */
-const writeOrders: TableWriter<Database> = async (trx, rows) => {
-  const all = rows as ReadonlyArray<TableRow & (CreateRow | ProgressRow)>
-  const creates = all.filter((r): r is TableRow & CreateRow => r.op === 'create')
-  if (creates.length > 0) {
-    const c = <K extends keyof CreateRow>(key: K) => creates.map((r) => r[key])
-    const items = creates.flatMap((o) => o.items.map((i) => ({ ...i, orderId: o.orderId })))
-    const i = <K extends keyof (typeof items)[number]>(key: K) => items.map((r) => r[key])
-    // Only the rows inserted here get items: an order our API created has its own, priced at the time.
-    await sql`
-      with created as (
-        insert into orders (id, user_id, status, saga_step, total_amount, discount_amount, final_amount,
-          user_coupon_id, origin, created_at)
-        select v.id, v.user_id, 'PENDING', 'RECEIVED', v.total, v.discount, v.final, v.coupon, 'TOPIC', v.at
-        from unnest(${c('orderId')}::bigint[], ${c('userId')}::bigint[], ${c('totalAmount')}::bigint[],
-          ${c('discountAmount')}::bigint[], ${c('finalAmount')}::bigint[], ${c('userCouponId')}::bigint[],
-          ${c('createdAt')}::timestamptz[]) as v(id, user_id, total, discount, final, coupon, at)
-        on conflict (id) do nothing
-        returning id)
-      insert into order_items (order_id, product_id, product_name, price, quantity)
-      select v.order_id, v.product_id, v.name, v.price, v.quantity
-      from unnest(${i('orderId')}::bigint[], ${i('productId')}::bigint[], ${i('name')}::text[],
-        ${i('price')}::bigint[], ${i('quantity')}::integer[]) as v(order_id, product_id, name, price, quantity)
-      where v.order_id in (select id from created)`.execute(trx)
-  }
-  // The last progress per order; a final status is never changed (the saga ends each order once).
-  const last = new Map<number, ProgressRow>()
-  for (const r of all) if (r.op === 'progress') last.set(r.orderId, r)
-  if (last.size === 0) return
-  const p = <K extends keyof ProgressRow>(key: K) => [...last.values()].map((r) => r[key])
-  await sql`
-    update orders set saga_step = v.step, status = v.status, failure_reason = v.reason,
-      completed_at = v.completed_at, failed_at = v.failed_at
-    from unnest(${p('orderId')}::bigint[], ${p('step')}::text[], ${p('status')}::text[],
-      ${p('reason')}::text[], ${p('completedAt')}::timestamptz[], ${p('failedAt')}::timestamptz[])
-      as v(id, step, status, reason, completed_at, failed_at)
-    where orders.id = v.id and orders.status = 'PENDING'`.execute(trx)
-}
 
 export interface SagaSinkSpecs {
   readonly stockCommands: SinkSpec

@@ -75,7 +75,9 @@ export const LedgerKeys = {
 function ledgerKeys(input: UserOwnerInput): string[] {
   switch (input.kind) {
     case 'deduct-points':
-      return [LedgerKeys.payment(input.orderId)]
+      return input.userCouponId === undefined
+        ? [LedgerKeys.payment(input.orderId)]
+        : [LedgerKeys.payment(input.orderId), LedgerKeys.coupon(input.orderId)]
     case 'use-coupon':
       return [LedgerKeys.coupon(input.orderId)]
     case 'charge':
@@ -112,7 +114,7 @@ export class UserOwner implements StreamProcessor<UserOwnerInput, never> {
   }
 
   #deduct(command: Extract<UserCommand, { kind: 'deduct-points' }>, ctx: Ctx): void {
-    const { orderId, userId, amount } = command
+    const { orderId, userId, amount, userCouponId } = command
     const ledger = ctx.store<KeyValueStore<LedgerEntry>>(UserStores.LEDGER)
     const key = LedgerKeys.payment(orderId)
     let entry = ledger.get(key)
@@ -124,17 +126,30 @@ export class UserOwner implements StreamProcessor<UserOwnerInput, never> {
       ledger.put(key, entry)
     }
     // A command seen before gets the reply it got then: the saga ignores a reply it no longer awaits.
+    // A paid order's coupon is its next step, at this same owner: answered in the same reply. Never
+    // for a payment already given back without one (its order failed): that would use the coupon now.
+    const withCoupon =
+      userCouponId !== undefined &&
+      (entry.state === 'DEDUCTED' || ledger.get(LedgerKeys.coupon(orderId)) !== undefined)
     const reply: SagaReply =
       entry.state === 'USER_NOT_FOUND'
         ? { kind: 'user-not-found', orderId, userId }
         : entry.state === 'SHORT'
           ? { kind: 'points-short', orderId, userId }
-          : { kind: 'points-deducted', orderId, userId, amount: entry.amount }
+          : withCoupon
+            ? this.#couponReply(orderId, userId, userCouponId, ctx)
+            : { kind: 'points-deducted', orderId, userId, amount: entry.amount }
     ctx.emit(SAGA_REPLIES_SINK, { key: String(orderId), value: reply, id: SagaIds.deductPoints(orderId) })
   }
 
   #useCoupon(command: Extract<UserCommand, { kind: 'use-coupon' }>, ctx: Ctx): void {
     const { orderId, userId, userCouponId } = command
+    const reply = this.#couponReply(orderId, userId, userCouponId, ctx)
+    ctx.emit(SAGA_REPLIES_SINK, { key: String(orderId), value: reply, id: SagaIds.useCoupon(orderId) })
+  }
+
+  /** Uses the coupon for the order, once (its ledger entry answers a repeat), and says how it went. */
+  #couponReply(orderId: number, userId: number, userCouponId: number, ctx: Ctx): SagaReply {
     const ledger = ctx.store<KeyValueStore<LedgerEntry>>(UserStores.LEDGER)
     const key = LedgerKeys.coupon(orderId)
     let entry = ledger.get(key)
@@ -152,11 +167,9 @@ export class UserOwner implements StreamProcessor<UserOwnerInput, never> {
       entry = { kind: 'coupon', state, userCouponId }
       ledger.put(key, entry)
     }
-    const reply: SagaReply =
-      entry.state === 'USED'
-        ? { kind: 'coupon-used', orderId, userCouponId: entry.userCouponId }
-        : { kind: 'coupon-unusable', orderId, userCouponId: entry.userCouponId, reason: entry.state }
-    ctx.emit(SAGA_REPLIES_SINK, { key: String(orderId), value: reply, id: SagaIds.useCoupon(orderId) })
+    return entry.state === 'USED'
+      ? { kind: 'coupon-used', orderId, userCouponId: entry.userCouponId }
+      : { kind: 'coupon-unusable', orderId, userCouponId: entry.userCouponId, reason: entry.state }
   }
 
   #charge(command: Extract<UserCommand, { kind: 'charge' }>, ctx: Ctx): void {
@@ -337,7 +350,11 @@ const writeCoupons: TableWriter<Database> = async (trx, rows) => {
 export function userOwner(replies: SinkSpec) {
   const userKey = (input: UserOwnerInput) => String(input.userId)
   const couponKey = (input: UserOwnerInput) =>
-    input.kind === 'use-coupon' || input.kind === 'coupon-restore' ? String(input.userCouponId) : undefined
+    input.kind === 'use-coupon' || input.kind === 'coupon-restore' || input.kind === 'deduct-points'
+      ? input.userCouponId === undefined
+        ? undefined
+        : String(input.userCouponId)
+      : undefined
   return process<UserOwnerInput, never>(() => new UserOwner(), {
     name: 'own-points-and-coupons',
     stores: {

@@ -104,6 +104,30 @@ describe('UserOwner', () => {
     ])
   })
 
+  it('should pay and then use the coupon a deduct names, in one reply, each once', async () => {
+    const d = driver({ 1: 1000 }, { 100: { userId: 1, orderId: null }, 200: { userId: 2, orderId: null } })
+    const pay = (orderId: number, amount: number, userCouponId: number) =>
+      command(d, { kind: 'deduct-points', orderId, userId: 1, amount, userCouponId })
+    pay(1, 300, 100) // paid, coupon used
+    pay(2, 300, 200) // paid, but the coupon is another user's: the payment stands, for the saga to restore
+    pay(3, 900, 100) // short: the coupon is not even looked at
+    await d.process()
+    pay(1, 300, 100) // delivered again: the same reply, nothing paid or used twice
+    pay(2, 300, 200)
+    await d.process()
+    const first = [
+      { kind: 'coupon-used', orderId: 1, userCouponId: 100 },
+      { kind: 'coupon-unusable', orderId: 2, userCouponId: 200, reason: 'NOT_OWNER' },
+      { kind: 'points-short', orderId: 3, userId: 1 },
+    ]
+    expect(replies(d)).toEqual([...first, ...first.slice(0, 2)])
+    expect(history(d)).toEqual(['payment/1 300 -> 700', 'payment/2 300 -> 400'])
+    expect(committed(d, UserStores.POINTS, 1)).toBe(400)
+    expect(d.table('user-coupon-states')).toEqual([
+      { userCouponId: 100, orderId: 1, usedAt: new Date(NOW).toISOString() },
+    ])
+  })
+
   it('should un-use a coupon only for the order that used it, once per eventId', async () => {
     const d = driver({ 1: 0 }, { 100: { userId: 1, orderId: null } })
     useCoupon(d, 2, 1, 100)
