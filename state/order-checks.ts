@@ -6,6 +6,10 @@
  */
 import type { DiscountType } from './coupons.ts'
 
+/** Lines naming one product twice become one line with the summed quantity, in first-seen order: the
+ * saga's own rule (one reservation per product), so the API checks stock as the saga will reserve it. */
+export { sumLines } from '../processors/stock-lines.ts'
+
 /** One line of an order: a product and how many units. */
 export interface Line {
   productId: number
@@ -65,13 +69,6 @@ export type OrderVerdict =
       discountAmount: number
       finalAmount: number
     }
-
-/** Lines naming one product twice become one line with the summed quantity, in first-seen order. */
-export function sumLines(lines: readonly Line[]): Line[] {
-  const sums = new Map<number, number>()
-  for (const { productId, quantity } of lines) sums.set(productId, (sums.get(productId) ?? 0) + quantity)
-  return [...sums].map(([productId, quantity]) => ({ productId, quantity }))
-}
 
 const refuse = (code: OrderRefusalCode, message: string): OrderVerdict => ({
   status: 'REFUSED',
