@@ -57,6 +57,12 @@ const parseOptions = (own: Record<string, string>) =>
     ),
     /** A directory for CPU profiles of the phases that ask for one (`profile: true`). */
     profile: { type: 'string' },
+    /**
+     * Node/V8 flags added after NODE_FLAGS for the phases that run ours, for experiments (a later flag
+     * wins): `--node-flags "--perf-basic-prof"` to read JIT frames in `perf`, `"--trace-gc"`, a heap size.
+     * A run with any is not how the service runs (its report's command line names them).
+     */
+    'node-flags': { type: 'string', default: '' },
     out: { type: 'string', default: new URL('../../../BENCHMARKS.md', import.meta.url).pathname },
     'no-write': { type: 'boolean', default: false },
   }) as const
@@ -183,7 +189,11 @@ export class Bench {
     return forkPhase(phase, config, {
       label,
       timeoutMs: 60_000 + (records / floorPerSecond) * 1000 + extraMs,
-      execArgv: [...NODE_FLAGS, ...(profile && dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [])],
+      execArgv: [
+        ...NODE_FLAGS,
+        ...String(this.args['node-flags']).split(' ').filter(Boolean),
+        ...(profile && dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []),
+      ],
       onChild: (k) => (kill = k),
       ...(answer ? { answer } : {}),
     })
