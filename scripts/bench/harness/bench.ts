@@ -59,7 +59,8 @@ const parseOptions = (own: Record<string, string>) =>
     profile: { type: 'string' },
     /**
      * Node/V8 flags added after NODE_FLAGS for the phases that run ours, for experiments (a later flag
-     * wins): `--node-flags "--perf-basic-prof"` to read JIT frames in `perf`, `"--trace-gc"`, a heap size.
+     * wins): `--node-flags=--perf-basic-prof` to read JIT frames in `perf`, `--node-flags="--trace-gc --no-maglev"`
+     * (with `=`: a value starting with `-` is otherwise taken for an option).
      * A run with any is not how the service runs (its report's command line names them).
      */
     'node-flags': { type: 'string', default: '' },
