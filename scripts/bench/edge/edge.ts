@@ -9,8 +9,9 @@
  *
  * Its own options: --seconds 10 --warmup-seconds 2 --connections 200 --threads 2 --users 100000
  * --coupons 100 --supply 500 --hot off|on --wait-ms 1000 (0: no waitMs run) --role all|api (and the
- * harness's --partitions --out FILE --no-write; its runtime settings do not apply: the service runs
- * with its own). wrk is installed with apt-get when missing (wrk.ts).
+ * harness's --partitions --out FILE --no-write, and --profile DIR: a `--cpu-prof` profile of each
+ * service instance, one file per thread, written at its exit; its runtime settings do not apply: the
+ * service runs with its own). wrk is installed with apt-get when missing (wrk.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -87,7 +87,10 @@ export interface Service {
 /** Starts an instance of `role` and waits until /health/ready answers 200; killed at clean-up if still up. */
 export async function startService(bench: Bench, env: Record<string, string>, role: Role): Promise<Service> {
   const port = await freePort()
-  const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, 'service/main.ts'], {
+  // --profile DIR: a CPU profile of each instance over its whole life (written when it exits on SIGTERM).
+  const dir = bench.args.profile
+  const profile = typeof dir === 'string' ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []
+  const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, ...profile, 'service/main.ts'], {
     cwd: root,
     // LOG_LEVEL info, as deployed (docker-compose.yml): the access log is at debug, so no line per request.
     env: { ...process.env, LOG_LEVEL: 'info', ...env, ROLE: role, PORT: String(port) },
