@@ -51,8 +51,17 @@ export function openInfrastructure(config: Config, metrics: ServiceMetrics, log:
     timeout: 2_000,
   })
 
+  // Answering is not enough to serve: until the schema is migrated and the topics exist, a request would
+  // fail on a missing table or topic (seen: ROLE=api reported ready, then "relation users does not exist").
+  const setUp = { migrated: false, topics: false }
   const health = new Health({ gauge: metrics.ready })
-    .add({ component: 'postgres', check: async () => void (await sql`select 1`.execute(db)) })
+    .add({
+      component: 'postgres',
+      check: async () => {
+        await sql`select 1`.execute(db)
+        if (!setUp.migrated) throw new Error('the schema is not migrated yet (migration running or retrying)')
+      },
+    })
     .add({
       component: 'redis',
       check: async () => {
@@ -60,7 +69,13 @@ export function openInfrastructure(config: Config, metrics: ServiceMetrics, log:
         await redis.ping()
       },
     })
-    .add({ component: 'kafka', check: async () => void (await admin.listTopics()) })
+    .add({
+      component: 'kafka',
+      check: async () => {
+        await admin.listTopics()
+        if (!setUp.topics) throw new Error('the topics are not created yet (creation running or retrying)')
+      },
+    })
 
   const retry = (what: string) => ({
     signal: stop.signal,
@@ -74,10 +89,12 @@ export function openInfrastructure(config: Config, metrics: ServiceMetrics, log:
       await ensureDatabase(config.databaseUrl)
       const applied = await migrateToLatest(db as Kysely<unknown>)
       if (applied.length > 0) log.info({ applied }, 'database migrated')
+      setUp.migrated = true
     }, retry('database migration')),
     retryForever(async () => {
       const created = await ensureTopics(admin, allTopics(config.topicPrefix), config.topicPartitions)
       if (created.length > 0) log.info({ created }, 'topics created')
+      setUp.topics = true
     }, retry('topic creation')),
   ]).then(() => undefined)
   // Redis (the sales ranking) is not needed to start processing: it connects on its own time.
