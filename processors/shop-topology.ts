@@ -33,6 +33,9 @@ export function shopTopology(applicationId: string, topics: TopicNames = topicNa
     .stream('issue-requests', {
       topic: topics.COUPON_ISSUE,
       parse: parseCouponIssueRequest,
+      // Another partition's counters must never decide a coupon: a request a producer put elsewhere
+      // (another partitioner, an explicit partition) goes to the DLQ as WRONG_PARTITION.
+      keyOwned: true,
       // Task names and stored offsets carry the processor's name: it stays what it has always been.
       processor: 'coupon-issuer',
     })
@@ -79,6 +82,10 @@ function addOrderSaga(builder: StreamsBuilder, topics: TopicNames): void {
   // copy check would only repeat it — at a digest per record, a window in memory and its row per batch
   // (with a row per id it was the largest share of the saga's commit work after its own state).
   const idempotent = { deduplicate: false } as const
+  // The contract's topics, which other services write: a record a producer put on another partition
+  // than its key's (another partitioner, an explicit partition) goes to the DLQ as WRONG_PARTITION
+  // instead of giving the key a second owner (a saga its replies never reach, a second stock counter).
+  const keyOwned = { keyOwned: true } as const
   const replies = internal(InternalTopics.SAGA_REPLIES)
 
   // Keyed by product: one task sees every change of a product's stock.
@@ -89,6 +96,7 @@ function addOrderSaga(builder: StreamsBuilder, topics: TopicNames): void {
     processor: 'stock-owner',
   })
   const stockRestores = builder.stream('stock-restores', {
+    ...keyOwned,
     topic: topics.STOCK_RESTORE,
     ...idempotent,
     parse: parseStockRestoreInput,
@@ -103,11 +111,13 @@ function addOrderSaga(builder: StreamsBuilder, topics: TopicNames): void {
     processor: 'user-owner',
   })
   const pointRestores = builder.stream('point-restores', {
+    ...keyOwned,
     topic: topics.POINT_RESTORE,
     ...idempotent,
     parse: parsePointRestoreInput,
   })
   const couponRestores = builder.stream('coupon-restores', {
+    ...keyOwned,
     topic: topics.COUPON_RESTORE,
     parse: parseCouponRestoreInput,
   })
@@ -115,6 +125,7 @@ function addOrderSaga(builder: StreamsBuilder, topics: TopicNames): void {
 
   // Keyed by order: one task owns each order's progress.
   const orders = builder.stream('orders', {
+    ...keyOwned,
     topic: topics.ORDER_CREATED,
     parse: parseOrderCreatedInput,
     processor: 'order-saga',

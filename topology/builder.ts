@@ -21,6 +21,14 @@ export interface SourceNode {
   readonly deduplicate?: Deduplicate
   /** The topology's own topic (a DSL `repartition`): the runtime creates it at start-up. */
   readonly internal?: boolean
+  /**
+   * Owned by key: a record must be on the partition the Java partitioner gives its key (murmur2 over
+   * the topic's partitions); one elsewhere goes to the DLQ as WRONG_PARTITION instead of being
+   * processed. For topics other producers write whose partitions own their keys' state: a producer
+   * with another partitioner (librdkafka's default hashes with CRC32) or an explicit partition would
+   * otherwise give one key two owners. Records without a key are not checked.
+   */
+  readonly keyOwned?: boolean
 }
 
 /**
@@ -169,6 +177,7 @@ export class TopologyBuilder {
       partitions?: number
       deduplicate?: Deduplicate
       internal?: boolean
+      keyOwned?: boolean
     },
   ): this {
     return this.#add({ kind: 'source', name, ...options })

@@ -56,6 +56,7 @@ export const RecordErrorCodes = {
   DESERIALIZATION_FAILED: 'the bytes are not UTF-8 JSON',
   VALIDATION_FAILED: 'the value does not match the topic schema',
   KEY_MISMATCH: 'the record key does not match the value',
+  WRONG_PARTITION: 'the record is not on the partition its key hashes to: another task owns the key',
   PROCESSING_FAILED: 'the processor threw on a valid record, after its retries',
   COMMIT_REJECTED: 'the state backend refused to store what the record produced (a data error)',
 } as const

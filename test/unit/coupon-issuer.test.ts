@@ -3,6 +3,7 @@ import type { CouponInfo, CouponIssueResult } from '../../processors/coupon-issu
 import { shopTopology } from '../../processors/shop-topology.ts'
 import { Topics } from '../../processors/topics.ts'
 import { TopologyTestDriver } from '../../topology/driver/test-driver.ts'
+import { partitionForKey } from '../../topology/partitioner.ts'
 
 const COUPON = 7
 const NOW = Date.parse('2026-11-24T10:00:00Z')
@@ -203,6 +204,34 @@ describe('CouponIssuer', () => {
     const [out] = d.output(Topics.COUPON_ISSUE_RESULT)
     expect(out?.key).toBe(String(COUPON))
     expect(d.store<number>('coupon-issued', out!.partition).get(String(COUPON))).toBe(1)
+  })
+
+  it('should not let a partition that does not own a coupon issue it: a request put elsewhere goes to the DLQ', async () => {
+    // A producer with another partitioner (librdkafka's default is CRC32) puts coupon 7's requests on
+    // another partition: its counters there would sell the coupon's 3 units a second time.
+    const d = driver()
+    const owner = partitionForKey(String(COUPON), 3)
+    const elsewhere = (owner + 1) % 3
+    for (const user of [1, 2, 3]) request(d, user)
+    for (const user of [4, 5, 6])
+      d.pipe(
+        Topics.COUPON_ISSUE,
+        String(COUPON),
+        { requestId: `x-${user}`, userId: user, couponId: COUPON },
+        {
+          partition: elsewhere,
+        },
+      )
+    await d.process()
+    expect(summary(results(d))).toEqual(['1:7000001', '2:7000002', '3:7000003'])
+    expect(
+      d.dlq(Topics.COUPON_ISSUE).map((r) => [r.headers['error.code'], r.headers['error.message']]),
+    ).toEqual(
+      [4, 5, 6].map(() => [
+        'WRONG_PARTITION',
+        `key "7" belongs to partition ${owner} of 3, not ${elsewhere} (the Java client's murmur2 partitioner)`,
+      ]),
+    )
   })
 
   it('should send mis-keyed and invalid requests to the DLQ with the cause, and carry on', async () => {

@@ -53,6 +53,7 @@ export function compile(graph: StreamsGraph, options: TopologyOptions = {}): Top
         ...(s.partitions !== undefined ? { partitions: s.partitions } : {}),
         ...(s.internal ? { internal: true } : {}),
         ...(s.deduplicate !== undefined ? { deduplicate: s.deduplicate } : {}),
+        ...(s.keyOwned ? { keyOwned: true } : {}),
       })
     }
     const steps = descendants(root)

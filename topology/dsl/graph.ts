@@ -63,6 +63,7 @@ export interface SegmentSource {
   readonly partitions?: number
   readonly internal?: boolean
   readonly deduplicate?: Deduplicate
+  readonly keyOwned?: boolean
 }
 
 export interface SegmentOptions {

@@ -36,6 +36,11 @@ export interface StreamOptions<V> {
   internal?: boolean
   /** Skip records whose output id the partition already applied (default: on where this topology writes the topic). */
   deduplicate?: Deduplicate
+  /**
+   * Each key is owned by one partition (the Java partitioner's): a record on another goes to the DLQ as
+   * WRONG_PARTITION rather than giving its key a second owner. For topics other producers write.
+   */
+  keyOwned?: boolean
   /** The compiled processor's name (default `<name>-processor`): task names and stored offsets use it. */
   processor?: string
   /** What happens to a record whose processing throws, after the retries (default: DLQ). */
@@ -54,7 +59,7 @@ export class StreamsBuilder {
 
   /** The records of a topic; each stream read from a topic becomes one processor, a task per partition. */
   stream<V>(name: string, options: StreamOptions<V>): KStream<V> {
-    const { topic, parse, partitions, deduplicate, internal, ...rest } = options
+    const { topic, parse, partitions, deduplicate, internal, keyOwned, ...rest } = options
     const segment = this.#graph.addSegment(
       {
         name,
@@ -63,6 +68,7 @@ export class StreamsBuilder {
         ...(internal ? { internal: true } : {}),
         ...(partitions !== undefined ? { partitions } : {}),
         ...(deduplicate !== undefined ? { deduplicate } : {}),
+        ...(keyOwned ? { keyOwned: true } : {}),
       },
       rest satisfies SegmentOptions,
     )

@@ -1,12 +1,21 @@
 /** A raw record's key and value, parsed: the StreamRecord a processor sees, or why it goes to the DLQ. */
 import type { ValueParser } from '../api.ts'
 import { RecordError } from '../errors.ts'
+import { partitionForKey } from '../partitioner.ts'
 import { type RawRecord, StreamRecord } from '../record.ts'
 import { unstorableReason } from '../storable.ts'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-export function parseRecord(raw: RawRecord, parse: ValueParser<unknown>): StreamRecord | RecordError {
+/**
+ * `keyPartitions`: the topic's partition count, when its keys are owned by partition (a source's
+ * `keyOwned`); a keyed record on another partition than its key's is then refused.
+ */
+export function parseRecord(
+  raw: RawRecord,
+  parse: ValueParser<unknown>,
+  keyPartitions?: number,
+): StreamRecord | RecordError {
   let key: string | null = null
   if (raw.key !== null) {
     // Keys are UTF-8 strings by contract; a lossy decode would hand the processor a key that is not
@@ -18,6 +27,12 @@ export function parseRecord(raw: RawRecord, parse: ValueParser<unknown>): Stream
     }
     const reason = unstorableReason(key)
     if (reason) return new RecordError('VALIDATION_FAILED', `key: ${reason}`)
+    const owner = keyPartitions === undefined ? raw.partition : partitionForKey(key, keyPartitions)
+    if (owner !== raw.partition)
+      return new RecordError(
+        'WRONG_PARTITION',
+        `key "${key}" belongs to partition ${owner} of ${keyPartitions}, not ${raw.partition} (the Java client's murmur2 partitioner)`,
+      )
   }
   try {
     return new StreamRecord({ ...raw, key, value: parse(raw.value, key) })

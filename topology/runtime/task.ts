@@ -4,7 +4,14 @@
  * records, then hand everything with the next offsets to the backend. It does no I/O of its own, so
  * the Kafka runtime and the TopologyTestDriver run exactly the same code.
  */
-import type { ErrorPolicy, KeyValueStore, Processor, ProcessorContext, TableRow } from '../api.ts'
+import type {
+  ErrorPolicy,
+  KeyValueStore,
+  Processor,
+  ProcessorContext,
+  TableRow,
+  ValueParser,
+} from '../api.ts'
 import type { ProcessorNode, Topology } from '../builder.ts'
 import { RecordError, type RecordErrorCode, StreamsError } from '../errors.ts'
 import type { RawRecord, StreamRecord } from '../record.ts'
@@ -64,7 +71,7 @@ export class PartitionTask {
   readonly #positions = new Map<string, bigint>()
   readonly #stores = new Map<string, BufferedKeyValueStore<unknown>>()
   readonly #sinks: ReadonlyMap<string, string>
-  readonly #parsers: ReadonlyMap<string, (value: Buffer | null, key: string | null) => unknown>
+  readonly #parsers: ReadonlyMap<string, { parse: ValueParser<unknown>; keyOwned: boolean }>
   readonly #processor: Processor<unknown>
   readonly #options: TaskOptions
   #outputs: OutboxRecord[] = []
@@ -84,7 +91,7 @@ export class PartitionTask {
     this.#parsers = new Map(
       processor.sources.map((s) => {
         const source = topology.node('source', s)
-        return [source.topic, source.parse]
+        return [source.topic, { parse: source.parse, keyOwned: source.keyOwned === true }]
       }),
     )
     for (const name of processor.stores) {
@@ -307,7 +314,9 @@ export class PartitionTask {
 
   /** Parses a record: a StreamRecord, or the RecordError that sends it to the DLQ. */
   #parse(raw: RawRecord): StreamRecord | RecordError {
-    return parseRecord(raw, this.#parsers.get(raw.topic)!)
+    const { parse, keyOwned } = this.#parsers.get(raw.topic)!
+    // An unknown count (a backend that gives none) checks nothing: ownership cannot be told.
+    return parseRecord(raw, parse, keyOwned ? this.#options.partitions?.(raw.topic) : undefined)
   }
 
   /** Processes one parsed record; returns the failure it was routed to, if any. */
