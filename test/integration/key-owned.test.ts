@@ -5,12 +5,9 @@
  */
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { ProcessorContext } from '../../topology/api.ts'
-import { TopologyBuilder } from '../../topology/builder.ts'
 import { partitionForKey } from '../../topology/partitioner.ts'
-import type { StreamRecord } from '../../topology/record.ts'
-import { jsonValue } from '../../topology/serde.ts'
 import { StreamsApp } from '../../topology/streams-app.ts'
+import { echoTopology } from '../support/echo-topology.ts'
 import { useInfra } from '../support/infra.ts'
 import { headerValue, kcatConsume } from '../support/kcat.ts'
 import { committedTotal, migratedDb, produce, quietLog, waitUntil } from '../support/runtime-fixtures.ts'
@@ -31,19 +28,7 @@ describe('keyOwned sources on the real broker', () => {
     cleanups.push(() => infra.admin.deleteTopics({ topics: [`${input}.dlq`] }).catch(() => {}))
     const db = await migratedDb(infra.databaseUrl)
     cleanups.push(() => db.destroy())
-    const topology = new TopologyBuilder(applicationId)
-      .source('in', { topic: input, parse: jsonValue<number>(), keyOwned: true })
-      .sink('seen', { topic: output })
-      .processor<number>('echo', {
-        sources: ['in'],
-        sinks: ['seen'],
-        supplier: () => ({
-          process(record: StreamRecord<number>, ctx: ProcessorContext) {
-            ctx.emit('seen', { key: record.key, value: record.value })
-          },
-        }),
-      })
-      .build()
+    const topology = echoTopology({ applicationId, input, output, keyOwned: true })
     const own = partitionForKey('alice', 3)
     await produce(infra.brokers, [
       { topic: input, key: 'alice', value: '1', partition: own },

@@ -4,29 +4,14 @@
  * processed by a task that does not own its key. Checked through the builder and through the DSL.
  */
 import { describe, expect, it } from 'vitest'
-import type { ProcessorContext } from '../../topology/api.ts'
-import { TopologyBuilder } from '../../topology/builder.ts'
 import { TopologyTestDriver } from '../../topology/driver/test-driver.ts'
 import { StreamsBuilder, to } from '../../topology/dsl/index.ts'
 import { partitionForKey } from '../../topology/partitioner.ts'
-import type { StreamRecord } from '../../topology/record.ts'
 import { jsonValue } from '../../topology/serde.ts'
+import { echoTopology } from '../support/echo-topology.ts'
 
-/** Forwards every record it processes to `seen`. */
 const echo = (keyOwned: boolean) =>
-  new TopologyBuilder('app')
-    .source('in', { topic: 'in', parse: jsonValue<number>(), keyOwned })
-    .sink('seen', { topic: 'seen' })
-    .processor<number>('echo', {
-      sources: ['in'],
-      sinks: ['seen'],
-      supplier: () => ({
-        process(record: StreamRecord<number>, ctx: ProcessorContext) {
-          ctx.emit('seen', { key: record.key, value: record.value })
-        },
-      }),
-    })
-    .build()
+  echoTopology({ applicationId: 'app', input: 'in', output: 'seen', keyOwned })
 
 const KEYS = ['alice', 'bob', 'carol', '7', '한국어']
 const owner = (key: string) => partitionForKey(key, 3)
