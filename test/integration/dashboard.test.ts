@@ -9,7 +9,13 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { useInfra } from '../support/infra.ts'
 import { waitUntil } from '../support/runtime-fixtures.ts'
-import { freePort, type ServiceProcess, startService, waitForHttp } from '../support/service-process.ts'
+import {
+  freePort,
+  type ServiceProcess,
+  serviceEnv,
+  startService,
+  waitForHttp,
+} from '../support/service-process.ts'
 
 const infra = useInfra()
 const root = new URL('../../', import.meta.url).pathname
@@ -43,11 +49,7 @@ describe('the Grafana dashboards', () => {
     // The service keeps the sales ranking in the shared Redis under the topic prefix.
     infra.ownRedisPrefix(`${appId}.`)
     service = await startService({
-      KAFKA_BROKERS: infra.brokers.join(','),
-      DATABASE_URL: infra.databaseUrl,
-      REDIS_URL: infra.redisUrl,
-      APPLICATION_ID: appId,
-      TOPIC_PREFIX: `${appId}.`,
+      ...serviceEnv(infra, appId),
       ADMIN_TOKEN: 'dashboard-admin-token',
     })
     await waitForHttp(`${service.url}/health/ready`, (status) => status === 200, 60_000)

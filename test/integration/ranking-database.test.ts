@@ -14,7 +14,7 @@ import { useInfra } from '../support/infra.ts'
 import { insertOrder, insertProducts } from '../support/orders.ts'
 import { type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts'
 import { migratedDb } from '../support/runtime-fixtures.ts'
-import { type ServiceProcess, startService, waitForHttp } from '../support/service-process.ts'
+import { type ServiceProcess, serviceEnv, startService, waitForHttp } from '../support/service-process.ts'
 
 const infra = useInfra()
 const appId = infra.name('rankdb')
@@ -63,13 +63,7 @@ async function databaseSelling(url: string, quantities: readonly number[]): Prom
 
 /** Starts the service on `databaseUrl` with the private Redis, which keeps what it held. */
 async function serviceOn(databaseUrl: string): Promise<ServiceProcess> {
-  const service = await startService({
-    KAFKA_BROKERS: infra.brokers.join(','),
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: redis.url,
-    APPLICATION_ID: appId,
-    TOPIC_PREFIX: `${appId}.`,
-  })
+  const service = await startService(serviceEnv({ ...infra, databaseUrl }, appId, redis.url))
   started.push(service)
   await waitForHttp(`${service.url}/health/ready`, (status) => status === 200, 60_000)
   return service

@@ -16,7 +16,7 @@ import { useInfra } from '../support/infra.ts'
 import { completedQuantities, insertOrder, insertProducts } from '../support/orders.ts'
 import { type PrivateRedis, startPrivateRedis } from '../support/private-redis.ts'
 import { migratedDb, waitUntil } from '../support/runtime-fixtures.ts'
-import { type ServiceProcess, startService, waitForHttp } from '../support/service-process.ts'
+import { type ServiceProcess, serviceEnv, startService, waitForHttp } from '../support/service-process.ts'
 
 const infra = useInfra()
 const appId = infra.name('rank')
@@ -35,13 +35,7 @@ const producer = new Producer({
 beforeAll(async () => {
   db = await migratedDb(infra.databaseUrl)
   redis = await startPrivateRedis()
-  service = await startService({
-    KAFKA_BROKERS: infra.brokers.join(','),
-    DATABASE_URL: infra.databaseUrl,
-    REDIS_URL: redis.url,
-    APPLICATION_ID: appId,
-    TOPIC_PREFIX: `${appId}.`,
-  })
+  service = await startService(serviceEnv(infra, appId, redis.url))
   await waitForHttp(`${service.url}/health/ready`, (status) => status === 200, 60_000)
 })
 afterAll(async () => {

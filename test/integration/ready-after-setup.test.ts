@@ -7,7 +7,7 @@ import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { allTopics } from '../../processors/topics.ts'
 import { useInfra } from '../support/infra.ts'
-import { type ServiceProcess, startService, waitForHttp } from '../support/service-process.ts'
+import { type ServiceProcess, serviceEnv, startService, waitForHttp } from '../support/service-process.ts'
 
 /** kysely's PostgresAdapter.acquireMigrationLock: `pg_advisory_lock` on this id, in the migrated database. */
 const KYSELY_MIGRATION_LOCK = '3853314791062309107'
@@ -28,11 +28,7 @@ describe('readiness during start-up', () => {
     await lock.connect()
     await lock.query(`select pg_advisory_lock(${KYSELY_MIGRATION_LOCK})`)
     service = await startService({
-      KAFKA_BROKERS: infra.brokers.join(','),
-      DATABASE_URL: infra.databaseUrl,
-      REDIS_URL: infra.redisUrl,
-      APPLICATION_ID: appId,
-      TOPIC_PREFIX: `${appId}.`,
+      ...serviceEnv(infra, appId),
       ROLE: 'api',
     })
     // Up and answering, PostgreSQL reachable, the topics created: only the migration is held back.

@@ -3,7 +3,7 @@ import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { allTopics } from '../../processors/topics.ts'
 import { useInfra } from '../support/infra.ts'
-import { type ServiceProcess, startService, waitForHttp } from '../support/service-process.ts'
+import { type ServiceProcess, serviceEnv, startService, waitForHttp } from '../support/service-process.ts'
 
 const infra = useInfra()
 const running: ServiceProcess[] = []
@@ -16,12 +16,8 @@ afterAll(async () => {
 
 async function start(env: Record<string, string> = {}) {
   const service = await startService({
-    KAFKA_BROKERS: infra.brokers.join(','),
-    DATABASE_URL: infra.databaseUrl,
-    REDIS_URL: infra.redisUrl,
     // Its own group and topics: other test files run services on the same broker at the same time.
-    APPLICATION_ID: appId,
-    TOPIC_PREFIX: `${appId}.`,
+    ...serviceEnv(infra, appId),
     ...env,
   })
   running.push(service)

@@ -74,6 +74,24 @@ export async function waitForHttp(
 }
 
 /**
+ * A service's environment on the test's infrastructure: its brokers, database and Redis (or `redisUrl`),
+ * its own application id, and topics prefixed by it (so files running services at once stay apart).
+ */
+export function serviceEnv(
+  infra: Pick<TestInfra, 'brokers' | 'databaseUrl' | 'redisUrl'>,
+  appId: string,
+  redisUrl = infra.redisUrl,
+) {
+  return {
+    KAFKA_BROKERS: infra.brokers.join(','),
+    DATABASE_URL: infra.databaseUrl,
+    REDIS_URL: redisUrl,
+    APPLICATION_ID: appId,
+    TOPIC_PREFIX: `${appId}.`,
+  }
+}
+
+/**
  * A shop deployment of its own on the test's infrastructure — application id, topic prefix, admin
  * token — whose instances start by role and are ready when returned. `started` lists them all, for the
  * file's clean-up.
@@ -85,11 +103,7 @@ export function shopDeployment(
   // Its instances keep the sales ranking under the topic prefix: the file's clean-up owns those keys.
   infra.ownRedisPrefix(`${options.appId}.`)
   const env = {
-    KAFKA_BROKERS: infra.brokers.join(','),
-    DATABASE_URL: infra.databaseUrl,
-    REDIS_URL: options.redisUrl ?? infra.redisUrl,
-    APPLICATION_ID: options.appId,
-    TOPIC_PREFIX: `${options.appId}.`,
+    ...serviceEnv(infra, options.appId, options.redisUrl),
     ADMIN_TOKEN: options.adminToken,
     // A killed processor's partitions move after this long: short, so a test does not wait 10 s a kill.
     KAFKA_SESSION_TIMEOUT_MS: '3000',
