@@ -349,12 +349,13 @@ const writeCoupons: TableWriter<Database> = async (trx, rows) => {
 /** The user owner's step, with everything it reads and writes: pipe the merged commands and restores into it. */
 export function userOwner(replies: SinkSpec) {
   const userKey = (input: UserOwnerInput) => String(input.userId)
-  const couponKey = (input: UserOwnerInput) =>
-    input.kind === 'use-coupon' || input.kind === 'coupon-restore' || input.kind === 'deduct-points'
-      ? input.userCouponId === undefined
-        ? undefined
-        : String(input.userCouponId)
-      : undefined
+  const couponKey = (input: UserOwnerInput) => {
+    const id =
+      input.kind === 'use-coupon' || input.kind === 'coupon-restore' || input.kind === 'deduct-points'
+        ? input.userCouponId
+        : undefined
+    return id === undefined ? undefined : String(id)
+  }
   return process<UserOwnerInput, never>(() => new UserOwner(), {
     name: 'own-points-and-coupons',
     stores: {

@@ -27,12 +27,14 @@ export function parseRecord(
     }
     const reason = unstorableReason(key)
     if (reason) return new RecordError('VALIDATION_FAILED', `key: ${reason}`)
-    const owner = keyPartitions === undefined ? raw.partition : partitionForKey(key, keyPartitions)
-    if (owner !== raw.partition)
-      return new RecordError(
-        'WRONG_PARTITION',
-        `key "${key}" belongs to partition ${owner} of ${keyPartitions}, not ${raw.partition} (the Java client's murmur2 partitioner)`,
-      )
+    if (keyPartitions !== undefined) {
+      const owner = partitionForKey(key, keyPartitions)
+      if (owner !== raw.partition)
+        return new RecordError(
+          'WRONG_PARTITION',
+          `key "${key}" belongs to partition ${owner} of ${keyPartitions}, not ${raw.partition} (the Java client's murmur2 partitioner)`,
+        )
+    }
   }
   try {
     return new StreamRecord({ ...raw, key, value: parse(raw.value, key) })
