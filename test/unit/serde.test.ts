@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { RecordError } from '../../topology/errors.ts'
 import { jsonValue } from '../../topology/serde.ts'
+import { findUnstorable, MAX_JSON_DEPTH } from '../../topology/storable.ts'
 
 const codeOf = (fn: () => unknown): string | undefined => {
   try {
@@ -74,5 +75,20 @@ describe('jsonValue: what PostgreSQL cannot store', () => {
   it('should check what validate returns, so ignored extra fields may hold anything', () => {
     const pick = jsonValue((v) => ({ id: (v as { id: number }).id }))
     expect(pick(Buffer.from('{"id":1,"extra":"\\u0000"}'), 'k')).toEqual({ id: 1 })
+  })
+
+  it('should name the first problem in document order by its full path, and allow exactly the depth bound', () => {
+    const value = { a: [1, { b: 'ok', c: ['x', 'y\u0000'] }], d: '\ud800' }
+    expect(findUnstorable(value)).toEqual({ path: 'a[1].c[1]', reason: 'contains a NUL character (\\u0000)' })
+    expect(findUnstorable({ a: [{}, { 'k\ud800': 1 }] })).toEqual({
+      path: 'a[1]',
+      reason: 'a property name contains a lone UTF-16 surrogate',
+    })
+    const nested = (depth: number): unknown => (depth === 0 ? 'leaf' : { n: nested(depth - 1) })
+    expect(findUnstorable(nested(MAX_JSON_DEPTH))).toBeUndefined()
+    expect(findUnstorable(nested(MAX_JSON_DEPTH + 1))).toEqual({
+      path: `${'n.'.repeat(MAX_JSON_DEPTH - 1)}n`,
+      reason: `is nested deeper than ${MAX_JSON_DEPTH} levels`,
+    })
   })
 })
