@@ -3,9 +3,8 @@
  * `resourceLimits.maxYoungGenerationSizeMb` is only a default: V8 sizes every isolate's semi-spaces by
  * the process's `--max-semi-space-size` when that flag is set (Heap::ConfigureHeap prefers the flag to
  * the isolate's constraints). The service runs with `--max-semi-space-size=16` for its tasks' thread
- * (scripts/bench/harness/bench.ts says why), so without help the relay's worker, which needs far less,
- * also let its new space grow to 2 × 16 MiB — 24 MB more RSS than at 4 MiB (docs/benchmarks.md,
- * "Memory of the runtime process").
+ * (scripts/bench/harness/bench.ts says why), so without help the relay's worker, which needs less,
+ * also let its new space grow to 2 × 16 MiB of RSS (docs/benchmarks.md, "Memory of the runtime process").
  *
  * V8 reads the flag when it configures a new isolate's heap, which the worker does on its own thread
  * before it runs any JavaScript. So `startWorker` sets the flag to the worker's semi-space size, creates
