@@ -37,8 +37,10 @@ const NUDGE: ToWorker = { type: 'nudge' }
 
 /**
  * The relay's semi-spaces (MiB; worker-heap.ts). At the tasks' 16 MiB its new space held 32 MB of RSS
- * for a thread that keeps only a round's rows alive; at 4 MiB its scavenges (~7.5 KB of garbage per
- * record published) slowed publication behind the commits. docs/benchmarks.md, "Memory of the runtime process".
+ * for a thread that keeps only a round's rows alive. Smaller costs GC time: the relay makes ~7.5 KB of
+ * garbage per record published (mostly @platformatic/kafka's encoding), so at 8 MiB it scavenges twice
+ * as often (+~2 s of the worker's time per 1M records), at 4 MiB publication fell behind the commits.
+ * docs/benchmarks.md, "Memory of the runtime process".
  */
 export const RELAY_SEMI_SPACE_MB = 8
 
