@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../service/config.ts'
-import { NODE_FLAGS } from './bench/harness/bench.ts'
+import { NODE_ENV_VARS, NODE_FLAGS } from './bench/harness/bench.ts'
 import { runFlashSale } from './demo/flash-sale.ts'
 import { Api } from './demo/http.ts'
 import { runOrderRush } from './demo/order-rush.ts'
@@ -60,9 +60,9 @@ else execFileSync('bash', ['scripts/kafka.sh', 'start'], { stdio: 'inherit' })
 
 section('Service')
 const started = performance.now()
-// With the Node flags `npm start` and the Dockerfile give it: the demo shows the service as it runs.
+// With the Node flags and environment `npm start` and the Dockerfile give it: the demo shows the service as it runs.
 const service = spawn(process.execPath, [...NODE_FLAGS, 'service/main.ts'], {
-  env: { LOG_LEVEL: 'warn', ...process.env, ADMIN_TOKEN: adminToken },
+  env: { LOG_LEVEL: 'warn', ...process.env, ...NODE_ENV_VARS, ADMIN_TOKEN: adminToken },
   stdio: ['ignore', 'inherit', 'inherit'],
 })
 const exited = once(service, 'exit')

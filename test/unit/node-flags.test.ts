@@ -1,21 +1,23 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { NODE_FLAGS } from '../../scripts/bench/harness/bench.ts'
+import { NODE_ENV_VARS, NODE_FLAGS } from '../../scripts/bench/harness/bench.ts'
 
 const root = new URL('../../', import.meta.url)
 
-// The service runs with heap limits that keep its memory bounded (scripts/bench/harness/bench.ts says
-// why); the benchmarks and the demo take them from NODE_FLAGS, so every way of starting it must agree.
+// The service runs with heap limits and a malloc setting that keep its memory bounded
+// (scripts/bench/harness/bench.ts says why); the benchmarks and the demo take them from NODE_FLAGS and
+// NODE_ENV_VARS, so every way of starting it must agree.
 describe('the Node flags the service runs with', () => {
   it('should be the same in npm start, the Dockerfile, the benchmarks and the demo', () => {
     const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
-    expect(pkg.scripts.start).toBe(`node ${NODE_FLAGS.join(' ')} service/main.ts`)
-    const cmd = readFileSync(new URL('Dockerfile', root), 'utf8')
-      .split('\n')
-      .find((line) => line.startsWith('CMD'))
+    const env = Object.entries(NODE_ENV_VARS).map(([name, value]) => `${name}=${value}`)
+    expect(pkg.scripts.start).toBe(`${env.join(' ')} node ${NODE_FLAGS.join(' ')} service/main.ts`)
+    const dockerfile = readFileSync(new URL('Dockerfile', root), 'utf8').split('\n')
+    const cmd = dockerfile.find((line) => line.startsWith('CMD'))
     expect(JSON.parse(cmd!.slice(3))).toEqual(['node', ...NODE_FLAGS, 'service/main.ts'])
-    expect(readFileSync(new URL('scripts/demo.ts', root), 'utf8')).toContain(
-      "spawn(process.execPath, [...NODE_FLAGS, 'service/main.ts']",
-    )
+    for (const assignment of env) expect(dockerfile).toContain(`ENV ${assignment}`)
+    const demo = readFileSync(new URL('scripts/demo.ts', root), 'utf8')
+    expect(demo).toContain("spawn(process.execPath, [...NODE_FLAGS, 'service/main.ts']")
+    expect(demo).toContain('...NODE_ENV_VARS')
   })
 })

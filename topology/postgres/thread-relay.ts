@@ -10,10 +10,11 @@
  * `stop()`, which returns once the worker published what was committed and closed its pool. The
  * backlog and rejected-row counts are queries, made here with the facade's pool.
  */
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import type { Kysely } from 'kysely'
 import { describeError } from '../errors.ts'
 import type { RuntimeMetrics } from '../runtime/metrics.ts'
+import { startWorker } from '../worker-heap.ts'
 import { outboxBacklog, outboxRejectedRows, RELAY_DEFAULTS, type RelayOptions } from './outbox-relay.ts'
 import { type Relay, type RelayHealth, relayProblem } from './relay.ts'
 import {
@@ -33,6 +34,15 @@ export interface ThreadRelayOptions extends Omit<RelayOptions, 'log'> {
 }
 
 const NUDGE: ToWorker = { type: 'nudge' }
+
+/**
+ * The relay's semi-spaces (MiB; worker-heap.ts). At the tasks' 16 MiB its new space held 32 MB of RSS
+ * for a thread that keeps only a round's rows alive. Smaller costs GC time: the relay makes ~7.5 KB of
+ * garbage per record published (mostly @platformatic/kafka's encoding), so at 8 MiB it scavenges twice
+ * as often (+~2 s of the worker's time per 1M records), at 4 MiB publication fell behind the commits.
+ * docs/benchmarks.md, "Memory of the runtime process".
+ */
+export const RELAY_SEMI_SPACE_MB = 8
 
 export class ThreadRelay implements Relay {
   readonly #options: ThreadRelayOptions
@@ -69,7 +79,10 @@ export class ThreadRelay implements Relay {
       databaseUrl,
       relay: { ...relay, brokers: [...relay.brokers] },
     }
-    const worker = new Worker(new URL('./relay-worker.ts', import.meta.url), { workerData })
+    const worker = startWorker(new URL('./relay-worker.ts', import.meta.url), {
+      workerData,
+      semiSpaceMb: RELAY_SEMI_SPACE_MB,
+    })
     this.#worker = worker
     worker.on('message', (message: FromWorker) => this.#receive(message))
     worker.on('error', (error) => {

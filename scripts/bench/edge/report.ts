@@ -1,5 +1,5 @@
 /** The edge benchmark's results: the text it prints, and its section of BENCHMARKS.md. */
-import { type Bench, NODE_FLAGS } from '../harness/bench.ts'
+import { type Bench, NODE_ENV_VARS, NODE_FLAGS } from '../harness/bench.ts'
 import { fmtInt, mb, table } from '../harness/report.ts'
 import type { EdgeCpu } from './cpu.ts'
 import type { EdgeParams, EdgeResults, Load } from './edge.ts'
@@ -9,6 +9,10 @@ import { WRK_TIMEOUT_SECONDS } from './wrk.ts'
 const AIM_RATIO = 0.6
 const AIM_P99_MS = 50
 
+const envText = () =>
+  Object.entries(NODE_ENV_VARS)
+    .map(([name, value]) => `${name}=${value}`)
+    .join(' ')
 const msText = (ms: number) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1))
 const met = (ok: boolean) => (ok ? 'met' : '**not met**')
 const counts = (c: Record<string, number>) =>
@@ -72,7 +76,7 @@ export function renderEdge(r: EdgeResults, p: EdgeParams, bench: Bench): string 
         `requests ${c.decidedSeconds.toFixed(2)} s after it was started (start-up and group join included); ` +
         `every result event published after ${c.publishedSeconds.toFixed(2)} s`
   return [
-    `Service: \`node ${NODE_FLAGS.join(' ')} service/main.ts\` ` +
+    `Service: \`${envText()} node ${NODE_FLAGS.join(' ')} service/main.ts\` ` +
       `(package.json \`start\`), ROLE=${p.role}, LOG_LEVEL=info, ${bench.partitions} partitions, its own database, ` +
       `topic prefix and application id. Shop: ${fmtInt(p.shop.users)} users, ${fmtInt(p.shop.coupons)} coupons × ` +
       `${fmtInt(p.shop.supply)} units (inserted with SQL). Load: ${r.wrk}, \`-t${p.threads} -c${p.connections} ` +

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createClient } from 'redis'
 import { freePort } from '../../../test/support/service-process.ts'
-import { type Bench, NODE_FLAGS } from '../harness/bench.ts'
+import { type Bench, NODE_ENV_VARS, NODE_FLAGS } from '../harness/bench.ts'
 import { log, withClient } from '../harness/infra.ts'
 
 const root = new URL('../../../', import.meta.url).pathname
@@ -93,7 +93,7 @@ export async function startService(bench: Bench, env: Record<string, string>, ro
   const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, ...profile, 'service/main.ts'], {
     cwd: root,
     // LOG_LEVEL info, as deployed (docker-compose.yml): the access log is at debug, so no line per request.
-    env: { ...process.env, LOG_LEVEL: 'info', ...env, ROLE: role, PORT: String(port) },
+    env: { ...process.env, ...NODE_ENV_VARS, LOG_LEVEL: 'info', ...env, ROLE: role, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const gone = () => child.exitCode !== null || child.signalCode !== null

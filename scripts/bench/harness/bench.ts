@@ -36,6 +36,19 @@ import { writeMarkedSection } from './report.ts'
  */
 export const NODE_FLAGS = ['--max-semi-space-size=16', '--max-old-space-size=1024']
 
+/**
+ * The environment every child phase runs with beside NODE_FLAGS, as the service runs (package.json
+ * `start`, the Dockerfile's ENV): glibc's malloc with a fixed mmap threshold of 128 KiB, its default.
+ * By default glibc raises that threshold to the largest block freed, and its trim threshold to twice
+ * that, so after start-up (module loading, compiling) had freed large blocks, the arenas of the
+ * runtime's threads (the tasks', the relay's, V8's helpers) kept their freed memory instead of giving
+ * it back. Fixing either threshold turns that off; the runtime's threads allocate few blocks of
+ * 128 KiB or more (a perf probe on malloc: 2 in 8 s), so mapping those costs nothing measurable.
+ * Measured over 1M records (bench:runtime): peak RSS 293/298 → 269/272 MB, 38.5k/35.5k → 24.0k (a
+ * busy machine)/40.8k records/s committed (docs/benchmarks.md, "Memory of the runtime process").
+ */
+export const NODE_ENV_VARS = { MALLOC_MMAP_THRESHOLD_: '131072' } as const
+
 /** Options every benchmark takes, with their defaults: the runtime's settings for ours. */
 const SETTINGS = {
   partitions: '3',
@@ -195,6 +208,7 @@ export class Bench {
         ...String(this.args['node-flags']).split(' ').filter(Boolean),
         ...(profile && dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []),
       ],
+      env: NODE_ENV_VARS,
       onChild: (k) => (kill = k),
       ...(answer ? { answer } : {}),
     })

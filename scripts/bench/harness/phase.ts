@@ -34,6 +34,8 @@ export interface ForkOptions {
   label: string
   timeoutMs: number
   execArgv?: string[]
+  /** Added to this process's environment for the child. */
+  env?: Record<string, string>
   /** Receives the function that kills the child (by its pid), for the run's clean-up. */
   onChild?: (kill: () => void) => void
   /** Answers the child's questions. */
@@ -42,10 +44,11 @@ export interface ForkOptions {
 
 /** Runs `phase` in a child process; the child is killed on timeout, on failure, or by `onChild`'s kill. */
 export function forkPhase<C, R>(phase: ChildPhase<C, R>, config: C, options: ForkOptions): Promise<R> {
-  const { label, timeoutMs, execArgv = [], onChild, answer } = options
+  const { label, timeoutMs, execArgv = [], env = {}, onChild, answer } = options
   const script = new URL('./child.ts', import.meta.url).pathname
   const child = fork(script, [phase.module, phase.name, JSON.stringify(config)], {
     execArgv,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const kill = () => {
