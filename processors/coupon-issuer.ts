@@ -12,7 +12,7 @@ import type { StreamContext, StreamProcessor } from '../topology/dsl/index.ts'
 import type { LookupReader, TableWriter } from '../topology/postgres/state-backend.ts'
 import type { StreamRecord } from '../topology/record.ts'
 import type { CouponIssueRequest } from './coupon-request.ts'
-import { EntityId } from './fields.ts'
+import { EntityId, idKeys } from './fields.ts'
 import { ACCEPTED_BY_API, ShopHeaders } from './shop-headers.ts'
 
 export const CouponStores = { ISSUED: 'coupon-issued', HOLDERS: 'coupon-holders' } as const
@@ -150,13 +150,11 @@ export class CouponIssuer implements StreamProcessor<CouponIssueRequest, CouponI
 // rows it produces, applied inside the batch transaction. They travel with the processor (see
 // shop-topology.ts). Each writer is idempotent per row, although fencing applies a batch at most once.
 
-const ids = (keys: readonly string[]) => keys.filter((k) => /^\d{1,15}$/.test(k))
-
 const readCoupons: LookupReader<Database> = async (db, keys) => {
   const rows = await db
     .selectFrom('coupons')
     .select(['id', 'total_quantity', 'issued_quantity', 'expires_at'])
-    .where('id', '=', sql<string>`any(${ids(keys)}::bigint[])`)
+    .where('id', '=', sql<string>`any(${idKeys(keys)}::bigint[])`)
     .execute()
   return new Map(
     rows.map((r): [string, CouponInfo] => [
@@ -174,7 +172,7 @@ const readUsers: LookupReader<Database> = async (db, keys) => {
   const rows = await db
     .selectFrom('users')
     .select('id')
-    .where('id', '=', sql<string>`any(${ids(keys)}::bigint[])`)
+    .where('id', '=', sql<string>`any(${idKeys(keys)}::bigint[])`)
     .execute()
   return new Map(rows.map((r) => [String(r.id), true]))
 }

@@ -7,6 +7,12 @@ import { Type } from 'typebox'
 /** Ids are positive integers that JSON and JavaScript carry exactly (PostgreSQL bigint holds them). */
 export const EntityId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 
+/**
+ * The lookup keys that can be ids (at most 15 digits): the readers cast them to bigint[], which one
+ * key like "abc" or a 20-digit number would fail for the whole batch; such a key has no row anyway.
+ */
+export const idKeys = (keys: readonly string[]) => keys.filter((k) => /^\d{1,15}$/.test(k))
+
 /** Money and points: non-negative integers, carried exactly. */
 export const Amount = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 

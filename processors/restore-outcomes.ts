@@ -7,6 +7,7 @@ import { sql } from 'kysely'
 import type { Database } from '../state/schema.ts'
 import type { TableRow } from '../topology/api.ts'
 import type { LookupReader, TableWriter } from '../topology/postgres/state-backend.ts'
+import { idKeys } from './fields.ts'
 
 export const RESTORE_OUTCOMES = 'restore-outcomes'
 
@@ -21,7 +22,7 @@ export const ORDER_STATUS_LOOKUP = 'restore-order-status'
 export const readOrderStatus: LookupReader<Database> = async (db, keys) => {
   const { rows } = await sql<{ id: string; status: string }>`
     select id, status from orders
-    where id = any(${keys.filter((k) => /^\d{1,15}$/.test(k))}::bigint[])`.execute(db)
+    where id = any(${idKeys(keys)}::bigint[])`.execute(db)
   return new Map(rows.map((r) => [String(r.id), r.status]))
 }
 

@@ -7,15 +7,14 @@ import { sql } from 'kysely'
 import type { Database } from '../state/schema.ts'
 import type { TableRow } from '../topology/api.ts'
 import type { LookupReader, TableWriter } from '../topology/postgres/state-backend.ts'
+import { idKeys } from './fields.ts'
 import type { OrderedProduct, SagaStep } from './order-saga.ts'
-
-const ids = (keys: readonly string[]) => keys.filter((k) => /^\d{1,15}$/.test(k))
 
 export const readProducts: LookupReader<Database> = async (db, keys) => {
   const rows = await db
     .selectFrom('products')
     .select(['id', 'name', 'price'])
-    .where('id', '=', sql<string>`any(${ids(keys)}::bigint[])`)
+    .where('id', '=', sql<string>`any(${idKeys(keys)}::bigint[])`)
     .execute()
   return new Map(
     rows.map((r): [string, OrderedProduct] => [String(r.id), { name: r.name, price: Number(r.price) }]),

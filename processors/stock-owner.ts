@@ -17,6 +17,7 @@ import type { KeyValueStore, TableRow } from '../topology/api.ts'
 import { process, type StreamContext, type StreamProcessor } from '../topology/dsl/index.ts'
 import type { LookupReader, TableWriter } from '../topology/postgres/state-backend.ts'
 import type { StreamRecord } from '../topology/record.ts'
+import { idKeys } from './fields.ts'
 import {
   type ReserveLine,
   SAGA_REPLIES_SINK,
@@ -169,13 +170,11 @@ export class StockOwner implements StreamProcessor<StockOwnerInput, never> {
 
 // --- Persistence on PostgreSQL, applied in the batch transaction (see coupon-issuer.ts).
 
-const ids = (keys: readonly string[]) => keys.filter((k) => /^\d{1,15}$/.test(k))
-
 const readStock: LookupReader<Database> = async (db, keys) => {
   const rows = await db
     .selectFrom('products')
     .select(['id', 'stock'])
-    .where('id', '=', sql<string>`any(${ids(keys)}::bigint[])`)
+    .where('id', '=', sql<string>`any(${idKeys(keys)}::bigint[])`)
     .execute()
   return new Map(rows.map((r) => [String(r.id), r.stock]))
 }

@@ -12,6 +12,7 @@ import type { KeyValueStore, TableRow } from '../topology/api.ts'
 import { process, type StreamContext, type StreamProcessor } from '../topology/dsl/index.ts'
 import type { LookupReader, TableWriter } from '../topology/postgres/state-backend.ts'
 import type { StreamRecord } from '../topology/record.ts'
+import { idKeys } from './fields.ts'
 import {
   type CouponRestoreInput,
   type PointRestoreInput,
@@ -273,13 +274,11 @@ export class UserOwner implements StreamProcessor<UserOwnerInput, never> {
 
 // --- Persistence on PostgreSQL, applied in the batch transaction (see coupon-issuer.ts).
 
-const ids = (keys: readonly string[]) => keys.filter((k) => /^\d{1,15}$/.test(k))
-
 const readPoints: LookupReader<Database> = async (db, keys) => {
   const rows = await db
     .selectFrom('users')
     .select(['id', 'points'])
-    .where('id', '=', sql<string>`any(${ids(keys)}::bigint[])`)
+    .where('id', '=', sql<string>`any(${idKeys(keys)}::bigint[])`)
     .execute()
   return new Map(rows.map((r) => [String(r.id), Number(r.points)]))
 }
@@ -288,7 +287,7 @@ const readCoupons: LookupReader<Database> = async (db, keys) => {
   const rows = await db
     .selectFrom('user_coupons')
     .select(['id', 'user_id', 'used', 'order_id'])
-    .where('id', '=', sql<string>`any(${ids(keys)}::bigint[])`)
+    .where('id', '=', sql<string>`any(${idKeys(keys)}::bigint[])`)
     .execute()
   return new Map(
     rows.map((r): [string, CouponUse] => [
