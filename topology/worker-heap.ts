@@ -49,19 +49,20 @@ export function startWorker(url: URL, { semiSpaceMb, ...options }: WorkerHeapOpt
   // Without the flag, V8 takes the young generation from resourceLimits as documented.
   if (processValue === undefined || processValue === semiSpaceMb)
     return new Worker(url, { ...options, resourceLimits })
-  v8.setFlagsFromString(`--max-semi-space-size=${semiSpaceMb}`)
-  let worker: Worker
-  try {
-    worker = new Worker(url, { ...options, resourceLimits })
-  } catch (error) {
-    v8.setFlagsFromString(`--max-semi-space-size=${processValue}`)
-    throw error
-  }
+  // Once only: a later restore (this worker's exit) could cut into another startWorker's window.
   let restored = false
   const restore = () => {
     if (restored) return
     restored = true
     v8.setFlagsFromString(`--max-semi-space-size=${processValue}`)
+  }
+  v8.setFlagsFromString(`--max-semi-space-size=${semiSpaceMb}`)
+  let worker: Worker
+  try {
+    worker = new Worker(url, { ...options, resourceLimits })
+  } catch (error) {
+    restore()
+    throw error
   }
   // 'exit' also follows a worker that failed before it came online.
   worker.once('online', restore)
