@@ -9,10 +9,11 @@ import { type Static, Type } from 'typebox'
 import type { Database } from '../state/schema.ts'
 import type { KeyValueStore, ProcessorContext, TableRow } from '../topology/api.ts'
 import type { StreamContext, StreamProcessor } from '../topology/dsl/index.ts'
+import { type ArrayElement, arrayLiteral } from '../topology/postgres/array-literal.ts'
 import type { LookupReader, TableWriter } from '../topology/postgres/state-backend.ts'
 import type { StreamRecord } from '../topology/record.ts'
 import type { CouponIssueRequest } from './coupon-request.ts'
-import { EntityId, idKeys } from './fields.ts'
+import { EntityId, idKeys, isoAt } from './fields.ts'
 import { ACCEPTED_BY_API, ShopHeaders } from './shop-headers.ts'
 
 export const CouponStores = { ISSUED: 'coupon-issued', HOLDERS: 'coupon-holders' } as const
@@ -100,8 +101,8 @@ export class CouponIssuer implements StreamProcessor<CouponIssueRequest, CouponI
       status: result.status,
       reason: result.status === 'REJECTED' ? result.reason : null,
       userCouponId: result.status === 'ISSUED' ? result.userCouponId : null,
-      requestedAt: record.value.requestedAt ?? new Date(record.timestamp).toISOString(),
-      decidedAt: new Date(ctx.now()).toISOString(),
+      requestedAt: record.value.requestedAt ?? isoAt(record.timestamp),
+      decidedAt: isoAt(ctx.now()),
     })
     // The id comes from the request, not from its log position: the outbox publishes at least once, so
     // one request can reach the topic twice, and both copies must answer with one result id.
@@ -139,7 +140,7 @@ export class CouponIssuer implements StreamProcessor<CouponIssueRequest, CouponI
       id,
       userId,
       couponId,
-      issuedAt: new Date(ctx.now()).toISOString(),
+      issuedAt: isoAt(ctx.now()),
     })
     ctx.write(CouponTables.ISSUED, { couponId, issuedQuantity: ordinal })
     return { status: 'ISSUED', userCouponId: id }
@@ -154,7 +155,7 @@ const readCoupons: LookupReader<Database> = async (db, keys) => {
   const rows = await db
     .selectFrom('coupons')
     .select(['id', 'total_quantity', 'issued_quantity', 'expires_at'])
-    .where('id', '=', sql<string>`any(${idKeys(keys)}::bigint[])`)
+    .where('id', '=', sql<string>`any(${arrayLiteral(idKeys(keys))}::bigint[])`)
     .execute()
   return new Map(
     rows.map((r): [string, CouponInfo] => [
@@ -172,14 +173,15 @@ const readUsers: LookupReader<Database> = async (db, keys) => {
   const rows = await db
     .selectFrom('users')
     .select('id')
-    .where('id', '=', sql<string>`any(${idKeys(keys)}::bigint[])`)
+    .where('id', '=', sql<string>`any(${arrayLiteral(idKeys(keys))}::bigint[])`)
     .execute()
   return new Map(rows.map((r) => [String(r.id), true]))
 }
 
 type Row<T> = TableRow & T
+/** One field of every row, as the array literal a statement's `unnest` reads (array-literal.ts). */
 const column = <T, K extends keyof T>(rows: readonly TableRow[], key: K) =>
-  rows.map((r) => (r as Row<T>)[key])
+  arrayLiteral(rows.map((r) => (r as Row<T>)[key] as ArrayElement))
 
 interface UserCouponRow {
   id: number
@@ -210,7 +212,7 @@ const writeQuantities: TableWriter<Database> = async (trx, rows) => {
   }
   await sql`
     update coupons set issued_quantity = greatest(coupons.issued_quantity, v.issued)
-    from unnest(${[...latest.keys()]}::bigint[], ${[...latest.values()]}::integer[]) as v(id, issued)
+    from unnest(${arrayLiteral([...latest.keys()])}::bigint[], ${arrayLiteral([...latest.values()])}::integer[]) as v(id, issued)
     where coupons.id = v.id`.execute(trx)
 }
 

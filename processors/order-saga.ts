@@ -14,6 +14,7 @@
 import type { KeyValueStore } from '../topology/api.ts'
 import { process, type StreamContext, type StreamProcessor } from '../topology/dsl/index.ts'
 import type { StreamRecord } from '../topology/record.ts'
+import { isoAt } from './fields.ts'
 import {
   type OrderCreatedInput,
   SagaIds,
@@ -114,7 +115,7 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
       totalAmount,
       discountAmount: Math.max(0, totalAmount - order.finalAmount),
       finalAmount: order.finalAmount,
-      createdAt: order.createdAt ?? new Date(timestamp).toISOString(),
+      createdAt: order.createdAt ?? isoAt(timestamp),
       items,
     })
     const state: SagaState = {
@@ -214,7 +215,7 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
   }
 
   #complete(orderId: number, state: SagaState, ctx: Ctx): void {
-    const completedAt = new Date(ctx.now()).toISOString()
+    const completedAt = isoAt(ctx.now())
     this.#end(orderId, { ...state, step: 'DONE', status: 'COMPLETED' }, ctx, {
       orderId,
       userId: state.userId,
@@ -240,7 +241,7 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
       const event: StockRestore = { eventId, orderId, productId, quantity: answer.quantity }
       ctx.emit(SagaSinks.STOCK_RESTORES, { key: String(productId), value: event, id: eventId })
     }
-    const failedAt = new Date(ctx.now()).toISOString()
+    const failedAt = isoAt(ctx.now())
     this.#end(orderId, { ...state, step: 'DONE', status: 'FAILED', reason }, ctx, {
       orderId,
       userId: state.userId,

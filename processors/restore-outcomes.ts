@@ -6,6 +6,7 @@
 import { sql } from 'kysely'
 import type { Database } from '../state/schema.ts'
 import type { TableRow } from '../topology/api.ts'
+import { arrayLiteral } from '../topology/postgres/array-literal.ts'
 import type { LookupReader, TableWriter } from '../topology/postgres/state-backend.ts'
 import { idKeys } from './fields.ts'
 
@@ -22,7 +23,7 @@ export const ORDER_STATUS_LOOKUP = 'restore-order-status'
 export const readOrderStatus: LookupReader<Database> = async (db, keys) => {
   const { rows } = await sql<{ id: string; status: string }>`
     select id, status from orders
-    where id = any(${idKeys(keys)}::bigint[])`.execute(db)
+    where id = any(${arrayLiteral(idKeys(keys))}::bigint[])`.execute(db)
   return new Map(rows.map((r) => [String(r.id), r.status]))
 }
 
@@ -41,7 +42,7 @@ export interface RestoreOutcome {
 
 export const writeRestoreOutcomes: TableWriter<Database> = async (trx, rows) => {
   const all = rows as ReadonlyArray<TableRow & RestoreOutcome>
-  const c = <K extends keyof RestoreOutcome>(key: K) => all.map((r) => r[key])
+  const c = <K extends keyof RestoreOutcome>(key: K) => arrayLiteral(all.map((r) => r[key]))
   // The first outcome stands: an event id can only be recorded once (it is the primary key).
   await sql`
     insert into applied_restores (event_id, kind, order_id, outcome)

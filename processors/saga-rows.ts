@@ -6,6 +6,7 @@
 import { sql } from 'kysely'
 import type { Database } from '../state/schema.ts'
 import type { TableRow } from '../topology/api.ts'
+import { arrayLiteral, type ScalarKeys } from '../topology/postgres/array-literal.ts'
 import type { LookupReader, TableWriter } from '../topology/postgres/state-backend.ts'
 import { idKeys } from './fields.ts'
 import type { OrderedProduct, SagaStep } from './order-saga.ts'
@@ -14,7 +15,7 @@ export const readProducts: LookupReader<Database> = async (db, keys) => {
   const rows = await db
     .selectFrom('products')
     .select(['id', 'name', 'price'])
-    .where('id', '=', sql<string>`any(${idKeys(keys)}::bigint[])`)
+    .where('id', '=', sql<string>`any(${arrayLiteral(idKeys(keys))}::bigint[])`)
     .execute()
   return new Map(
     rows.map((r): [string, OrderedProduct] => [String(r.id), { name: r.name, price: Number(r.price) }]),
@@ -51,9 +52,9 @@ export const writeOrders: TableWriter<Database> = async (trx, rows) => {
   const all = rows as ReadonlyArray<TableRow & (CreateRow | ProgressRow)>
   const creates = all.filter((r): r is TableRow & CreateRow => r.op === 'create')
   if (creates.length > 0) {
-    const c = <K extends keyof CreateRow>(key: K) => creates.map((r) => r[key])
+    const c = <K extends ScalarKeys<CreateRow>>(key: K) => arrayLiteral(creates.map((r) => r[key]))
     const items = creates.flatMap((o) => o.items.map((i) => ({ ...i, orderId: o.orderId })))
-    const i = <K extends keyof (typeof items)[number]>(key: K) => items.map((r) => r[key])
+    const i = <K extends keyof (typeof items)[number]>(key: K) => arrayLiteral(items.map((r) => r[key]))
     // Only the rows inserted here get items: an order our API created has its own, priced at the time.
     await sql`
       with created as (
@@ -75,7 +76,7 @@ export const writeOrders: TableWriter<Database> = async (trx, rows) => {
   const last = new Map<number, ProgressRow>()
   for (const r of all) if (r.op === 'progress') last.set(r.orderId, r)
   if (last.size === 0) return
-  const p = <K extends keyof ProgressRow>(key: K) => [...last.values()].map((r) => r[key])
+  const p = <K extends keyof ProgressRow>(key: K) => arrayLiteral([...last.values()].map((r) => r[key]))
   await sql`
     update orders set saga_step = v.step, status = v.status, failure_reason = v.reason,
       completed_at = v.completed_at, failed_at = v.failed_at

@@ -15,6 +15,7 @@ import { sql } from 'kysely'
 import type { Database } from '../state/schema.ts'
 import type { KeyValueStore, TableRow } from '../topology/api.ts'
 import { process, type StreamContext, type StreamProcessor } from '../topology/dsl/index.ts'
+import { arrayLiteral } from '../topology/postgres/array-literal.ts'
 import type { LookupReader, TableWriter } from '../topology/postgres/state-backend.ts'
 import type { StreamRecord } from '../topology/record.ts'
 import { idKeys } from './fields.ts'
@@ -174,7 +175,7 @@ const readStock: LookupReader<Database> = async (db, keys) => {
   const rows = await db
     .selectFrom('products')
     .select(['id', 'stock'])
-    .where('id', '=', sql<string>`any(${idKeys(keys)}::bigint[])`)
+    .where('id', '=', sql<string>`any(${arrayLiteral(idKeys(keys))}::bigint[])`)
     .execute()
   return new Map(rows.map((r) => [String(r.id), r.stock]))
 }
@@ -186,7 +187,7 @@ const writeLevels: TableWriter<Database> = async (trx, rows) => {
     last.set(r.productId, r.stock)
   await sql`
     update products set stock = v.stock
-    from unnest(${[...last.keys()]}::bigint[], ${[...last.values()]}::integer[]) as v(id, stock)
+    from unnest(${arrayLiteral([...last.keys()])}::bigint[], ${arrayLiteral([...last.values()])}::integer[]) as v(id, stock)
     where products.id = v.id`.execute(trx)
 }
 

@@ -10,9 +10,10 @@ import { sql } from 'kysely'
 import type { Database } from '../state/schema.ts'
 import type { KeyValueStore, TableRow } from '../topology/api.ts'
 import { process, type StreamContext, type StreamProcessor } from '../topology/dsl/index.ts'
+import { arrayLiteral } from '../topology/postgres/array-literal.ts'
 import type { LookupReader, TableWriter } from '../topology/postgres/state-backend.ts'
 import type { StreamRecord } from '../topology/record.ts'
-import { idKeys } from './fields.ts'
+import { idKeys, isoAt } from './fields.ts'
 import {
   type CouponRestoreInput,
   type PointRestoreInput,
@@ -267,7 +268,7 @@ export class UserOwner implements StreamProcessor<UserOwnerInput, never> {
     ctx.write(UserTables.COUPONS, {
       userCouponId,
       orderId: use.orderId,
-      usedAt: use.orderId === null ? null : new Date(ctx.now()).toISOString(),
+      usedAt: use.orderId === null ? null : isoAt(ctx.now()),
     })
   }
 }
@@ -278,7 +279,7 @@ const readPoints: LookupReader<Database> = async (db, keys) => {
   const rows = await db
     .selectFrom('users')
     .select(['id', 'points'])
-    .where('id', '=', sql<string>`any(${idKeys(keys)}::bigint[])`)
+    .where('id', '=', sql<string>`any(${arrayLiteral(idKeys(keys))}::bigint[])`)
     .execute()
   return new Map(rows.map((r) => [String(r.id), Number(r.points)]))
 }
@@ -287,7 +288,7 @@ const readCoupons: LookupReader<Database> = async (db, keys) => {
   const rows = await db
     .selectFrom('user_coupons')
     .select(['id', 'user_id', 'used', 'order_id'])
-    .where('id', '=', sql<string>`any(${idKeys(keys)}::bigint[])`)
+    .where('id', '=', sql<string>`any(${arrayLiteral(idKeys(keys))}::bigint[])`)
     .execute()
   return new Map(
     rows.map((r): [string, CouponUse] => [
@@ -309,7 +310,7 @@ const writePoints: TableWriter<Database> = async (trx, rows) => {
   const latest = lastBy<{ userId: number; points: number }>(rows, (r) => r.userId)
   await sql`
     update users set points = v.points
-    from unnest(${latest.map((r) => r.userId)}::bigint[], ${latest.map((r) => r.points)}::bigint[])
+    from unnest(${arrayLiteral(latest.map((r) => r.userId))}::bigint[], ${arrayLiteral(latest.map((r) => r.points))}::bigint[])
       as v(id, points)
     where users.id = v.id`.execute(trx)
 }
@@ -325,7 +326,7 @@ interface HistoryRow {
 
 const writeHistory: TableWriter<Database> = async (trx, rows) => {
   const all = rows as ReadonlyArray<TableRow & HistoryRow>
-  const c = <K extends keyof HistoryRow>(key: K) => all.map((r) => r[key])
+  const c = <K extends keyof HistoryRow>(key: K) => arrayLiteral(all.map((r) => r[key]))
   await sql`
     insert into point_history (event_id, user_id, kind, amount, balance_after, order_id)
     select * from unnest(${c('eventId')}::text[], ${c('userId')}::bigint[], ${c('kind')}::text[],
@@ -340,8 +341,8 @@ const writeCoupons: TableWriter<Database> = async (trx, rows) => {
   )
   await sql`
     update user_coupons set used = v.order_id is not null, used_at = v.used_at, order_id = v.order_id
-    from unnest(${latest.map((r) => r.userCouponId)}::bigint[], ${latest.map((r) => r.orderId)}::bigint[],
-      ${latest.map((r) => r.usedAt)}::timestamptz[]) as v(id, order_id, used_at)
+    from unnest(${arrayLiteral(latest.map((r) => r.userCouponId))}::bigint[], ${arrayLiteral(latest.map((r) => r.orderId))}::bigint[],
+      ${arrayLiteral(latest.map((r) => r.usedAt))}::timestamptz[]) as v(id, order_id, used_at)
     where user_coupons.id = v.id`.execute(trx)
 }
 

@@ -9,6 +9,7 @@ import type { RejectReason } from '../processors/coupon-issuer.ts'
 import { ACCEPTED_BY_API, ShopHeaders } from '../processors/shop-headers.ts'
 import { Topics } from '../processors/topics.ts'
 import { CommerceError } from '../service/errors.ts'
+import { arrayLiteral } from '../topology/postgres/array-literal.ts'
 import { batchPrefix, batchRecordSql } from '../topology/postgres/outbox-batch-codec.ts'
 import { encodeHeaders } from '../topology/runtime/header-codec.ts'
 import type { Database } from './schema.ts'
@@ -78,8 +79,8 @@ export function issueStatement(ids: readonly string[], inputs: readonly IssueInp
     with
       input as (
         select * from unnest(
-          ${ids}::text[], ${inputs.map((r) => r.couponId)}::bigint[], ${inputs.map((r) => r.userId)}::bigint[],
-          ${inputs.map((r) => r.now.toISOString())}::text[]
+          ${arrayLiteral(ids)}::text[], ${arrayLiteral(inputs.map((r) => r.couponId))}::bigint[], ${arrayLiteral(inputs.map((r) => r.userId))}::bigint[],
+          ${arrayLiteral(inputs.map((r) => r.now.toISOString()))}::text[]
         ) with ordinality as t(request_id, coupon_id, user_id, instant, n)
       ),
       checked as (

@@ -6,6 +6,7 @@
  * a request's deadline, the caller gets undefined and answers 202 PENDING as without `waitMs`.
  */
 import { type Kysely, sql } from 'kysely'
+import { arrayLiteral } from '../topology/postgres/array-literal.ts'
 import type { IssueRequest } from './coupon-requests.ts'
 import type { Database } from './schema.ts'
 
@@ -71,7 +72,7 @@ export class DecisionWatch {
         user_coupon_id: string | null
       }>`
         select request_id, coupon_id, user_id, status, reason, user_coupon_id from coupon_issue_requests
-        where request_id = any(${ids}::text[]) and status <> 'PENDING'`.execute(this.#db)
+        where request_id = any(${arrayLiteral(ids)}::text[]) and status <> 'PENDING'`.execute(this.#db)
       for (const r of rows)
         this.#settle(r.request_id, {
           requestId: r.request_id,

@@ -11,6 +11,7 @@ import { type Insertable, type Kysely, sql } from 'kysely'
 import type { OrderCreated } from '../processors/order-messages.ts'
 import { ShopHeaders } from '../processors/shop-headers.ts'
 import { Topics } from '../processors/topics.ts'
+import { arrayLiteral } from '../topology/postgres/array-literal.ts'
 import { encodeHeaders } from '../topology/runtime/header-codec.ts'
 import { checkOrder, type Line, type OrderCoupon, type OrderRefusalCode, sumLines } from './order-checks.ts'
 import { findProducts } from './products.ts'
@@ -156,7 +157,7 @@ async function cartLines(db: Kysely<Database>, userId: number): Promise<Line[]> 
 async function clearOrderedLines(db: Kysely<Database>, userId: number, lines: readonly Line[]) {
   await sql`
     delete from cart_items c
-    using unnest(${lines.map((l) => l.productId)}::bigint[], ${lines.map((l) => l.quantity)}::int[])
+    using unnest(${arrayLiteral(lines.map((l) => l.productId))}::bigint[], ${arrayLiteral(lines.map((l) => l.quantity))}::int[])
       as o(product_id, quantity)
     where c.user_id = ${userId}::bigint and c.product_id = o.product_id and c.quantity = o.quantity`.execute(
     db,

@@ -24,6 +24,13 @@ describe('header codec', () => {
     expect(headersAsText(encodeHeaders({ id: 'é', n: '1' }))).toEqual({ id: 'é', n: '1' })
   })
 
+  it('should size and write any string as Buffer.from does: 4-byte characters, lone surrogates (as U+FFFD)', () => {
+    const odd = { '💥': 'a\ud800b', ü: '', x: '\u{1F600}\udfff' }
+    const parts = Object.entries(odd).flatMap(([k, v]) => [Buffer.from(k), Buffer.from(v)])
+    const reference = Buffer.concat(parts.flatMap((p) => [Buffer.from([0, 0, 0, p.length]), p]))
+    expect(encodeHeaders(odd)).toEqual(reference)
+  })
+
   it('should refuse bytes it did not write rather than invent headers', () => {
     const good = encodeHeaders({ id: 'x' })
     expect(() => decodeHeaders(good.subarray(0, good.length - 1))).toThrow(HeaderDecodeError)

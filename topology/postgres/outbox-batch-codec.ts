@@ -12,7 +12,7 @@
 
 import { type RawBuilder, sql } from 'kysely'
 import type { OutboxRecord } from '../runtime/backend.ts'
-import { encodeHeaders } from '../runtime/header-codec.ts'
+import { encodedHeadersLength, writeHeaders } from '../runtime/header-codec.ts'
 
 const VERSION = 1
 
@@ -38,10 +38,9 @@ export function encodeBatch(records: readonly OutboxRecord[]): Buffer {
   for (const r of records) if (!topics.has(r.topic)) topics.set(r.topic, topics.size)
   if (topics.size > 0xffff) throw new RangeError(`a batch writes ${topics.size} topics, at most 65535`)
   const prefix = topicTable([...topics.keys()])
-  const headers = records.map((r) => encodeHeaders(r.headers))
+  const headerSizes = records.map((r) => encodedHeadersLength(r.headers))
   let size = prefix.length
-  for (const [i, r] of records.entries())
-    size += 14 + (r.key?.length ?? 0) + r.value.length + headers[i]!.length
+  for (const [i, r] of records.entries()) size += 14 + (r.key?.length ?? 0) + r.value.length + headerSizes[i]!
   const out = Buffer.allocUnsafe(size)
   let at = prefix.copy(out, 0)
   for (const [i, r] of records.entries()) {
@@ -50,9 +49,8 @@ export function encodeBatch(records: readonly OutboxRecord[]): Buffer {
     if (r.key) at += r.key.copy(out, at)
     at = out.writeUInt32BE(r.value.length, at)
     at += r.value.copy(out, at)
-    const h = headers[i]!
-    at = out.writeUInt32BE(h.length, at)
-    at += h.copy(out, at)
+    at = out.writeUInt32BE(headerSizes[i]!, at)
+    at = writeHeaders(out, at, r.headers)
   }
   return out
 }

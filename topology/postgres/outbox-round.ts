@@ -7,6 +7,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
 import { decodeHeaders, type HeaderBytes } from '../runtime/header-codec.ts'
 import { headerText } from '../runtime/header-text.ts'
+import { arrayLiteral } from './array-literal.ts'
 import { permanentRefusal } from './kafka-refusals.ts'
 import type { StreamsDatabase } from './schema.ts'
 
@@ -146,11 +147,11 @@ export async function settleRound(trx: Transaction<StreamsDatabase>, outcome: Ro
   if (published.length === 0 && rejected.length === 0) return
   await sql`
     with rejected as (
-      select * from unnest(${rejected.map((r) => r.row.id)}::bigint[], ${rejected.map((r) => r.reason)}::text[],
-        ${rejected.map((r) => r.cause)}::text[]) as r(id, reason, cause)
+      select * from unnest(${arrayLiteral(rejected.map((r) => r.row.id))}::bigint[], ${arrayLiteral(rejected.map((r) => r.reason))}::text[],
+        ${arrayLiteral(rejected.map((r) => r.cause))}::text[]) as r(id, reason, cause)
     ),
     gone as (
-      delete from outbox where id = any(${[...published, ...rejected.map((r) => r.row)].map((r) => r.id)}::bigint[])
+      delete from outbox where id = any(${arrayLiteral([...published, ...rejected.map((r) => r.row)].map((r) => r.id))}::bigint[])
       returning *
     )
     insert into outbox_rejected (id, topic, key, value, headers, created_at, reason, cause)

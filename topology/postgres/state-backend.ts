@@ -19,6 +19,7 @@ import {
   type TaskId,
 } from '../runtime/backend.ts'
 import { appliedRows, loadAppliedIds } from './applied-batches.ts'
+import { arrayLiteral } from './array-literal.ts'
 import { classifyCommitError } from './commit-errors.ts'
 import { encodeBatch } from './outbox-batch-codec.ts'
 import type { StreamsDatabase } from './schema.ts'
@@ -143,7 +144,7 @@ export class PostgresStateBackend implements StateBackend {
   /** One statement on the primary key, whatever the number of keys: `key = any($1)`. */
   async loadKeys(task: TaskId, store: string, keys: readonly string[]): Promise<Map<string, unknown>> {
     const rows = await this.#storeEntries(task, store)
-      .where('key', '=', sql<string>`any(${[...keys]}::text[])`)
+      .where('key', '=', sql<string>`any(${arrayLiteral([...keys])}::text[])`)
       .execute()
     return new Map(rows.map((r) => [r.key, r.value]))
   }
@@ -221,7 +222,7 @@ async function alreadyCommitted(db: Kysely<StreamsDatabase>, batch: BatchCommit)
         and epoch = ${batch.epoch}
     ) and (
       select count(*) from stream_offsets o
-      join unnest(${batch.offsets.map((x) => x.topic)}::text[], ${batch.offsets.map((x) => String(x.next))}::bigint[])
+      join unnest(${arrayLiteral(batch.offsets.map((x) => x.topic))}::text[], ${arrayLiteral(batch.offsets.map((x) => String(x.next)))}::bigint[])
         as v(topic, next) on o.topic = v.topic and o.next_offset = v.next
       where o.application_id = ${app} and o.partition = ${partition}
     ) = ${batch.offsets.length} as ours`.execute(db)
@@ -271,8 +272,8 @@ function commitStatement(batch: BatchCommit) {
     ),
     moved as (
       update stream_offsets o set next_offset = v.next, updated_at = now()
-      from unnest(${batch.offsets.map((x) => x.topic)}::text[], ${batch.offsets.map((x) => String(x.expected))}::bigint[],
-        ${batch.offsets.map((x) => String(x.next))}::bigint[]) as v(topic, expected, next)
+      from unnest(${arrayLiteral(batch.offsets.map((x) => x.topic))}::text[], ${arrayLiteral(batch.offsets.map((x) => String(x.expected)))}::bigint[],
+        ${arrayLiteral(batch.offsets.map((x) => String(x.next)))}::bigint[]) as v(topic, expected, next)
       where o.application_id = ${app} and o.partition = ${partition} and o.topic = v.topic
         and o.next_offset = v.expected and exists (select 1 from owner)
       returning 1
@@ -281,14 +282,14 @@ function commitStatement(batch: BatchCommit) {
     puts as (
       insert into store_entries (application_id, store, partition, key, value)
       select ${app}, t.s, ${partition}, t.k, v.value
-      from unnest(${putStores}::text[], ${putKeys}::text[]) with ordinality as t(s, k, n)
+      from unnest(${arrayLiteral(putStores)}::text[], ${arrayLiteral(putKeys)}::text[]) with ordinality as t(s, k, n)
       join jsonb_array_elements(${values}::jsonb) with ordinality as v(value, n) using (n)
       where (select ok from verdict)
       on conflict (application_id, store, partition, key) do update set value = excluded.value
     ),
     dels as (
       delete from store_entries e
-      using unnest(${dels.map((d) => d[0])}::text[], ${dels.map((d) => d[1])}::text[]) as d(s, k)
+      using unnest(${arrayLiteral(dels.map((d) => d[0]))}::text[], ${arrayLiteral(dels.map((d) => d[1]))}::text[]) as d(s, k)
       where (select ok from verdict) and e.application_id = ${app} and e.partition = ${partition}
         and e.store = d.s and e.key = d.k
     ),
@@ -301,8 +302,8 @@ function commitStatement(batch: BatchCommit) {
       insert into stream_applied_batches
         (application_id, processor, partition, topic, last_offset, digests, offsets)
       select ${app}, ${processor}, ${partition}, t, l, d, r
-      from unnest(${applied.topics}::text[], ${applied.lastOffsets}::bigint[], ${applied.digests}::bytea[],
-        ${applied.offsets}::bytea[]) as a(t, l, d, r)
+      from unnest(${arrayLiteral(applied.topics)}::text[], ${arrayLiteral(applied.lastOffsets)}::bigint[], ${arrayLiteral(applied.digests)}::bytea[],
+        ${arrayLiteral(applied.offsets)}::bytea[]) as a(t, l, d, r)
       where (select ok from verdict)
       -- Only after the task's offsets were moved back by hand (a replay): the replayed batch's ids are
       -- what the task applied last, as its window in memory has them.
