@@ -40,10 +40,15 @@ export function encodeBatch(records: readonly OutboxRecord[]): Buffer {
   const prefix = topicTable([...topics.keys()])
   const headerSizes = records.map((r) => encodedHeadersLength(r.headers))
   let size = prefix.length
-  for (const [i, r] of records.entries()) size += 14 + (r.key?.length ?? 0) + r.value.length + headerSizes[i]!
+  // Index loops: `entries()` allocated a pair per record.
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!
+    size += 14 + (r.key?.length ?? 0) + r.value.length + headerSizes[i]!
+  }
   const out = Buffer.allocUnsafe(size)
   let at = prefix.copy(out, 0)
-  for (const [i, r] of records.entries()) {
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!
     at = out.writeUInt16BE(topics.get(r.topic)!, at)
     at = out.writeInt32BE(r.key === null ? -1 : r.key.length, at)
     if (r.key) at += r.key.copy(out, at)

@@ -34,8 +34,10 @@ export const HELD_RECORD_OVERHEAD = 512
 /** A record's size as the ledger accounts it: the memory it keeps alive, key + value + headers + overhead. */
 export function queuedBytes(record: RawRecord): number {
   let bytes = HELD_RECORD_OVERHEAD + (record.key?.length ?? 0) + (record.value?.length ?? 0)
-  for (const [name, value] of Object.entries(record.headers))
-    bytes += Buffer.byteLength(name) + Buffer.byteLength(value)
+  // `for...in`, not Object.entries: this runs three times per record (fetched, held, committed).
+  const { headers } = record
+  for (const name in headers)
+    if (Object.hasOwn(headers, name)) bytes += Buffer.byteLength(name) + Buffer.byteLength(headers[name]!)
   return bytes
 }
 

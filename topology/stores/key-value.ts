@@ -145,10 +145,12 @@ export class InMemoryKeyValueStore<V> extends BufferedKeyValueStore<V> {
   }
 }
 
+/** Freezes `value` and all it holds. Walked with `for...in`: `Object.values` made an array per object. */
 export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value)
-    for (const inner of Object.values(value)) deepFreeze(inner)
+    const object = value as Record<string, unknown>
+    for (const name in object) if (Object.hasOwn(object, name)) deepFreeze(object[name])
   }
   return value
 }
