@@ -11,7 +11,7 @@
  * processing keeps failing goes to the DLQ or stops the partition there — while an order waiting for
  * Redis (down, or being rebuilt) must wait, however long, and never be passed over.
  */
-import { Consumer, compatibilityPartitioner, type Message, Producer } from '@platformatic/kafka'
+import { Consumer, type Message, Producer } from '@platformatic/kafka'
 import type { Kysely } from 'kysely'
 import type { OrderStatusEvent } from '../processors/order-messages.ts'
 import { ShopHeaders } from '../processors/shop-headers.ts'
@@ -19,6 +19,7 @@ import type { TopicNames } from '../processors/topics.ts'
 import type { CompletedOrder, SalesRanking } from '../state/ranking.ts'
 import { type FinishedOrder, findFinishedOrders } from '../state/ranking-source.ts'
 import type { Database } from '../state/schema.ts'
+import { javaPartitioner } from '../topology/partitioner.ts'
 import { backoffDelay, retryForever, sleep } from '../topology/retry.ts'
 import { type BusinessMetrics, NO_REASON, type RankingResult } from './business-metrics.ts'
 import { CommerceError, describeError } from './errors.ts'
@@ -58,7 +59,7 @@ export class RankingProjector {
     this.#producer = new Producer({
       clientId: `${options.applicationId}-ranking-dlq`,
       bootstrapBrokers: [...options.brokers],
-      partitioner: compatibilityPartitioner,
+      partitioner: javaPartitioner,
       idempotent: true,
     })
   }

@@ -15,9 +15,10 @@
  *   with moved as (delete from outbox_rejected where id in (...) returning topic, key, value, headers, created_at)
  *   insert into outbox (topic, key, value, headers, created_at) select * from moved;
  */
-import { compatibilityPartitioner, Producer } from '@platformatic/kafka'
+import { Producer } from '@platformatic/kafka'
 import { type Kysely, sql } from 'kysely'
 import { describeError } from '../errors.ts'
+import { javaPartitioner } from '../partitioner.ts'
 import { backoffDelay, sleep } from '../retry.ts'
 import type { RuntimeMetrics } from '../runtime/metrics.ts'
 import { nextBatchRound, settleBatchRound } from './outbox-batch-round.ts'
@@ -79,7 +80,7 @@ export class OutboxRelay implements Relay {
       clientId: options.clientId,
       bootstrapBrokers: [...options.brokers],
       idempotent: true,
-      partitioner: compatibilityPartitioner,
+      partitioner: javaPartitioner,
       retries: 3,
     })
   }
