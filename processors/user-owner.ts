@@ -341,7 +341,8 @@ const writeCoupons: TableWriter<Database> = async (trx, rows) => {
   )
   await sql`
     update user_coupons set used = v.order_id is not null, used_at = v.used_at, order_id = v.order_id
-    from unnest(${arrayLiteral(latest.map((r) => r.userCouponId))}::bigint[], ${arrayLiteral(latest.map((r) => r.orderId))}::bigint[],
+    from unnest(${arrayLiteral(latest.map((r) => r.userCouponId))}::bigint[],
+      ${arrayLiteral(latest.map((r) => r.orderId))}::bigint[],
       ${arrayLiteral(latest.map((r) => r.usedAt))}::timestamptz[]) as v(id, order_id, used_at)
     where user_coupons.id = v.id`.execute(trx)
 }

@@ -79,7 +79,9 @@ export function issueStatement(ids: readonly string[], inputs: readonly IssueInp
     with
       input as (
         select * from unnest(
-          ${arrayLiteral(ids)}::text[], ${arrayLiteral(inputs.map((r) => r.couponId))}::bigint[], ${arrayLiteral(inputs.map((r) => r.userId))}::bigint[],
+          ${arrayLiteral(ids)}::text[],
+          ${arrayLiteral(inputs.map((r) => r.couponId))}::bigint[],
+          ${arrayLiteral(inputs.map((r) => r.userId))}::bigint[],
           ${arrayLiteral(inputs.map((r) => r.now.toISOString()))}::text[]
         ) with ordinality as t(request_id, coupon_id, user_id, instant, n)
       ),

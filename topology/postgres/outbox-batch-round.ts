@@ -108,15 +108,19 @@ export async function settleBatchRound(
     with gone as (delete from outbox_batches where id = any(${arrayLiteral(done)}::bigint[])),
     moved as (
       update outbox_batches b set published = p.n
-      from unnest(${arrayLiteral(partial.map(([id]) => id))}::bigint[], ${arrayLiteral(partial.map(([, r]) => r.published))}::int[]) as p(id, n)
+      from unnest(${arrayLiteral(partial.map(([id]) => id))}::bigint[],
+        ${arrayLiteral(partial.map(([, r]) => r.published))}::int[]) as p(id, n)
       where b.id = p.id
     )
     insert into outbox_rejected (id, topic, key, value, headers, created_at, reason, cause)
     select nextval(pg_get_serial_sequence('outbox', 'id')), r.topic, r.key, r.value, r.headers,
       to_timestamp(r.created_ms / 1000.0), r.reason, r.cause
-    from unnest(${arrayLiteral(rejected.map((r) => r.row.topic))}::text[], ${arrayLiteral(rejected.map((r) => r.row.key))}::bytea[],
-      ${arrayLiteral(rejected.map((r) => r.row.value))}::bytea[], ${arrayLiteral(rejected.map((r) => r.row.headers))}::bytea[],
-      ${arrayLiteral(rejected.map((r) => r.row.created_ms))}::float8[], ${arrayLiteral(rejected.map((r) => r.reason))}::text[],
+    from unnest(${arrayLiteral(rejected.map((r) => r.row.topic))}::text[],
+      ${arrayLiteral(rejected.map((r) => r.row.key))}::bytea[],
+      ${arrayLiteral(rejected.map((r) => r.row.value))}::bytea[],
+      ${arrayLiteral(rejected.map((r) => r.row.headers))}::bytea[],
+      ${arrayLiteral(rejected.map((r) => r.row.created_ms))}::float8[],
+      ${arrayLiteral(rejected.map((r) => r.reason))}::text[],
       ${arrayLiteral(rejected.map((r) => r.cause))}::text[]) with ordinality
       as r(topic, key, value, headers, created_ms, reason, cause, n)
     order by r.n`.execute(trx)

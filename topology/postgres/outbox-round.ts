@@ -147,7 +147,8 @@ export async function settleRound(trx: Transaction<StreamsDatabase>, outcome: Ro
   if (published.length === 0 && rejected.length === 0) return
   await sql`
     with rejected as (
-      select * from unnest(${arrayLiteral(rejected.map((r) => r.row.id))}::bigint[], ${arrayLiteral(rejected.map((r) => r.reason))}::text[],
+      select * from unnest(${arrayLiteral(rejected.map((r) => r.row.id))}::bigint[],
+        ${arrayLiteral(rejected.map((r) => r.reason))}::text[],
         ${arrayLiteral(rejected.map((r) => r.cause))}::text[]) as r(id, reason, cause)
     ),
     gone as (

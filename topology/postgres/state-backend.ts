@@ -222,8 +222,9 @@ async function alreadyCommitted(db: Kysely<StreamsDatabase>, batch: BatchCommit)
         and epoch = ${batch.epoch}
     ) and (
       select count(*) from stream_offsets o
-      join unnest(${arrayLiteral(batch.offsets.map((x) => x.topic))}::text[], ${arrayLiteral(batch.offsets.map((x) => String(x.next)))}::bigint[])
-        as v(topic, next) on o.topic = v.topic and o.next_offset = v.next
+      join unnest(${arrayLiteral(batch.offsets.map((x) => x.topic))}::text[],
+        ${arrayLiteral(batch.offsets.map((x) => String(x.next)))}::bigint[]) as v(topic, next)
+        on o.topic = v.topic and o.next_offset = v.next
       where o.application_id = ${app} and o.partition = ${partition}
     ) = ${batch.offsets.length} as ours`.execute(db)
   return rows[0]?.ours === true
@@ -272,7 +273,8 @@ function commitStatement(batch: BatchCommit) {
     ),
     moved as (
       update stream_offsets o set next_offset = v.next, updated_at = now()
-      from unnest(${arrayLiteral(batch.offsets.map((x) => x.topic))}::text[], ${arrayLiteral(batch.offsets.map((x) => String(x.expected)))}::bigint[],
+      from unnest(${arrayLiteral(batch.offsets.map((x) => x.topic))}::text[],
+        ${arrayLiteral(batch.offsets.map((x) => String(x.expected)))}::bigint[],
         ${arrayLiteral(batch.offsets.map((x) => String(x.next)))}::bigint[]) as v(topic, expected, next)
       where o.application_id = ${app} and o.partition = ${partition} and o.topic = v.topic
         and o.next_offset = v.expected and exists (select 1 from owner)
@@ -302,8 +304,8 @@ function commitStatement(batch: BatchCommit) {
       insert into stream_applied_batches
         (application_id, processor, partition, topic, last_offset, digests, offsets)
       select ${app}, ${processor}, ${partition}, t, l, d, r
-      from unnest(${arrayLiteral(applied.topics)}::text[], ${arrayLiteral(applied.lastOffsets)}::bigint[], ${arrayLiteral(applied.digests)}::bytea[],
-        ${arrayLiteral(applied.offsets)}::bytea[]) as a(t, l, d, r)
+      from unnest(${arrayLiteral(applied.topics)}::text[], ${arrayLiteral(applied.lastOffsets)}::bigint[],
+        ${arrayLiteral(applied.digests)}::bytea[], ${arrayLiteral(applied.offsets)}::bytea[]) as a(t, l, d, r)
       where (select ok from verdict)
       -- Only after the task's offsets were moved back by hand (a replay): the replayed batch's ids are
       -- what the task applied last, as its window in memory has them.
