@@ -257,8 +257,6 @@ export const ordersBenchmark: Benchmark<OrdersParams, OrdersResults> = {
     users: '10000',
     products: '200',
     'live-seconds': '10',
-    // The service's relay round (OutboxRelay's default): every hop of the saga goes through it.
-    'relay-batch': '5000',
     // 1: also run ours as two processes of one application (off: see the report's note on it).
     'two-processes': '0',
   },
