@@ -3,6 +3,7 @@
  * problem is reported together, each naming its variable; the result is frozen.
  */
 import { DEFAULT_ISSUE_QUEUE_MAX_WAITING } from '../state/coupon-requests.ts'
+import { type RelayPlacement, RelayPlacements } from '../topology/streams-app.ts'
 import { CommerceError } from './errors.ts'
 
 export const Roles = { API: 'api', PROCESSORS: 'processors', ALL: 'all' } as const
@@ -30,6 +31,8 @@ export interface Config {
   readonly issueQueueMaxWaiting: number
   /** The brokers' `message.max.bytes` (or the output topics' lower `max.message.bytes`): the relay's batch limit. */
   readonly kafkaMaxMessageBytes: number
+  /** Where the outbox relay runs: on the tasks' thread (`inline`) or a worker thread of its own. */
+  readonly relayPlacement: RelayPlacement
 }
 
 type Env = Record<string, string | undefined>
@@ -51,6 +54,7 @@ export const defaults = {
   ISSUE_QUEUE_MAX_WAITING: String(DEFAULT_ISSUE_QUEUE_MAX_WAITING),
   // Kafka's default message.max.bytes.
   KAFKA_MAX_MESSAGE_BYTES: '1048588',
+  RELAY_PLACEMENT: 'inline',
 } as const
 
 const hostPort = /^[A-Za-z0-9.-]+:\d{1,5}$/
@@ -143,6 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
       parsers.int(1_024, 100_000_000),
       defaults.KAFKA_MAX_MESSAGE_BYTES,
     ),
+    relayPlacement: read('RELAY_PLACEMENT', parsers.oneOf(RelayPlacements), defaults.RELAY_PLACEMENT),
   }
   if (problems.length > 0) {
     throw new CommerceError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`)

@@ -36,9 +36,9 @@ export function openProcessing(
   const app = new StreamsApp(topology, {
     brokers: config.kafkaBrokers,
     db: infra.db,
-    // The relay publishes on a worker thread of its own, with its own pool: the tasks keep this one.
+    // Inline by default; on a worker thread (RELAY_PLACEMENT=thread) it opens a pool of its own.
     databaseUrl: config.databaseUrl,
-    relay: 'thread',
+    relay: config.relayPlacement,
     processors: config.role !== 'api',
     registry: metrics.registry,
     metricsPrefix: metricPrefix,

@@ -34,10 +34,10 @@ export interface StreamsAppOptions {
    */
   databaseUrl?: string
   /**
-   * Where the outbox relay runs: `'thread'` — a worker thread of its own, with its own pool and
-   * producer, so publishing uses a second core instead of taking turns with the tasks (needs
-   * `databaseUrl`); `'inline'` — on this thread, through `db`. Default: `'thread'` when `databaseUrl`
-   * is given, else `'inline'`.
+   * Where the outbox relay runs: `'inline'` (the default) — on this thread, through `db`; `'thread'` —
+   * a worker thread of its own, with its own pool, producer and V8 isolate (needs `databaseUrl`), for
+   * machines with cores the tasks, PostgreSQL and Kafka leave idle. On 2 cores inline was as fast or
+   * faster and ~55 MB smaller (docs/benchmarks.md, "Where the relay runs").
    */
   relay?: RelayPlacement
   /**
@@ -79,8 +79,8 @@ export const RelayPlacements = ['thread', 'inline'] as const
 export type RelayPlacement = (typeof RelayPlacements)[number]
 
 /** Where the relay runs, the options' default applied. */
-export function relayPlacement(o: Pick<StreamsAppOptions, 'relay' | 'databaseUrl'>): RelayPlacement {
-  return o.relay ?? (o.databaseUrl !== undefined ? 'thread' : 'inline')
+export function relayPlacement(o: Pick<StreamsAppOptions, 'relay'>): RelayPlacement {
+  return o.relay ?? 'inline'
 }
 
 const silent: RuntimeLogger = { info() {}, warn() {}, error() {} }

@@ -40,8 +40,9 @@ describe('StreamsRuntime on the real broker and PostgreSQL', () => {
     const app = new StreamsApp(countingTopology({ applicationId, input, output }), {
       brokers: infra.brokers,
       db,
-      // The relay on its worker thread (the default given a URL): its counts must reach this registry.
+      // The relay on its worker thread: its counts must reach this registry.
       databaseUrl: infra.databaseUrl,
+      relay: 'thread',
       metricsPrefix: 'commerce_',
       log: quietLog,
       sessionTimeoutMs: 6_000,

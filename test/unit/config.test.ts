@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       role: 'all',
       topicPartitions: 3,
       issueQueueMaxWaiting: 5_000,
+      relayPlacement: 'inline',
     })
   })
 
@@ -42,7 +43,9 @@ describe('loadConfig', () => {
       TOPIC_PARTITIONS: '12',
       ISSUE_QUEUE_MAX_WAITING: '50',
       KAFKA_MAX_MESSAGE_BYTES: '4194304',
+      RELAY_PLACEMENT: 'thread',
     })
+    expect(config.relayPlacement).toBe('thread')
     expect(config.issueQueueMaxWaiting).toBe(50)
     expect(config.kafkaBrokers).toEqual(['k1:9092', 'k2:9093'])
     expect(config.port).toBe(8080)
@@ -64,6 +67,7 @@ describe('loadConfig', () => {
       TOPIC_PARTITIONS: '0',
       ISSUE_QUEUE_MAX_WAITING: '0',
       KAFKA_MAX_MESSAGE_BYTES: '10',
+      RELAY_PLACEMENT: 'elsewhere',
     })
     for (const name of [
       'PORT',
@@ -76,6 +80,7 @@ describe('loadConfig', () => {
       'TOPIC_PARTITIONS',
       'ISSUE_QUEUE_MAX_WAITING',
       'KAFKA_MAX_MESSAGE_BYTES',
+      'RELAY_PLACEMENT',
     ]) {
       expect(message).toContain(`${name}:`)
     }

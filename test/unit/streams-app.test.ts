@@ -56,15 +56,15 @@ describe('StreamsApp', () => {
     expect(problems({ relay: 'inline' })).toEqual([])
   })
 
-  it('should run the relay on a worker thread when it can connect one, unless told inline', () => {
+  it("should run the relay on the tasks' thread unless told to give it a worker thread", () => {
     const databaseUrl = 'postgresql://u@127.0.0.1/shop'
     const app = (options: Partial<StreamsAppOptions>) =>
       new StreamsApp(topology, { brokers: ['127.0.0.1:9092'], db, backend: new MemoryBackend(), ...options })
-    expect(app({ databaseUrl }).relay).toBeInstanceOf(ThreadRelay)
-    expect(app({ databaseUrl, relay: 'inline' }).relay).toBeInstanceOf(OutboxRelay)
+    expect(app({ databaseUrl, relay: 'thread' }).relay).toBeInstanceOf(ThreadRelay)
+    expect(app({ databaseUrl }).relay).toBeInstanceOf(OutboxRelay)
     expect(app({}).relay).toBeInstanceOf(OutboxRelay)
-    expect(relayPlacement({ databaseUrl })).toBe('thread')
     expect(relayPlacement({})).toBe('inline')
+    expect(relayPlacement({ relay: 'thread' })).toBe('thread')
   })
 
   it("should require a reader for each of the topology's lookups and a writer for each table", () => {

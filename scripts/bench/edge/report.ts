@@ -77,7 +77,7 @@ export function renderEdge(r: EdgeResults, p: EdgeParams, bench: Bench): string 
         `every result event published after ${c.publishedSeconds.toFixed(2)} s`
   return [
     `Service: \`${envText()} node ${NODE_FLAGS.join(' ')} service/main.ts\` ` +
-      `(package.json \`start\`), ROLE=${p.role}, LOG_LEVEL=info, ${bench.partitions} partitions, its own database, ` +
+      `(package.json \`start\`), ROLE=${p.role}, LOG_LEVEL=info, RELAY_PLACEMENT=${bench.settings.relay}, ${bench.partitions} partitions, its own database, ` +
       `topic prefix and application id. Shop: ${fmtInt(p.shop.users)} users, ${fmtInt(p.shop.coupons)} coupons × ` +
       `${fmtInt(p.shop.supply)} units (inserted with SQL). Load: ${r.wrk}, \`-t${p.threads} -c${p.connections} ` +
       `-d${p.seconds}s --latency\`, each route after a ${p.warmupSeconds} s warm-up run (not counted); the issue ` +

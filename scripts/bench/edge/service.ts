@@ -3,7 +3,7 @@
  * production (package.json `start`, the Dockerfile), as a deployment of the run's own — its database,
  * topic prefix, application id and admin token — and the shop it serves, inserted with SQL.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createClient } from 'redis'
@@ -60,6 +60,7 @@ export function deployment(bench: Bench) {
       TOPIC_PARTITIONS: String(bench.partitions),
       ADMIN_TOKEN: randomBytes(16).toString('hex'),
       HOST: '127.0.0.1',
+      RELAY_PLACEMENT: bench.settings.relay,
     },
   }
 }
@@ -90,6 +91,13 @@ export async function startService(bench: Bench, env: Record<string, string>, ro
   // --profile DIR: a CPU profile of each instance over its whole life (written when it exits on SIGTERM).
   const dir = bench.args.profile
   const profile = typeof dir === 'string' ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []
+  // As the image's build step does (the Dockerfile): the service's modules into NODE_COMPILE_CACHE.
+  const warm = spawnSync(process.execPath, [...NODE_FLAGS, 'service/main.ts', '--warm-compile-cache'], {
+    cwd: root,
+    env: { ...process.env, ...NODE_ENV_VARS },
+    encoding: 'utf8',
+  })
+  if (warm.status !== 0) throw new Error(`warming the compile cache failed: ${warm.stderr}`)
   const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, ...profile, 'service/main.ts'], {
     cwd: root,
     // LOG_LEVEL info, as deployed (docker-compose.yml): the access log is at debug, so no line per request.

@@ -48,7 +48,17 @@ export const NODE_FLAGS = ['--max-semi-space-size=16', '--max-old-space-size=102
  * Measured over 1M records (bench:runtime): peak RSS 293/298 → 269/272 MB, 38.5k/35.5k → 24.0k (a
  * busy machine)/40.8k records/s committed (docs/benchmarks.md, "Memory of the runtime process").
  */
-export const NODE_ENV_VARS = { MALLOC_MMAP_THRESHOLD_: '131072' } as const
+export const NODE_ENV_VARS = {
+  MALLOC_MMAP_THRESHOLD_: '131072',
+  /**
+   * Node's compile cache, relative to the repository (the service's working directory): the modules as
+   * stripped JavaScript and V8 code, filled before the first start (service/main.ts, WARM_COMPILE_CACHE;
+   * the benchmarks' phases: harness/phase.ts). A start that finds every module there never loads the
+   * TypeScript stripper, whose WebAssembly kept ~17 MB of RSS for the life of the process: over 10M
+   * records (bench:runtime-long) the peak was 253 MB without the cache (docs/benchmarks.md).
+   */
+  NODE_COMPILE_CACHE: '.cache/node-compile-cache',
+} as const
 
 /** Options every benchmark takes, with their defaults: the runtime's settings for ours. */
 const SETTINGS = {
@@ -59,7 +69,8 @@ const SETTINGS = {
   // The service's relay round. At 1,000 records (the default here before) a round's fixed ~10 ms capped
   // publication near 33k records/s while the tasks committed 50k+ (docs/benchmarks.md).
   'relay-batch': String(RELAY_DEFAULTS.batchSize),
-  relay: 'thread',
+  // The service's placement (RELAY_PLACEMENT's default); `--relay thread` for the A/B.
+  relay: 'inline',
 }
 
 /** Its options for parseArgs: the settings and the benchmark's own (strings), and where the report goes. */

@@ -1,7 +1,16 @@
-/** The child side of forkPhase (phase.ts): argv is the phase's module, its export name and its config. */
-import type { Ask, ChildMessage, ChildPhase } from './phase.ts'
+/**
+ * The child side of forkPhase (phase.ts): argv is the phase's module, its export name and its config;
+ * or the module and WARM, to load it and write Node's compile cache without running anything.
+ */
+import { flushCompileCache } from 'node:module'
+import { type Ask, type ChildMessage, type ChildPhase, WARM } from './phase.ts'
 
 const [module = '', name = '', config = '{}'] = process.argv.slice(2)
+if (name === WARM) {
+  await import(module)
+  flushCompileCache()
+  process.exit(0)
+}
 const send = (message: ChildMessage) =>
   new Promise<void>((resolve) => (process.send ? process.send(message, () => resolve()) : resolve()))
 

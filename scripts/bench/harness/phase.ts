@@ -5,7 +5,7 @@
  * the module and runs the export. Protocol over IPC (child → parent): `result`, `error`, or `ask` (a
  * question the parent answers with `answer`, e.g. "caught up: produce the live records now").
  */
-import { fork } from 'node:child_process'
+import { fork, spawnSync } from 'node:child_process'
 
 export type Ask = (question: unknown) => Promise<unknown>
 
@@ -42,10 +42,28 @@ export interface ForkOptions {
   answer?: (question: unknown) => Promise<unknown>
 }
 
+/** child.ts's argument for "load the module into the compile cache, run nothing". */
+export const WARM = '--warm'
+const warmed = new Set<string>()
+
+/**
+ * Loads a phase's modules once in a child of its own before the first measured run, so that with
+ * NODE_COMPILE_CACHE (NODE_ENV_VARS) every measured child starts from the cache, as the service does
+ * (service/main.ts, WARM_COMPILE_CACHE), whichever phase comes first. Not profiled.
+ */
+function warmCompileCache(script: string, module: string, execArgv: string[], env: NodeJS.ProcessEnv): void {
+  if (warmed.has(module)) return
+  warmed.add(module)
+  const args = [...execArgv.filter((a) => !a.startsWith('--cpu-prof')), script, module, WARM]
+  const { status, stderr } = spawnSync(process.execPath, args, { env, encoding: 'utf8' })
+  if (status !== 0) throw new Error(`loading ${module} to warm the compile cache failed: ${stderr}`)
+}
+
 /** Runs `phase` in a child process; the child is killed on timeout, on failure, or by `onChild`'s kill. */
 export function forkPhase<C, R>(phase: ChildPhase<C, R>, config: C, options: ForkOptions): Promise<R> {
   const { label, timeoutMs, execArgv = [], env = {}, onChild, answer } = options
   const script = new URL('./child.ts', import.meta.url).pathname
+  warmCompileCache(script, phase.module, execArgv, { ...process.env, ...env })
   const child = fork(script, [phase.module, phase.name, JSON.stringify(config)], {
     execArgv,
     env: { ...process.env, ...env },
