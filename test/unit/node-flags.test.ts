@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { NODE_ENV_VARS, NODE_FLAGS } from '../../scripts/bench/harness/bench.ts'
 
@@ -19,5 +22,25 @@ describe('the Node flags the service runs with', () => {
     const demo = readFileSync(new URL('scripts/demo.ts', root), 'utf8')
     expect(demo).toContain("spawn(process.execPath, [...NODE_FLAGS, 'service/main.ts']")
     expect(demo).toContain('...NODE_ENV_VARS')
+  })
+  it("should fill the compile cache with the service's modules without starting it (the Dockerfile's build step)", () => {
+    const cache = mkdtempSync(join(tmpdir(), 'compile-cache-'))
+    try {
+      // A port nothing may take: were the service to start, it would fail or hang, not exit 0 silently.
+      const run = spawnSync(process.execPath, [...NODE_FLAGS, 'service/main.ts', '--warm-compile-cache'], {
+        cwd: root.pathname,
+        env: { ...process.env, NODE_COMPILE_CACHE: cache, PORT: 'not-a-port' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      })
+      expect(run.stderr).toBe('')
+      expect(run.status).toBe(0)
+      expect(run.stdout).toBe('')
+      // Node keeps one directory per version and V8 flags, holding an entry per module.
+      const entries = readdirSync(cache, { recursive: true })
+      expect(entries.length).toBeGreaterThan(100)
+    } finally {
+      rmSync(cache, { recursive: true, force: true })
+    }
   })
 })
