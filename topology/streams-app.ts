@@ -36,8 +36,8 @@ export interface StreamsAppOptions {
   /**
    * Where the outbox relay runs: `'inline'` (the default) — on this thread, through `db`; `'thread'` —
    * a worker thread of its own, with its own pool, producer and V8 isolate (needs `databaseUrl`), for
-   * machines with cores the tasks, PostgreSQL and Kafka leave idle. On 2 cores inline was as fast or
-   * faster and ~55 MB smaller (docs/benchmarks.md, "Where the relay runs").
+   * machines with cores the tasks, PostgreSQL and Kafka leave idle. On 2 cores inline was about as fast or
+   * faster and ~55 MB smaller (docs/benchmarks.md, "Plans, the relay's place and the compile cache").
    */
   relay?: RelayPlacement
   /**
