@@ -85,19 +85,27 @@ export interface Service {
   stop(): Promise<{ code: number | null; seconds: number }>
 }
 
-/** Starts an instance of `role` and waits until /health/ready answers 200; killed at clean-up if still up. */
-export async function startService(bench: Bench, env: Record<string, string>, role: Role): Promise<Service> {
-  const port = await freePort()
-  // --profile DIR: a CPU profile of each instance over its whole life (written when it exits on SIGTERM).
-  const dir = bench.args.profile
-  const profile = typeof dir === 'string' ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []
-  // As the image's build step does (the Dockerfile): the service's modules into NODE_COMPILE_CACHE.
+let warmed = false
+
+/** As the image's build step does (the Dockerfile): the service's modules into NODE_COMPILE_CACHE, once a run. */
+function warmCompileCache(): void {
+  if (warmed) return
   const warm = spawnSync(process.execPath, [...NODE_FLAGS, 'service/main.ts', '--warm-compile-cache'], {
     cwd: root,
     env: { ...process.env, ...NODE_ENV_VARS },
     encoding: 'utf8',
   })
   if (warm.status !== 0) throw new Error(`warming the compile cache failed: ${warm.stderr}`)
+  warmed = true
+}
+
+/** Starts an instance of `role` and waits until /health/ready answers 200; killed at clean-up if still up. */
+export async function startService(bench: Bench, env: Record<string, string>, role: Role): Promise<Service> {
+  const port = await freePort()
+  // --profile DIR: a CPU profile of each instance over its whole life (written when it exits on SIGTERM).
+  const dir = bench.args.profile
+  const profile = typeof dir === 'string' ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []
+  warmCompileCache()
   const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, ...profile, 'service/main.ts'], {
     cwd: root,
     // LOG_LEVEL info, as deployed (docker-compose.yml): the access log is at debug, so no line per request.
