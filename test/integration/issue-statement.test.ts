@@ -12,6 +12,7 @@ import type { Database } from '../../state/schema.ts'
 import { pendingOutputs } from '../../topology/postgres/outbox-pending.ts'
 import { encodeHeaders } from '../../topology/runtime/header-codec.ts'
 import { useInfra } from '../support/infra.ts'
+import { type PlanNode, planNodes } from '../support/query-plans.ts'
 import { migratedDb } from '../support/runtime-fixtures.ts'
 
 const infra = useInfra()
@@ -30,14 +31,6 @@ beforeAll(async () => {
 })
 
 afterAll(() => db?.destroy())
-
-interface PlanNode {
-  'Node Type': string
-  'Relation Name'?: string
-  Plans?: PlanNode[]
-}
-
-const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)]
 
 describe('the issue statement', () => {
   it('should write each accepted request the record Node would: the same JSON and headers, byte for byte', async () => {
@@ -78,7 +71,7 @@ describe('the issue statement', () => {
     const { rows } = await sql<{
       'QUERY PLAN': Array<{ Plan: PlanNode }>
     }>`explain (format json) ${issueStatement(ids, inputs, 'coupon-issue-topic')}`.execute(db)
-    const reads = nodes(rows[0]!['QUERY PLAN'][0]!.Plan).filter((n) => n['Relation Name'] === 'users')
+    const reads = planNodes(rows[0]!['QUERY PLAN'][0]!.Plan).filter((n) => n['Relation Name'] === 'users')
     expect(reads.length).toBeGreaterThan(0)
     expect(reads.map((n) => n['Node Type'])).toEqual(
       reads.map(() => expect.stringMatching(/^Index (Only )?Scan$/)),

@@ -12,6 +12,7 @@ import { orderProgressStatement } from '../../processors/saga-rows.ts'
 import type { Database } from '../../state/schema.ts'
 import { PostgresStateBackend, storeKeysStatement } from '../../topology/postgres/state-backend.ts'
 import { useInfra } from '../support/infra.ts'
+import { type PlanNode, planNodes } from '../support/query-plans.ts'
 import { migratedDb } from '../support/runtime-fixtures.ts'
 
 const infra = useInfra()
@@ -33,16 +34,6 @@ beforeAll(async () => {
 
 afterAll(() => db?.destroy())
 
-interface PlanNode {
-  'Shared Hit Blocks': number
-  'Shared Read Blocks': number
-  'Actual Rows': number
-  'Actual Loops': number
-  Plans?: PlanNode[]
-}
-
-const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)]
-
 const ROLLBACK = new Error('roll back')
 
 /** The statement's plan as it ran (EXPLAIN ANALYZE, in a transaction rolled back after). */
@@ -62,7 +53,7 @@ async function planOf(statement: ReturnType<typeof sql>): Promise<PlanNode> {
   return plan!
 }
 
-const pagesRead = (plan: PlanNode) => plan['Shared Hit Blocks'] + plan['Shared Read Blocks']
+const pagesRead = (plan: PlanNode) => (plan['Shared Hit Blocks'] ?? 0) + (plan['Shared Read Blocks'] ?? 0)
 
 describe('a store lookup by keys', () => {
   it('should return exactly the entries of the keys asked that exist in this partition', async () => {
@@ -104,7 +95,9 @@ describe("the saga's progress update", () => {
     const plan = await planOf(orderProgressStatement(rows))
     // Each order is one probe: no step of the plan handles more rows than the batch names. Hashing
     // the PENDING orders took all 60,000 of them from the status index.
-    const largest = Math.max(...nodes(plan).map((n) => n['Actual Rows'] * n['Actual Loops']))
+    const largest = Math.max(
+      ...planNodes(plan).map((n) => (n['Actual Rows'] ?? 0) * (n['Actual Loops'] ?? 0)),
+    )
     expect(largest).toBe(rows.length)
   })
 

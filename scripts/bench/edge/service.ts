@@ -3,13 +3,14 @@
  * production (package.json `start`, the Dockerfile), as a deployment of the run's own — its database,
  * topic prefix, application id and admin token — and the shop it serves, inserted with SQL.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createClient } from 'redis'
 import { freePort } from '../../../test/support/service-process.ts'
 import { type Bench, NODE_ENV_VARS, NODE_FLAGS } from '../harness/bench.ts'
 import { log, withClient } from '../harness/infra.ts'
+import { warmCompileCache } from '../harness/phase.ts'
 
 const root = new URL('../../../', import.meta.url).pathname
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -85,27 +86,18 @@ export interface Service {
   stop(): Promise<{ code: number | null; seconds: number }>
 }
 
-let warmed = false
-
-/** As the image's build step does (the Dockerfile): the service's modules into NODE_COMPILE_CACHE, once a run. */
-function warmCompileCache(): void {
-  if (warmed) return
-  const warm = spawnSync(process.execPath, [...NODE_FLAGS, 'service/main.ts', '--warm-compile-cache'], {
-    cwd: root,
-    env: { ...process.env, ...NODE_ENV_VARS },
-    encoding: 'utf8',
-  })
-  if (warm.status !== 0) throw new Error(`warming the compile cache failed: ${warm.stderr}`)
-  warmed = true
-}
-
 /** Starts an instance of `role` and waits until /health/ready answers 200; killed at clean-up if still up. */
 export async function startService(bench: Bench, env: Record<string, string>, role: Role): Promise<Service> {
   const port = await freePort()
   // --profile DIR: a CPU profile of each instance over its whole life (written when it exits on SIGTERM).
   const dir = bench.args.profile
   const profile = typeof dir === 'string' ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []
-  warmCompileCache()
+  // As the image's build step does (the Dockerfile): the service's modules into NODE_COMPILE_CACHE.
+  warmCompileCache(
+    [...NODE_FLAGS, 'service/main.ts', '--warm-compile-cache'],
+    { ...process.env, ...NODE_ENV_VARS },
+    root,
+  )
   const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, ...profile, 'service/main.ts'], {
     cwd: root,
     // LOG_LEVEL info, as deployed (docker-compose.yml): the access log is at debug, so no line per request.

@@ -47,23 +47,25 @@ export const WARM = '--warm'
 const warmed = new Set<string>()
 
 /**
- * Loads a phase's modules once in a child of its own before the first measured run, so that with
- * NODE_COMPILE_CACHE (NODE_ENV_VARS) every measured child starts from the cache, as the service does
- * (service/main.ts, WARM_COMPILE_CACHE), whichever phase comes first. Not profiled.
+ * Runs `node args` once per run (the same args again do nothing): a command that only loads modules,
+ * so that with NODE_COMPILE_CACHE (NODE_ENV_VARS) every measured process starts from the cache, as
+ * the service does (service/main.ts, WARM_COMPILE_CACHE), whichever starts first. Not profiled.
  */
-function warmCompileCache(script: string, module: string, execArgv: string[], env: NodeJS.ProcessEnv): void {
-  if (warmed.has(module)) return
-  warmed.add(module)
-  const args = [...execArgv.filter((a) => !a.startsWith('--cpu-prof')), script, module, WARM]
-  const { status, stderr } = spawnSync(process.execPath, args, { env, encoding: 'utf8' })
-  if (status !== 0) throw new Error(`loading ${module} to warm the compile cache failed: ${stderr}`)
+export function warmCompileCache(args: string[], env: NodeJS.ProcessEnv, cwd?: string): void {
+  const command = args.filter((a) => !a.startsWith('--cpu-prof'))
+  const key = command.join(' ')
+  if (warmed.has(key)) return
+  const { status, stderr } = spawnSync(process.execPath, command, { env, cwd, encoding: 'utf8' })
+  if (status !== 0) throw new Error(`node ${key} (warming the compile cache) failed: ${stderr}`)
+  warmed.add(key)
 }
 
 /** Runs `phase` in a child process; the child is killed on timeout, on failure, or by `onChild`'s kill. */
 export function forkPhase<C, R>(phase: ChildPhase<C, R>, config: C, options: ForkOptions): Promise<R> {
   const { label, timeoutMs, execArgv = [], env = {}, onChild, answer } = options
   const script = new URL('./child.ts', import.meta.url).pathname
-  warmCompileCache(script, phase.module, execArgv, { ...process.env, ...env })
+  // A phase's modules, loaded once in a child of their own before the first measured child.
+  warmCompileCache([...execArgv, script, phase.module, WARM], { ...process.env, ...env })
   const child = fork(script, [phase.module, phase.name, JSON.stringify(config)], {
     execArgv,
     env: { ...process.env, ...env },
