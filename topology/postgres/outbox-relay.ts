@@ -15,12 +15,12 @@
  *   with moved as (delete from outbox_rejected where id in (...) returning topic, key, value, headers, created_at)
  *   insert into outbox (topic, key, value, headers, created_at) select * from moved;
  */
-import { Producer } from '@platformatic/kafka'
 import { type Kysely, sql } from 'kysely'
 import { describeError } from '../errors.ts'
 import { javaPartitioner } from '../partitioner.ts'
 import { backoffDelay, sleep } from '../retry.ts'
 import type { RuntimeMetrics } from '../runtime/metrics.ts'
+import { CompactProducer } from './compact-producer.ts'
 import { nextBatchRound, settleBatchRound } from './outbox-batch-round.ts'
 import {
   BROKER_MAX_BATCH_BYTES,
@@ -61,7 +61,7 @@ export const RELAY_DEFAULTS = {
 
 export class OutboxRelay implements Relay {
   readonly #options: Required<Omit<RelayOptions, 'metrics' | 'log'>> & Pick<RelayOptions, 'metrics' | 'log'>
-  readonly #producer: Producer
+  readonly #producer: CompactProducer
   #running = false
   #loop: Promise<void> | undefined
   #wake: (() => void) | undefined
@@ -76,7 +76,7 @@ export class OutboxRelay implements Relay {
       if (!Number.isSafeInteger(value) || value < 1)
         throw new RangeError(`${name} must be a positive integer`)
     }
-    this.#producer = new Producer({
+    this.#producer = new CompactProducer({
       clientId: options.clientId,
       bootstrapBrokers: [...options.brokers],
       idempotent: true,
