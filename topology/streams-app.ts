@@ -189,6 +189,7 @@ export class StreamsApp {
             metrics: this.metrics,
             log,
             onCommitted: () => this.relay.nudge(),
+            holdFetch: () => this.relay.whenBehind?.(),
             ...pick(o, ['instanceId', 'maxBatch', 'lingerMs', 'maxQueueBytes', 'sessionTimeoutMs']),
             ...pick(o, ['heartbeatIntervalMs', 'clock']),
           })

@@ -312,6 +312,40 @@ describe('OutboxRelay over batch rows (one outbox_batches row per committed batc
   })
 })
 
+describe('OutboxRelay backpressure (whenBehind, for the fetch loop holdFetch)', () => {
+  it('should say it is behind after a full round, settle that after its next round, and stop when a round is not full', async () => {
+    const topic = await infra.createTopic('relay-behind', 1)
+    await commitOutputs(
+      Array.from({ length: 25 }, (_, n) => ({ topic, key: null, value: Buffer.from(`v${n}`), headers: {} })),
+    )
+    const relay = new OutboxRelay({
+      db: outbox.db,
+      brokers: infra.brokers,
+      clientId: infra.name('relay'),
+      batchSize: 10,
+    })
+    relays.push(relay)
+    expect(relay.whenBehind()).toBeUndefined() // no round yet: nothing known to be waiting
+
+    expect(await relay.publishOnce()).toBe(10) // a full round: 15 more wait
+    const behind = relay.whenBehind()
+    expect(behind).toBeInstanceOf(Promise)
+    let settled = false
+    void behind?.then(() => {
+      settled = true
+    })
+    await new Promise((r) => setTimeout(r, 50))
+    expect(settled).toBe(false) // only the next round settles it
+
+    expect(await relay.publishOnce()).toBe(10)
+    await behind
+    expect(relay.whenBehind()).toBeInstanceOf(Promise) // full again: 5 wait
+    expect(await relay.publishOnce()).toBe(5)
+    expect(relay.whenBehind()).toBeUndefined() // caught up
+    expect(await relay.backlog()).toBe(0)
+  })
+})
+
 describe('OutboxRelay readiness', () => {
   it('should keep rows through a broker outage and report the relay failing once it lasts', async () => {
     const topic = infra.name('relay-outage')

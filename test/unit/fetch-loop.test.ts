@@ -2,7 +2,7 @@ import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryBackend } from '../../topology/driver/memory-backend.ts'
 import type { RawRecord } from '../../topology/record.ts'
-import { FetchLoop } from '../../topology/runtime/fetch-loop.ts'
+import { FetchLoop, type HoldFetch, MAX_FETCH_HOLD_MS } from '../../topology/runtime/fetch-loop.ts'
 import type { FetchedPartition, FetchTarget } from '../../topology/runtime/fetcher.ts'
 import { createRuntimeMetrics } from '../../topology/runtime/metrics.ts'
 import { PartitionTask } from '../../topology/runtime/task.ts'
@@ -72,7 +72,7 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) await stop()
 })
 
-async function start(logs: ScriptedLogs) {
+async function start(logs: ScriptedLogs, holdFetch?: HoldFetch) {
   const backend = new MemoryBackend()
   const registry = new Registry()
   const metrics = createRuntimeMetrics(registry)
@@ -108,6 +108,7 @@ async function start(logs: ScriptedLogs) {
     metrics,
     log: silent,
     signal: stop.signal,
+    ...(holdFetch ? { holdFetch } : {}),
   })
   const running = loop.run()
   stops.push(async () => {
@@ -163,5 +164,54 @@ describe('FetchLoop', () => {
     const { registry, committed } = await start(logs)
     await until(() => committed(1) === 20n && committed(0) === 3n)
     expect(await registry.metrics()).toContain('streams_records_skipped_total{topic="in",partition="1"} 12')
+  })
+
+  it('should not fetch while publication is behind, and fetch again once it has caught up', async () => {
+    const logs = new ScriptedLogs(
+      new Map([
+        [0, 4n],
+        [1, 4n],
+      ]),
+    )
+    // A relay that is behind: each ask gets a promise the test settles by hand (a relay round).
+    let behind = false
+    let asked = 0
+    const rounds: Array<() => void> = []
+    const hold: HoldFetch = () => {
+      asked++
+      return behind ? new Promise<void>((resolve) => rounds.push(resolve)) : undefined
+    }
+    const { registry, committed } = await start(logs, hold)
+    await until(() => committed(0) === 4n && committed(1) === 4n)
+
+    behind = true
+    await until(() => rounds.length > 0) // the loop is waiting on a round
+    logs.ends.set(0, 8n)
+    await new Promise((r) => setTimeout(r, 100))
+    expect(committed(0)).toBe(4n) // nothing fetched while behind
+
+    const asks = asked
+    rounds.shift()?.() // a round passes, still behind: it asks again and keeps waiting
+    await until(() => asked > asks)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(committed(0)).toBe(4n)
+
+    behind = false
+    for (const settle of rounds.splice(0)) settle()
+    await until(() => committed(0) === 8n)
+    expect(await registry.metrics()).toMatch(/streams_fetch_held_seconds_total 0\.[1-9]/)
+  })
+
+  it('should fetch after MAX_FETCH_HOLD_MS when publication never catches up (a relay that cannot publish stalls nothing)', async () => {
+    const logs = new ScriptedLogs(
+      new Map([
+        [0, 3n],
+        [1, 0n],
+      ]),
+    )
+    const started = Date.now()
+    const { committed } = await start(logs, () => new Promise<void>(() => {}))
+    await until(() => committed(0) === 3n, 3 * MAX_FETCH_HOLD_MS)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(MAX_FETCH_HOLD_MS - 50)
   })
 })

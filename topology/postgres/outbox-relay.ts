@@ -65,6 +65,10 @@ export class OutboxRelay implements Relay {
   #running = false
   #loop: Promise<void> | undefined
   #wake: (() => void) | undefined
+  /** The last round was cut by its limits: more records are waiting than one round takes. */
+  #behind = false
+  /** Resolved after each round (whenBehind). */
+  #afterRound: Array<() => void> = []
   #failures = 0
   #failingSince: number | undefined
   #lastError: string | undefined
@@ -110,12 +114,24 @@ export class OutboxRelay implements Relay {
     this.#wake?.()
   }
 
+  /**
+   * While the last round was full (the tasks commit faster than this publishes), a promise settled
+   * after the next round; otherwise undefined. The runtime's fetch loop waits on it (`holdFetch`): on
+   * one thread, the relay then gets the turns it needs, and the outbox stays within a round or two.
+   */
+  whenBehind(): Promise<void> | undefined {
+    if (!this.#behind) return undefined
+    return new Promise((resolve) => this.#afterRound.push(resolve))
+  }
+
   /** Publishes what is committed now, then stops. */
   async stop(): Promise<void> {
     this.#running = false
     this.nudge()
     await this.#loop
     await this.publishOnce().catch(() => 0)
+    this.#behind = false
+    this.#roundDone()
     await this.#producer.close()
   }
 
@@ -124,7 +140,16 @@ export class OutboxRelay implements Relay {
    * settled. A transient error is thrown after what was settled before it has committed.
    */
   async publishOnce(): Promise<number> {
+    try {
+      return await this.#publishRound()
+    } finally {
+      this.#roundDone()
+    }
+  }
+
+  async #publishRound(): Promise<number> {
     const { db, batchSize, maxBatchBytes } = this.#options
+    let behind = this.#behind
     const outcomes = await db.transaction().execute(async (trx): Promise<RoundOutcome[]> => {
       const { rows } = await sql<{
         locked: boolean
@@ -133,12 +158,15 @@ export class OutboxRelay implements Relay {
       // The API's rows first, then the tasks' batches, each its own produce request: neither waits
       // for the other to drain, and a transient error in the first leaves the second for next time.
       const outcomes: RoundOutcome[] = []
+      behind = false
       for (const [read, settle] of [
         [nextRound, settleRound],
         [nextBatchRound, settleBatchRound],
       ] as const) {
         const round = await read(trx, batchSize, maxBatchBytes)
         if (round.length === 0) continue
+        if (round.length >= batchSize || round.reduce((n, r) => n + r.bytes, 0) > maxBatchBytes / 2)
+          behind = true
         const outcome = await publishRound(round, maxBatchBytes, (group) => this.#send(group))
         await settle(trx, outcome)
         outcomes.push(outcome)
@@ -146,6 +174,7 @@ export class OutboxRelay implements Relay {
       }
       return outcomes
     })
+    this.#behind = behind
     let settled = 0
     for (const outcome of outcomes) settled += this.#observe(outcome)
     const failed = outcomes.find((o) => o.error !== undefined)
@@ -202,6 +231,12 @@ export class OutboxRelay implements Relay {
       // Rounds are cut by bytes as well as rows: only an empty round means the outbox is drained.
       if (settled === 0) await this.#idle(idleMs)
     }
+  }
+
+  #roundDone(): void {
+    const waiting = this.#afterRound
+    this.#afterRound = []
+    for (const resolve of waiting) resolve()
   }
 
   #idle(ms: number): Promise<void> {

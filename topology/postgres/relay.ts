@@ -18,6 +18,11 @@ export interface Relay {
   backlog(): Promise<number>
   /** Rows moved to `outbox_rejected`, waiting for an operator. */
   rejectedRows(): Promise<number>
+  /**
+   * Publication backpressure, for a relay that shares the tasks' thread: a promise while it is behind
+   * the commits, settled after its next round; undefined when it keeps up (or runs elsewhere).
+   */
+  whenBehind?(): Promise<void> | undefined
 }
 
 /** What `problem()` is judged from: since when publishing fails, how often, and why. */

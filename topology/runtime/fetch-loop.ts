@@ -22,7 +22,19 @@ export interface FetchLoopOptions {
   log: RuntimeLogger
   signal: AbortSignal
   clock?: () => number
+  /**
+   * Asked before every fetch round: a promise while fetching should wait (the outbox relay is behind the
+   * commits), settled when it is worth asking again; undefined to fetch now. Without it, tasks that
+   * commit faster than the relay publishes grow the outbox without bound, and the relay's rounds grow
+   * the heap (docs/benchmarks.md, "Publication backpressure").
+   */
+  holdFetch?: HoldFetch
 }
+
+export type HoldFetch = () => Promise<void> | undefined
+
+/** A fetch round waits for publication at most this long: a relay that cannot publish stalls nothing. */
+export const MAX_FETCH_HOLD_MS = 1_000
 
 /** Consecutive failures after which a partition's error counts against readiness. */
 const PROBLEM_AFTER = 3
@@ -54,6 +66,7 @@ export class FetchLoop {
     const { signal, fetcher, log } = this.#o
     let failures = 0
     while (!signal.aborted) {
+      await this.#hold()
       const now = this.#now()
       const byPartition = new Map<string, { runner: TaskRunner; target: FetchTarget }>()
       const targets: FetchTarget[] = []
@@ -93,6 +106,28 @@ export class FetchLoop {
         await sleep(delay, signal).catch(() => {})
       }
     }
+  }
+
+  /** Waits while publication is behind, at most MAX_FETCH_HOLD_MS, and counts the time. */
+  async #hold(): Promise<void> {
+    const { holdFetch, signal, metrics } = this.#o
+    let hold = holdFetch?.()
+    if (!hold) return
+    const started = performance.now()
+    const done = new AbortController()
+    let expired = false
+    const deadline = sleep(MAX_FETCH_HOLD_MS, AbortSignal.any([signal, done.signal])).then(
+      () => {
+        expired = true
+      },
+      () => {},
+    )
+    while (hold && !expired && !signal.aborted) {
+      await Promise.race([hold, deadline])
+      hold = holdFetch?.()
+    }
+    done.abort()
+    metrics.fetchHeld.inc((performance.now() - started) / 1000)
   }
 
   /**

@@ -48,6 +48,11 @@ export function createRuntimeMetrics(registry: Registry, prefix = DEFAULT_METRIC
       labelNames: ['topic', 'partition', 'code'],
       registers,
     }),
+    fetchHeld: new Counter({
+      name: `${prefix}fetch_held_seconds_total`,
+      help: 'Time the fetch loop waited for the outbox relay to catch up before fetching more (publication backpressure)',
+      registers,
+    }),
     retries: new Counter({
       name: `${prefix}processing_retries_total`,
       help: 'Attempts of a record whose processing threw, that were retried',

@@ -11,7 +11,7 @@ import { backoffDelay, retryForever, sleep } from '../retry.ts'
 import { copartitionedAssigner } from './assignor.ts'
 import { type StateBackend, taskName } from './backend.ts'
 import { FenceLedger } from './fence-ledger.ts'
-import { FetchLoop } from './fetch-loop.ts'
+import { FetchLoop, type HoldFetch } from './fetch-loop.ts'
 import { Fetcher } from './fetcher.ts'
 import { createInternalTopics, internalTopicSpecs } from './internal-topic-creation.ts'
 import type { RuntimeMetrics } from './metrics.ts'
@@ -33,6 +33,7 @@ export interface RuntimeOptions {
   log: RuntimeLogger
   /** Called after a batch with outputs commits (the outbox relay's nudge). */
   onCommitted?: () => void
+  holdFetch?: HoldFetch // publication backpressure: see `FetchLoopOptions.holdFetch`
   instanceId?: string
   maxBatch?: number
   lingerMs?: number
@@ -115,9 +116,8 @@ export class StreamsRuntime {
       fetcher: this.#fetcher,
       consumer: this.#fetchClient,
       runners: () => this.#runners.values(),
-      metrics: options.metrics,
-      log: options.log,
-      signal: this.#stop.signal,
+      ...{ metrics: options.metrics, log: options.log, signal: this.#stop.signal },
+      ...(options.holdFetch ? { holdFetch: options.holdFetch } : {}),
     })
   }
 
