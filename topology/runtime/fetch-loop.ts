@@ -28,7 +28,7 @@ export interface FetchLoopOptions {
    * commit faster than the relay publishes grow the outbox without bound, and the relay's rounds grow
    * the heap (docs/benchmarks.md, "Publication backpressure").
    */
-  holdFetch?: HoldFetch
+  holdFetch?: HoldFetch | undefined
 }
 
 export type HoldFetch = () => Promise<void> | undefined

@@ -67,8 +67,7 @@ export class StreamsRuntime {
   readonly #fetcher: Fetcher
   readonly #fetchLoop: FetchLoop
   readonly #runners = new Map<string, TaskRunner>()
-  /** The join each runner was made in (see FenceLedger). */
-  readonly #fences = new FenceLedger()
+  readonly #fences = new FenceLedger() // the join each runner was made in (see FenceLedger)
   /** Runners opening or stopping outside #runners: stop() waits for them, so none outlives it. */
   readonly #pending = new Set<Promise<unknown>>()
   readonly #stop = new AbortController()
@@ -82,8 +81,7 @@ export class StreamsRuntime {
   #kafkaErrorFrom: string | undefined
   #joined = false
   #rejoining = false
-  /** Housekeeping runs every second; offsets are mirrored to Kafka every fifth time. */
-  #ticks = 0
+  #ticks = 0 // housekeeping runs every second; offsets are mirrored to Kafka every fifth time
 
   constructor(options: RuntimeOptions) {
     const { maxQueueBytes } = options
@@ -116,8 +114,10 @@ export class StreamsRuntime {
       fetcher: this.#fetcher,
       consumer: this.#fetchClient,
       runners: () => this.#runners.values(),
-      ...{ metrics: options.metrics, log: options.log, signal: this.#stop.signal },
-      ...(options.holdFetch ? { holdFetch: options.holdFetch } : {}),
+      metrics: options.metrics,
+      log: options.log,
+      signal: this.#stop.signal,
+      holdFetch: options.holdFetch,
     })
   }
 
