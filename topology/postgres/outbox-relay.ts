@@ -49,6 +49,8 @@ export interface RelayOptions {
   idleMs?: number
   /** How long publishing may keep failing before `problem()` reports it (readiness). */
   failingAfterMs?: number
+  /** After each round, whether it was full (`whenBehind`): the worker thread tells the facade's. */
+  onRound?: (behind: boolean) => void
 }
 
 /** The options a relay takes when not given, here and on its worker thread (thread-relay.ts). */
@@ -60,7 +62,8 @@ export const RELAY_DEFAULTS = {
 } as const
 
 export class OutboxRelay implements Relay {
-  readonly #options: Required<Omit<RelayOptions, 'metrics' | 'log'>> & Pick<RelayOptions, 'metrics' | 'log'>
+  readonly #options: Required<Omit<RelayOptions, 'metrics' | 'log' | 'onRound'>> &
+    Pick<RelayOptions, 'metrics' | 'log' | 'onRound'>
   readonly #producer: CompactProducer
   #running = false
   #loop: Promise<void> | undefined
@@ -234,6 +237,7 @@ export class OutboxRelay implements Relay {
   }
 
   #roundDone(): void {
+    this.#options.onRound?.(this.#behind)
     const waiting = this.#afterRound
     this.#afterRound = []
     for (const resolve of waiting) resolve()

@@ -38,6 +38,8 @@ export type FromWorker =
   | { readonly type: 'metrics'; readonly calls: MetricCalls[] }
   | { readonly type: 'health'; readonly health: RelayHealth }
   | { readonly type: 'log'; readonly obj: object; readonly msg: string }
+  /** A round ended, and whether it was full (publication behind): see `Relay.whenBehind`. */
+  | { readonly type: 'round'; readonly behind: boolean }
   /** Its relay stopped (what was committed is published) and its pool is closed: it may be terminated. */
   | { readonly type: 'stopped' }
 

@@ -46,12 +46,19 @@ function runRelayWorker(port: MessagePort, data: RelayWorkerData): void {
     if (calls.length > 0) send({ type: 'metrics', calls })
   }
 
+  let wasBehind = true
   const relay = new OutboxRelay({
     ...data.relay,
     db,
     // The relay only increments and observes its outbox metrics; the recorder takes any of them by name.
     metrics: recorder.metrics as RuntimeMetrics,
     log: { warn: (obj, msg) => send({ type: 'log', obj, msg }) },
+    // The first round (the facade counts a starting worker as behind), every round while behind (each
+    // settles the facade's waiters), and the round that caught up.
+    onRound: (behind) => {
+      if (behind || wasBehind) send({ type: 'round', behind })
+      wasBehind = behind
+    },
   })
 
   // Readiness is judged on the facade's thread from the relay's health: sent when it changes.

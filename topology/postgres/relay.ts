@@ -19,8 +19,8 @@ export interface Relay {
   /** Rows moved to `outbox_rejected`, waiting for an operator. */
   rejectedRows(): Promise<number>
   /**
-   * Publication backpressure, for a relay that shares the tasks' thread: a promise while it is behind
-   * the commits, settled after its next round; undefined when it keeps up (or runs elsewhere).
+   * Publication backpressure: a promise while the relay is behind the commits (its last round was
+   * full), settled after its next round; undefined when it keeps up. The runtime's fetch loop waits on it.
    */
   whenBehind?(): Promise<void> | undefined
 }

@@ -26,7 +26,7 @@ import {
 } from './relay-messages.ts'
 import type { StreamsDatabase } from './schema.ts'
 
-export interface ThreadRelayOptions extends Omit<RelayOptions, 'log'> {
+export interface ThreadRelayOptions extends Omit<RelayOptions, 'log' | 'onRound'> {
   /** Where the worker connects: the database `db` (used here for the counts) is. */
   databaseUrl: string
   metrics?: RuntimeMetrics
@@ -55,6 +55,13 @@ export class ThreadRelay implements Relay {
   #stopping: Promise<void> | undefined
   /** Resolves on the worker's 'stopped' message, or its end, whichever comes first. */
   #stopped: (() => void) | undefined
+  /**
+   * The worker's last round was full (its 'round' messages); waiters settle on the next one. Until its
+   * first round the worker is still starting (a few hundred ms of loading), so it counts as behind:
+   * tasks that started first would otherwise commit a whole backlog with nobody publishing.
+   */
+  #behind = true
+  #afterRound: Array<() => void> = []
 
   constructor(options: ThreadRelayOptions) {
     this.#options = options
@@ -91,6 +98,7 @@ export class ThreadRelay implements Relay {
     })
     worker.once('exit', (code) => {
       this.#exited = true
+      this.#round(false)
       if (!this.#stopping) this.#died ??= `exited with code ${code}`
       this.#stopped?.()
     })
@@ -113,6 +121,12 @@ export class ThreadRelay implements Relay {
     return this.#stopping
   }
 
+  /** As `OutboxRelay.whenBehind`, from the worker's 'round' messages: the tasks wait for its rounds too. */
+  whenBehind(): Promise<void> | undefined {
+    if (!this.#behind) return undefined
+    return new Promise((resolve) => this.#afterRound.push(resolve))
+  }
+
   backlog(): Promise<number> {
     return outboxBacklog(this.#db)
   }
@@ -132,9 +146,20 @@ export class ThreadRelay implements Relay {
       case 'log':
         this.#options.log?.warn(message.obj, message.msg)
         return
+      case 'round':
+        this.#round(message.behind)
+        return
       case 'stopped':
+        this.#round(false)
         this.#stopped?.()
         return
     }
+  }
+
+  #round(behind: boolean): void {
+    this.#behind = behind
+    const waiting = this.#afterRound
+    this.#afterRound = []
+    for (const resolve of waiting) resolve()
   }
 }
