@@ -30,7 +30,7 @@ import {
   type Send,
   settleRound,
 } from './outbox-round.ts'
-import { type Relay, type RelayHealth, relayProblem } from './relay.ts'
+import { type Relay, type RelayHealth, RoundSignal, relayProblem } from './relay.ts'
 import type { StreamsDatabase } from './schema.ts'
 
 const RELAY_LOCK = 0x636f6d6d // "comm": one advisory lock id for every relay of this database
@@ -70,8 +70,7 @@ export class OutboxRelay implements Relay {
   #wake: (() => void) | undefined
   /** The last round was cut by its limits: more records are waiting than one round takes. */
   #behind = false
-  /** Resolved after each round (whenBehind). */
-  #afterRound: Array<() => void> = []
+  readonly #rounds = new RoundSignal(false)
   #failures = 0
   #failingSince: number | undefined
   #lastError: string | undefined
@@ -123,8 +122,7 @@ export class OutboxRelay implements Relay {
    * one thread, the relay then gets the turns it needs, and the outbox stays within a round or two.
    */
   whenBehind(): Promise<void> | undefined {
-    if (!this.#behind) return undefined
-    return new Promise((resolve) => this.#afterRound.push(resolve))
+    return this.#rounds.whenBehind()
   }
 
   /** Publishes what is committed now, then stops. */
@@ -134,7 +132,7 @@ export class OutboxRelay implements Relay {
     await this.#loop
     await this.publishOnce().catch(() => 0)
     this.#behind = false
-    this.#roundDone()
+    this.#rounds.ended(false)
     await this.#producer.close()
   }
 
@@ -146,7 +144,8 @@ export class OutboxRelay implements Relay {
     try {
       return await this.#publishRound()
     } finally {
-      this.#roundDone()
+      this.#options.onRound?.(this.#behind)
+      this.#rounds.ended(this.#behind)
     }
   }
 
@@ -234,13 +233,6 @@ export class OutboxRelay implements Relay {
       // Rounds are cut by bytes as well as rows: only an empty round means the outbox is drained.
       if (settled === 0) await this.#idle(idleMs)
     }
-  }
-
-  #roundDone(): void {
-    this.#options.onRound?.(this.#behind)
-    const waiting = this.#afterRound
-    this.#afterRound = []
-    for (const resolve of waiting) resolve()
   }
 
   #idle(ms: number): Promise<void> {

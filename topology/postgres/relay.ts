@@ -25,6 +25,33 @@ export interface Relay {
   whenBehind?(): Promise<void> | undefined
 }
 
+/**
+ * Whether a relay's last round was full, and who waits for its next round: the state behind
+ * `Relay.whenBehind`, for the relay on this thread (OutboxRelay) and for its worker's reports (ThreadRelay).
+ */
+export class RoundSignal {
+  #behind: boolean
+  #waiting: Array<() => void> = []
+
+  constructor(behind: boolean) {
+    this.#behind = behind
+  }
+
+  /** While behind, a promise settled when the next round ends; otherwise undefined. */
+  whenBehind(): Promise<void> | undefined {
+    if (!this.#behind) return undefined
+    return new Promise((resolve) => this.#waiting.push(resolve))
+  }
+
+  /** A round ended (or the relay stopped: `false`): records whether it was full, and settles the waiters. */
+  ended(behind: boolean): void {
+    this.#behind = behind
+    const waiting = this.#waiting
+    this.#waiting = []
+    for (const resolve of waiting) resolve()
+  }
+}
+
 /** What `problem()` is judged from: since when publishing fails, how often, and why. */
 export interface RelayHealth {
   readonly failingSince: number | undefined

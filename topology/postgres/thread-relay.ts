@@ -16,7 +16,7 @@ import { describeError } from '../errors.ts'
 import type { RuntimeMetrics } from '../runtime/metrics.ts'
 import { startWorker } from '../worker-heap.ts'
 import { outboxBacklog, outboxRejectedRows, RELAY_DEFAULTS, type RelayOptions } from './outbox-relay.ts'
-import { type Relay, type RelayHealth, relayProblem } from './relay.ts'
+import { type Relay, type RelayHealth, RoundSignal, relayProblem } from './relay.ts'
 import {
   type FromWorker,
   RELAY_WORKER,
@@ -60,8 +60,7 @@ export class ThreadRelay implements Relay {
    * first round the worker is still starting (a few hundred ms of loading), so it counts as behind:
    * tasks that started first would otherwise commit a whole backlog with nobody publishing.
    */
-  #behind = true
-  #afterRound: Array<() => void> = []
+  readonly #rounds = new RoundSignal(true)
 
   constructor(options: ThreadRelayOptions) {
     this.#options = options
@@ -98,7 +97,7 @@ export class ThreadRelay implements Relay {
     })
     worker.once('exit', (code) => {
       this.#exited = true
-      this.#round(false)
+      this.#rounds.ended(false)
       if (!this.#stopping) this.#died ??= `exited with code ${code}`
       this.#stopped?.()
     })
@@ -123,8 +122,7 @@ export class ThreadRelay implements Relay {
 
   /** As `OutboxRelay.whenBehind`, from the worker's 'round' messages: the tasks wait for its rounds too. */
   whenBehind(): Promise<void> | undefined {
-    if (!this.#behind) return undefined
-    return new Promise((resolve) => this.#afterRound.push(resolve))
+    return this.#rounds.whenBehind()
   }
 
   backlog(): Promise<number> {
@@ -147,19 +145,12 @@ export class ThreadRelay implements Relay {
         this.#options.log?.warn(message.obj, message.msg)
         return
       case 'round':
-        this.#round(message.behind)
+        this.#rounds.ended(message.behind)
         return
       case 'stopped':
-        this.#round(false)
+        this.#rounds.ended(false)
         this.#stopped?.()
         return
     }
-  }
-
-  #round(behind: boolean): void {
-    this.#behind = behind
-    const waiting = this.#afterRound
-    this.#afterRound = []
-    for (const resolve of waiting) resolve()
   }
 }

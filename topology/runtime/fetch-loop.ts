@@ -26,7 +26,7 @@ export interface FetchLoopOptions {
    * Asked before every fetch round: a promise while fetching should wait (the outbox relay is behind the
    * commits), settled when it is worth asking again; undefined to fetch now. Without it, tasks that
    * commit faster than the relay publishes grow the outbox without bound, and the relay's rounds grow
-   * the heap (docs/benchmarks.md, "Publication backpressure").
+   * the heap (docs/architecture.md, section 6, "Backpressure").
    */
   holdFetch?: HoldFetch | undefined
 }
