@@ -117,6 +117,12 @@ describe('encodeProduceRequest', () => {
     const messages = [message({ timestamp: undefined }), message({ timestamp: undefined, partition: 1 })]
     expect(encodeProduceRequest(-1, 30_000, copy(messages), {}, Number(T0))).toEqual(theirs(-1, messages))
   })
+
+  it('should stamp with now a record without a timestamp after one with another, as the library does', () => {
+    vi.useFakeTimers({ now: Number(T0), toFake: ['Date'] })
+    const messages = [message({ timestamp: T0 - 5_000n }), message({ timestamp: undefined })]
+    expect(encodeProduceRequest(-1, 30_000, copy(messages), {}, Number(T0))).toEqual(theirs(-1, messages))
+  })
 })
 
 describe('CompactProducer', () => {

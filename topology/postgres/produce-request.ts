@@ -139,6 +139,7 @@ function writeBatch(
   topic: string,
   batch: PartitionBatch,
   options: ProduceRequestOptions,
+  now: number,
 ): number {
   const { messages, firstTimestamp } = batch
   buffer.writeBigInt64BE(0n, start)
@@ -156,7 +157,6 @@ function writeBatch(
   const sequence = options.sequences?.getWithDefault(`${topic}:${batch.partition}`, 0) ?? 0
   offset = buffer.writeInt32BE(sequence, offset)
   offset = buffer.writeInt32BE(messages.length, offset)
-  const now = firstTimestamp
   messages.forEach((message, i) => {
     offset = writeUnsignedVarInt(buffer, offset, zigzag(batch.bodySizes[i] ?? 0))
     buffer[offset++] = 0 // attributes
@@ -218,7 +218,7 @@ export function encodeProduceRequest(
     for (const batch of batches) {
       offset = buffer.writeInt32BE(batch.partition, offset)
       offset = writeUnsignedVarInt(buffer, offset, batch.size + 1)
-      offset = writeBatch(buffer, offset, topic, batch, options)
+      offset = writeBatch(buffer, offset, topic, batch, options, now) // the clock sizeBatch used
       buffer[offset++] = 0 // the partition's tagged fields
     }
     buffer[offset++] = 0 // the topic's tagged fields
