@@ -176,6 +176,13 @@ describe('CompactProducer', () => {
     )
     expect(sent[0]?.payload).toEqual(library.buffer)
     expect(sent[0]?.payload).not.toEqual(theirs(-1, messages))
+
+    // The promise form takes the same branches (the fake connection never answers: only the payload counts).
+    sent.length = 0
+    void compactProduceApi.async(connection as never, -1, 30_000, copy(messages), { compression: 'snappy' })
+    void compactProduceApi.async(connection as never, -1, 30_000, copy(messages), {})
+    expect(sent[0]?.payload).toEqual(library.buffer)
+    expect(sent[1]?.payload).toEqual(theirs(-1, messages))
   })
 
   it('should answer Produce v11 with the compact API and leave other versions and APIs to the library', async () => {

@@ -9,6 +9,7 @@
  * v11 does it answer with the same API whose request is encoded here. Any other version, and any
  * compressed send, stays the library's.
  */
+import { promisify } from 'node:util'
 import {
   type API,
   type Callback,
@@ -45,17 +46,21 @@ const compactApi = createAPI<ProduceArguments, ProduceResponse>(
 )
 
 /** Produce v11 with the compact encoding, or the library's when the send is compressed. */
-export const compactProduceApi: API<ProduceArguments, ProduceResponse> = Object.assign(
-  (
-    connection: Parameters<typeof compactApi>[0],
-    ...args: [...ProduceArguments, Callback<ProduceResponse>?]
-  ) => {
-    const compression = args[3]?.compression
-    const api = compression && compression !== 'none' ? produceV11.api : compactApi
-    ;(api as (...a: unknown[]) => void)(connection, ...args)
-  },
-  { async: compactApi.async, key: compactApi.key, version: compactApi.version },
-)
+function produce(
+  connection: Parameters<typeof compactApi>[0],
+  ...args: [...ProduceArguments, Callback<ProduceResponse>?]
+): void {
+  const compression = args[3]?.compression
+  const api = compression && compression !== 'none' ? produceV11.api : compactApi
+  ;(api as (...a: unknown[]) => void)(connection, ...args)
+}
+
+/** `produce` as the library's APIs are shaped; `async` takes the same branch as the callback form. */
+export const compactProduceApi: API<ProduceArguments, ProduceResponse> = Object.assign(produce, {
+  async: promisify(produce) as API<ProduceArguments, ProduceResponse>['async'],
+  key: compactApi.key,
+  version: compactApi.version,
+})
 
 export class CompactProducer extends Producer {
   override [kGetApi]<RequestArguments extends Array<unknown>, ResponseType>(
