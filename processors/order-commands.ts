@@ -30,17 +30,40 @@ const MAX_RESERVE_LINES = 100
 export const ReserveLine = Type.Object({ productId: EntityId, quantity: ReservedQuantity })
 export type ReserveLine = Static<typeof ReserveLine>
 
+const ReserveLines = Type.Array(ReserveLine, { minItems: 1, maxItems: MAX_RESERVE_LINES })
+
+/** One owner's share of an order's stock step: the lines of one partition (`forwarded`: see below). */
+export const ReserveGroup = Type.Object({ lines: ReserveLines, forwarded: Type.Optional(Type.Boolean()) })
+export type ReserveGroup = Static<typeof ReserveGroup>
+
 /**
- * Reserve every line for an order, each all or none (the saga decides the order's all-or-nothing). The
- * saga sends one per partition of this topic: the lines whose products land on the same partition.
+ * What a reserve carries on when it is one hop of the order's chain (docs/architecture.md, "The
+ * order saga"): the groups still to reserve, one owner after another; the lines the owners before
+ * reserved; and the payment the last stock owner asks of the user's owner once every line is reserved.
+ */
+export const ReserveChain = Type.Object({
+  next: Type.Array(ReserveGroup, { maxItems: MAX_RESERVE_LINES }),
+  reserved: Type.Array(ReserveLine, { maxItems: MAX_RESERVE_LINES }),
+  payment: Type.Object({ userId: EntityId, amount: Amount, userCouponId: Type.Optional(EntityId) }),
+})
+export type ReserveChain = Static<typeof ReserveChain>
+
+/**
+ * Reserve every line for an order, each all or none. The saga groups an order's lines by the partition
+ * of this topic that owns them and sends the first group, with the rest as its `chain`: each owner
+ * reserves its lines and sends the order on — to the next group's owner, or, after the last, as the
+ * payment to the user's owner — or, when a line is short, stops and answers the saga for every line
+ * (the ones never asked NOT_ASKED). Without `chain` (a record an earlier version wrote) the owner
+ * answers its own lines to the saga, which waits for every group's answer.
  * `forwarded`: sent on by a stock owner that did not own these lines (stock-owner.ts); a forwarded
  * command is never forwarded again.
  */
 export const ReserveStock = Type.Object({
   kind: Type.Literal('reserve'),
   orderId: EntityId,
-  lines: Type.Array(ReserveLine, { minItems: 1, maxItems: MAX_RESERVE_LINES }),
+  lines: ReserveLines,
   forwarded: Type.Optional(Type.Boolean()),
+  chain: Type.Optional(ReserveChain),
 })
 export const StockCommand = ReserveStock
 export type StockCommand = Static<typeof StockCommand>
@@ -83,6 +106,8 @@ export const StockShortReasons = {
   PRODUCT_NOT_FOUND: 'PRODUCT_NOT_FOUND',
   /** A forwarded line that still reached a partition not owning its product: nothing was taken. */
   NOT_OWNED: 'NOT_OWNED',
+  /** A line of a chain that stopped before its owner was asked (an earlier line was short): nothing taken. */
+  NOT_ASKED: 'NOT_ASKED',
 } as const
 export const CouponUnusableReasons = {
   NOT_FOUND: 'NOT_FOUND',
@@ -129,10 +154,22 @@ const parseReserve = keyedBy(StockCommand, (c) => c.lines[0]!.productId, "first 
  */
 export function parseStockCommand(value: Buffer | null, key: string | null): StockCommand {
   const command = parseReserve(value, key)
+  // Across the whole chain too: one reservation per (order, product), and an order has at most 100.
+  const named: Array<[string, number]> = command.lines.map((l, i) => [`lines[${i}]`, l.productId])
+  const { next = [], reserved = [] } = command.chain ?? {}
+  for (const [g, group] of next.entries())
+    for (const [i, line] of group.lines.entries())
+      named.push([`chain.next[${g}].lines[${i}]`, line.productId])
+  for (const [i, line] of reserved.entries()) named.push([`chain.reserved[${i}]`, line.productId])
+  if (named.length > MAX_RESERVE_LINES)
+    throw new RecordError(
+      'VALIDATION_FAILED',
+      `chain: ${named.length} lines in all, at most ${MAX_RESERVE_LINES}`,
+    )
   const seen = new Set<number>()
-  for (const [i, { productId }] of command.lines.entries()) {
+  for (const [path, productId] of named) {
     if (seen.has(productId))
-      throw new RecordError('VALIDATION_FAILED', `lines[${i}].productId: product ${productId} is named twice`)
+      throw new RecordError('VALIDATION_FAILED', `${path}.productId: product ${productId} is named twice`)
     seen.add(productId)
   }
   return command

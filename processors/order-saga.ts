@@ -1,10 +1,10 @@
 /**
  * The order saga: one task per partition of `order-created-topic` and of the saga's replies (both keyed
- * by orderId), so one task owns each order's progress. It asks the owners in the seed's order —
- * (1) reserve every product's stock, all at once (one command per stock partition, see stock-lines.ts),
- * (2) deduct the points, (3) use the coupon — and
- * continues on their replies; then (5) completes the order (the ranking, step 4, follows from the
- * COMPLETED status event: a projector applies it to Redis once per order). A business failure marks
+ * by orderId), so one task owns each order's progress. It asks the owners in the seed's order, as one
+ * chain that answers once — (1) reserve every product's stock, one stock owner after another (one hop
+ * per stock partition, see stock-lines.ts), whose last (2) asks the user's owner to deduct the points
+ * and (3) use the coupon — and continues on the answer; then (5) completes the order (the ranking,
+ * step 4, follows from the COMPLETED status event: a projector applies it to Redis once per order). A business failure marks
  * the order FAILED with its reason and gives back what the steps took, newest first: points, then
  * stock. Nothing here locks: each counter is changed by its owner's partition alone.
  *
@@ -49,7 +49,7 @@ export type SagaStep = 'STOCK' | 'POINTS' | 'COUPON' | 'DONE'
 /** What a product's owner answered for its line of a reserve command. */
 export type StockAnswer =
   | { state: 'RESERVED'; quantity: number }
-  | { state: 'SHORT'; reason: 'INSUFFICIENT_STOCK' | 'PRODUCT_NOT_FOUND' | 'NOT_OWNED' }
+  | { state: 'SHORT'; reason: 'INSUFFICIENT_STOCK' | 'PRODUCT_NOT_FOUND' | 'NOT_OWNED' | 'NOT_ASKED' }
 
 /** An order's saga, in the `order-sagas` store (keyed by orderId). */
 export interface SagaState {
@@ -128,26 +128,46 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
       pointsDeducted: false,
       status: 'PENDING',
     }
-    this.#save(orderId, state, ctx)
-    // One command per partition of the stock commands, keyed by its first line's product (so it lands
-    // on that partition); per product when the topic's partition count is unknown.
-    const partitionOf = (productId: number) => ctx.partitionFor(SagaSinks.STOCK_COMMANDS, String(productId))
-    for (const group of groupByPartition(lines, partitionOf)) {
-      const first = group[0]!.productId
-      const command: StockCommand = { kind: 'reserve', orderId, lines: group }
-      ctx.emit(SagaSinks.STOCK_COMMANDS, {
-        key: String(first),
-        value: command,
-        id: SagaIds.reserve(orderId, first),
-      })
+    // A product the shop does not have fails the order before anything is taken (the seed checks the
+    // products exist before any step): a product's owner could only answer it PRODUCT_NOT_FOUND.
+    if (items.length < lines.length) {
+      this.#fail(orderId, state, 'PRODUCT_NOT_FOUND', ctx)
+      return
     }
+    this.#save(orderId, state, ctx)
+    // The lines grouped by the partition of the stock commands that owns them (per product when the
+    // topic's partition count is unknown), sent as one chain: the first group's owner reserves its
+    // lines and sends the order on to the next, the last one to the user's owner as the payment. The
+    // saga hears back once: the payment's answer, or a stock owner's when a line was short.
+    const partitionOf = (productId: number) => ctx.partitionFor(SagaSinks.STOCK_COMMANDS, String(productId))
+    const [group, ...rest] = groupByPartition(lines, partitionOf)
+    const first = group![0]!.productId
+    const command: StockCommand = {
+      kind: 'reserve',
+      orderId,
+      lines: group!,
+      chain: {
+        next: rest.map((lines) => ({ lines })),
+        reserved: [],
+        payment: { userId, amount: order.finalAmount, ...(userCouponId === null ? {} : { userCouponId }) },
+      },
+    }
+    ctx.emit(SagaSinks.STOCK_COMMANDS, {
+      key: String(first),
+      value: command,
+      id: SagaIds.reserve(orderId, first),
+    })
   }
 
-  #continue(reply: SagaReply, ctx: Ctx): void {
+  #continue(reply: SagaReply, ctx: Ctx, known?: SagaState): void {
     const { orderId } = reply
-    const state = ctx.store<KeyValueStore<SagaState>>(SagaStores.SAGAS).get(String(orderId))
+    const state = known ?? ctx.store<KeyValueStore<SagaState>>(SagaStores.SAGAS).get(String(orderId))
     if (!state) this.#ignore(IgnoredReasons.UNKNOWN_ORDER, ctx)
     else if (!awaits(state, reply)) this.#ignore(IgnoredReasons.NOT_AWAITED, ctx)
+    else if (reply.kind !== 'stock-answered' && state.step === 'STOCK')
+      // The payment's answer while the stock step is open: the order's chain reached the user's owner,
+      // which it does only after every line was reserved, each as the order asked.
+      this.#continue(reply, ctx, { ...state, step: 'POINTS', stock: allReserved(state) })
     else if (reply.kind === 'stock-answered') {
       // Each line keeps its first answer: a reply for lines already answered changes nothing.
       const stock = { ...state.stock }
@@ -279,20 +299,28 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
   }
 }
 
-/** Whether the order waits for this reply now: one of its step's, and for stock, for a line yet to answer. */
+/**
+ * Whether the order waits for this reply now: one of its step's, and for stock, for a line yet to
+ * answer. The payment's answer is awaited at the stock step too: the chain sends the payment itself.
+ */
 function awaits(state: SagaState, reply: SagaReply): boolean {
+  const paying = state.step === 'POINTS' || (state.step === 'STOCK' && Object.keys(state.stock).length === 0)
   switch (reply.kind) {
     case 'stock-answered':
       return state.step === 'STOCK' && reply.answers.some((a) => awaitsLine(state, a))
     case 'points-deducted':
     case 'points-short':
     case 'user-not-found':
-      return state.step === 'POINTS'
+      return paying
     default:
-      // The coupon's answer: in the payment's reply (step POINTS), or to a use-coupon of its own.
-      return state.step === 'COUPON' || (state.step === 'POINTS' && state.userCouponId !== null)
+      // The coupon's answer: in the payment's reply, or to a use-coupon of its own.
+      return state.step === 'COUPON' || (paying && state.userCouponId !== null)
   }
 }
+
+/** Every line reserved, as the order asked: what the chain's reaching the payment means. */
+const allReserved = (state: SagaState): Record<string, StockAnswer> =>
+  Object.fromEntries(state.lines.map((l) => [l.productId, { state: 'RESERVED', quantity: l.quantity }]))
 
 /** Whether the stock step waits for this line's answer: a line of the order, not answered yet. */
 const awaitsLine = (state: SagaState, answer: StockAnswerLine): boolean =>

@@ -101,7 +101,10 @@ function addOrderSaga(builder: StreamsBuilder, topics: TopicNames): void {
     ...idempotent,
     parse: parseStockRestoreInput,
   })
-  stockCommands.pipe(merge(stockRestores), stockOwner(replies, internal(InternalTopics.STOCK_COMMANDS)))
+  stockCommands.pipe(
+    merge(stockRestores),
+    stockOwner(replies, internal(InternalTopics.STOCK_COMMANDS), internal(InternalTopics.USER_COMMANDS)),
+  )
 
   // Keyed by user: one task sees every change of a user's points and coupons.
   const userCommands = builder.stream('user-commands', {

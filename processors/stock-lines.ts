@@ -1,7 +1,7 @@
 /**
  * An order's lines as the stock step sends them: summed per product, then grouped by the partition of
- * the stock commands that owns each product, so each stock owner gets one reserve per order rather
- * than one per product (and answers it with one reply).
+ * the stock commands that owns each product, so each stock owner gets one reserve per order (one hop
+ * of the order's chain) rather than one per product.
  */
 import type { OrderLine } from './order-messages.ts'
 

@@ -1,6 +1,7 @@
 /**
- * The stock owner: the one writer of each product's stock. Reserve commands (from the saga, one per
- * order and partition, keyed by their first line's product) and stock restore events (from the saga's
+ * The stock owner: the one writer of each product's stock. Reserve commands (from the saga or the
+ * owner before in an order's chain, one per order and partition, keyed by their first line's product;
+ * the last owner of a chain sends the order on as its payment) and stock restore events (from the saga's
  * compensation, or any producer; keyed by product) land on the partition that owns their products, so
  * one task sees every change of a product's stock, in order, and decides from partition-local state
  * with no lock. Each reservation is remembered per (order, product): a command delivered twice answers
@@ -20,6 +21,8 @@ import type { LookupReader, TableWriter } from '../topology/postgres/state-backe
 import type { StreamRecord } from '../topology/record.ts'
 import { idKeys } from './fields.ts'
 import {
+  type ReserveChain,
+  type ReserveGroup,
   type ReserveLine,
   SAGA_REPLIES_SINK,
   SagaIds,
@@ -29,6 +32,7 @@ import {
   type StockCommand,
   type StockOwnerInput,
   type StockRestoreInput,
+  type UserCommand,
 } from './order-commands.ts'
 import {
   ORDER_STATUS_LOOKUP,
@@ -50,8 +54,10 @@ export const StockStores = {
 } as const
 export const StockLookups = { STOCK: 'product-stock-rows' } as const
 export const StockTables = { LEVELS: 'product-stock-levels' } as const
-/** Where an owner sends lines it does not own: the stock commands, to their owners. */
+/** Where an owner sends lines it does not own, and an order's next group: the stock commands. */
 export const FORWARD_SINK = 'forward-stock-commands'
+/** Where the last owner of an order's chain sends its payment: the user commands. */
+export const PAYMENT_SINK = 'to-user-commands'
 
 /** A reserve's decision. A RELEASED reservation was reserved, then given back by a restore. */
 export type Reservation =
@@ -77,9 +83,76 @@ export class StockOwner implements StreamProcessor<StockOwnerInput, never> {
       foreign.push(line)
       return []
     })
+    if (command.chain) {
+      this.#continueChain(command, command.chain, answers, foreign, ctx)
+      return
+    }
     this.#forward(orderId, foreign, ctx)
     if (answers.length === 0) return
     // A command seen before gets the reply it got then: the saga ignores a reply it no longer awaits.
+    this.#answer(orderId, keyProduct, answers, ctx)
+  }
+
+  /**
+   * One hop of an order's chain, this owner's lines decided: every line so far reserved → the order
+   * goes on, to the owner of the next group (the lines this partition does not own first, as a
+   * forwarded group), or after the last group as the payment to the user's owner; a line short → the
+   * chain stops here and the saga hears every line's answer at once, so it gives back exactly the
+   * reserved ones. The same command again decides the same (its reservations are remembered) and
+   * sends the same record with the same id.
+   */
+  #continueChain(
+    command: StockCommand,
+    chain: ReserveChain,
+    answers: StockAnswerLine[],
+    foreign: ReserveLine[],
+    ctx: StreamContext<never>,
+  ): void {
+    const { orderId } = command
+    const partitionOf = (productId: number) => ctx.partitionFor(FORWARD_SINK, String(productId))
+    const next: ReserveGroup[] = [
+      ...groupByPartition(foreign, partitionOf).map((lines) => ({ lines, forwarded: true })),
+      ...chain.next,
+    ]
+    const reserved = [...chain.reserved]
+    for (const a of answers)
+      if (a.state === 'RESERVED') reserved.push({ productId: a.productId, quantity: a.quantity })
+    if (reserved.length < chain.reserved.length + answers.length) {
+      const notAsked = next.flatMap((g) =>
+        g.lines.map(
+          (l): StockAnswerLine => ({ productId: l.productId, state: 'SHORT', reason: 'NOT_ASKED' }),
+        ),
+      )
+      const before = chain.reserved.map((l): StockAnswerLine => ({ ...l, state: 'RESERVED' }))
+      this.#answer(orderId, command.lines[0]!.productId, [...before, ...answers, ...notAsked], ctx)
+      return
+    }
+    const [group, ...rest] = next
+    if (group) {
+      const first = group.lines[0]!.productId
+      const hop: StockCommand = {
+        kind: 'reserve',
+        orderId,
+        lines: group.lines,
+        ...(group.forwarded ? { forwarded: true } : {}),
+        chain: { ...chain, next: rest, reserved },
+      }
+      const id = group.forwarded ? SagaIds.forwardedReserve(orderId, first) : SagaIds.reserve(orderId, first)
+      ctx.emit(FORWARD_SINK, { key: String(first), value: hop, id })
+      return
+    }
+    const { userId, amount, userCouponId } = chain.payment
+    const payment: UserCommand = {
+      kind: 'deduct-points',
+      orderId,
+      userId,
+      amount,
+      ...(userCouponId === undefined ? {} : { userCouponId }),
+    }
+    ctx.emit(PAYMENT_SINK, { key: String(userId), value: payment, id: SagaIds.deductPoints(orderId) })
+  }
+
+  #answer(orderId: number, keyProduct: number, answers: StockAnswerLine[], ctx: StreamContext<never>): void {
     const reply: SagaReply = { kind: 'stock-answered', orderId, answers }
     ctx.emit(SAGA_REPLIES_SINK, {
       key: String(orderId),
@@ -199,7 +272,7 @@ const productsOf = (input: StockOwnerInput): number[] =>
  * The stock owner's step, with everything it reads and writes: pipe the merged commands and restores
  * into it. `stockCommands` is the topic it reads commands from (it forwards lines it does not own there).
  */
-export function stockOwner(replies: SinkSpec, stockCommands: SinkSpec) {
+export function stockOwner(replies: SinkSpec, stockCommands: SinkSpec, userCommands: SinkSpec) {
   return process<StockOwnerInput, never>(() => new StockOwner(), {
     name: 'own-stock',
     stores: {
@@ -220,6 +293,6 @@ export function stockOwner(replies: SinkSpec, stockCommands: SinkSpec) {
     tables: [StockTables.LEVELS, RESTORE_OUTCOMES],
     readers: { [StockLookups.STOCK]: readStock, [ORDER_STATUS_LOOKUP]: readOrderStatus },
     writers: { [StockTables.LEVELS]: writeLevels, [RESTORE_OUTCOMES]: writeRestoreOutcomes },
-    sinks: { [SAGA_REPLIES_SINK]: replies, [FORWARD_SINK]: stockCommands },
+    sinks: { [SAGA_REPLIES_SINK]: replies, [FORWARD_SINK]: stockCommands, [PAYMENT_SINK]: userCommands },
   })
 }

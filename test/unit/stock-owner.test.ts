@@ -1,32 +1,20 @@
 import { describe, expect, it } from 'vitest'
 import type { SagaReply, StockCommand } from '../../processors/order-commands.ts'
 import { ORDER_STATUS_LOOKUP } from '../../processors/restore-outcomes.ts'
-import { shopTopology } from '../../processors/shop-topology.ts'
-import { StockLookups, StockStores } from '../../processors/stock-owner.ts'
 import { Topics } from '../../processors/topics.ts'
-import { TopologyTestDriver } from '../../topology/driver/test-driver.ts'
-import { partitionForKey } from '../../topology/partitioner.ts'
-import { failedOrders } from '../support/saga-driver.ts'
+import type { TopologyTestDriver } from '../../topology/driver/test-driver.ts'
+import {
+  COMMANDS,
+  command,
+  driver,
+  type Lines,
+  P,
+  REPLIES,
+  replies,
+  stockAt,
+  stockOf,
+} from '../support/stock-driver.ts'
 
-const COMMANDS = 'shop-stock-commands'
-const REPLIES = 'shop-saga-replies'
-
-/** With 3 partitions, products 10, 12 and 13 are on partition 1 and 11 on partition 0 (murmur2). */
-const P = (productId: number) => partitionForKey(String(productId), 3)
-
-function driver(stock: Record<number, number> = { 10: 3 }) {
-  const d = new TopologyTestDriver(shopTopology('shop'), { partitions: 3 })
-  for (const [productId, units] of Object.entries(stock)) d.setLookup(StockLookups.STOCK, productId, units)
-  failedOrders(d)
-  return d
-}
-type Lines = ReadonlyArray<readonly [productId: number, quantity: number]>
-const command = (orderId: number, lines: Lines, forwarded?: boolean): StockCommand => ({
-  kind: 'reserve',
-  orderId,
-  lines: lines.map(([productId, quantity]) => ({ productId, quantity })),
-  ...(forwarded === undefined ? {} : { forwarded }),
-})
 /** A reserve as the saga sends it: keyed by its first line's product. */
 const reserve = (d: TopologyTestDriver, orderId: number, lines: Lines, partition?: number) =>
   d.pipe(
@@ -42,7 +30,6 @@ const restore = (
   productId: number,
   quantity: number,
 ) => d.pipe(Topics.STOCK_RESTORE, String(productId), { eventId, orderId, productId, quantity })
-const replies = (d: TopologyTestDriver) => d.output<SagaReply>(REPLIES).map((r) => r.value)
 const reserved = (orderId: number, productId: number, quantity: number): SagaReply => ({
   kind: 'stock-answered',
   orderId,
@@ -53,10 +40,6 @@ const short = (orderId: number, productId: number, reason: string) => ({
   orderId,
   answers: [{ productId, state: 'SHORT', reason }],
 })
-/** The stock a partition's owner committed for a product. */
-const stockAt = (d: TopologyTestDriver, partition: number, productId: number) =>
-  d.store<number>(StockStores.STOCK, partition).get(String(productId))
-const stockOf = (d: TopologyTestDriver, productId: number) => stockAt(d, P(productId), productId)
 const outcomes = (d: TopologyTestDriver) =>
   d.table<{ eventId: string; outcome: string }>('restore-outcomes').map((r) => `${r.eventId}:${r.outcome}`)
 

@@ -69,7 +69,12 @@ function params(bench: Bench): OrdersParams {
     seedOrders: bench.int('seed-orders'),
     liveSeconds: bench.int('live-seconds', 1, 600),
     twoProcesses: bench.int('two-processes', 0, 1) === 1,
-    workload: { users: bench.int('users'), products: bench.int('products'), seed: 20_261_125 },
+    workload: {
+      users: bench.int('users'),
+      products: bench.int('products'),
+      seed: 20_261_125,
+      partitions: bench.partitions,
+    },
   }
   if (p.seedOrders > p.orders)
     throw new Error(`--seed-orders (${p.seedOrders}) must not exceed --orders (${p.orders})`)

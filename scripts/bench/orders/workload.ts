@@ -8,9 +8,10 @@
  * products have stock for every order and ordinary users points for all of theirs; the failures come
  * from a product with no stock, users with almost no points and coupons owned by someone else. So both
  * sides must reach exactly the same statuses, and every failure kind puts compensation on the path:
- * a stock shortage gives back the other products, a points shortage the stock, an unusable coupon the
- * points and then the stock.
+ * a stock shortage gives back the products its owner reserved with it, a points shortage the stock,
+ * an unusable coupon the points and then the stock.
  */
+import { partitionForKey } from '../../../topology/partitioner.ts'
 import { withClient } from '../harness/infra.ts'
 import type { MakeRecord } from '../harness/produce.ts'
 import { seededRandom } from '../harness/random.ts'
@@ -19,6 +20,8 @@ export interface Workload {
   users: number
   products: number
   seed: number
+  /** The partitions of the saga's topics: which lines one stock owner decides together. */
+  partitions: number
 }
 
 export type Reason = 'INSUFFICIENT_STOCK' | 'INSUFFICIENT_POINTS' | 'COUPON_NOT_USABLE'
@@ -99,9 +102,17 @@ export function makeOrder(w: Workload, orderId: number): BenchOrder {
         : kind === NOT_OWNER
           ? 'COUPON_NOT_USABLE'
           : null
+  // A shortage gives back what its owner's group reserved: the lines on the sold-out product's
+  // partition (the first group of the order's chain); the owners of later groups are never asked.
+  const soldOutOwner = partitionForKey(String(soldOutProduct(w)), w.partitions)
   const restores =
     reason === 'INSUFFICIENT_STOCK'
-      ? { stock: lines.length - 1, points: 0 }
+      ? {
+          stock: lines.filter(
+            (l, i) => i > 0 && partitionForKey(String(l.productId), w.partitions) === soldOutOwner,
+          ).length,
+          points: 0,
+        }
       : reason === 'INSUFFICIENT_POINTS'
         ? { stock: lines.length, points: 0 }
         : reason === 'COUPON_NOT_USABLE'
