@@ -68,7 +68,7 @@ export function renderOrders(r: OrdersResults, p: OrdersParams, { partitions, se
       `products (1–2 units each), their rows written as our API writes them (PENDING, with items), produced ` +
       `straight to \`order-created-topic\` (${partitions} partitions, keyed by orderId) before the run. One order ` +
       'in five uses a user coupon of its own; three in a hundred fail — one names the product with no stock ' +
-      '(the others are given back), one is from a user short of points (its stock is given back), one uses a ' +
+      '(the others its stock owner reserved with it are given back), one is from a user short of points (its stock is given back), one uses a ' +
       'coupon of another user (its points, then its stock, are given back) — so outcomes are decided by the input ' +
       `alone and compensation is on the path (${r.restoresPerOrder.toFixed(3)} restore events per order). A ` +
       `second topic holds the first ${M} orders: the seed style reads it, and ours a second time, each on a fresh ` +
