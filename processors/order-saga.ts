@@ -210,7 +210,10 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
       ctx.store<KeyValueStore<SagaState>>(SagaStores.SAGAS).put(String(orderId), state)
       return
     }
-    const short = answers.filter((a) => a?.state === 'SHORT')
+    // A line reserved with another quantity than the order's was not reserved by this order's saga
+    // (a reservation of its id that another producer's command made first): the order cannot count it
+    // as its own, so it fails, and #fail gives back what that reservation really took.
+    const short = answers.filter((a, i) => a?.state === 'SHORT' || a?.quantity !== state.lines[i]!.quantity)
     if (short.length > 0) {
       // A missing product is the more fundamental fault (the seed checks products exist first).
       const missing = short.some((a) => a?.state === 'SHORT' && a.reason === 'PRODUCT_NOT_FOUND')

@@ -114,9 +114,14 @@ export class StockOwner implements StreamProcessor<StockOwnerInput, never> {
       ...groupByPartition(foreign, partitionOf).map((lines) => ({ lines, forwarded: true })),
       ...chain.next,
     ]
+    // A line counts as reserved only with the quantity asked: a reservation of this (order, product)
+    // with another one was made by another command (another producer's), and the saga, which infers
+    // the quantities from the order when the payment answers, must hear it and give that back.
+    const asked = new Map(command.lines.map((l) => [l.productId, l.quantity]))
     const reserved = [...chain.reserved]
     for (const a of answers)
-      if (a.state === 'RESERVED') reserved.push({ productId: a.productId, quantity: a.quantity })
+      if (a.state === 'RESERVED' && a.quantity === asked.get(a.productId))
+        reserved.push({ productId: a.productId, quantity: a.quantity })
     if (reserved.length < chain.reserved.length + answers.length) {
       const notAsked = next.flatMap((g) =>
         g.lines.map(

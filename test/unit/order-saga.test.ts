@@ -5,7 +5,7 @@ import { Topics } from '../../processors/topics.ts'
 import type { KeyValueStore, ProcessorContext } from '../../topology/api.ts'
 import type { StreamContext } from '../../topology/dsl/index.ts'
 import { StreamRecord } from '../../topology/record.ts'
-import { NOW, SagaDriver } from '../support/saga-driver.ts'
+import { Internal, NOW, SagaDriver } from '../support/saga-driver.ts'
 
 /** Products 10 (5 units at 100) and 11 (5 at 50); users 1 and 2 with 10,000 points; user 1's coupon 100. */
 const shop = () => new SagaDriver({ coupons: { 100: { userId: 1, orderId: null } } })
@@ -214,6 +214,30 @@ describe('OrderSaga', () => {
     expect(s.restores().filter((r) => r.includes(` ${loser}/`))).toHaveLength(2)
     expect(s.restores().every((r) => r.includes(` ${loser}/`))).toBe(true)
   })
+
+  it.each([
+    ['with points enough', 250],
+    ['short of points', 10_001],
+  ])(
+    'should fail an order %s whose product holds a reservation of its id another producer made, giving that back',
+    async (_, finalAmount) => {
+      const s = shop()
+      // Another producer's reserve for order 1, of another quantity, reaches the owner of 10 first.
+      s.driver.pipe(Internal.STOCK_COMMANDS, '10', {
+        kind: 'reserve',
+        orderId: 1,
+        lines: [{ productId: 10, quantity: 3 }],
+      })
+      await s.process()
+      expect(s.stock(10)).toBe(2)
+      s.order(1, 1, [[10, 2]], { finalAmount })
+      await s.process()
+      // Counting those 3 units as the order's 2 would break initial stock = stock + sold.
+      expect(s.outcomes()).toEqual({ 1: 'FAILED INSUFFICIENT_STOCK' })
+      expect(s.restores()).toEqual(['stock-restore-topic 1/stock/10 3'])
+      expect([s.stock(10), s.points(1)]).toEqual([5, 10_000])
+    },
+  )
 
   it('should create an order it has never seen (produced straight to the topic), priced from the products', async () => {
     const s = shop()

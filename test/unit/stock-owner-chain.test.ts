@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { StockCommand } from '../../processors/order-commands.ts'
+import { UserLookups, UserStores } from '../../processors/user-owner.ts'
+import { partitionForKey } from '../../topology/partitioner.ts'
 import { COMMANDS, command, driver, type Lines, replies, stockOf } from '../support/stock-driver.ts'
 
 describe('StockOwner: one hop of an order’s chain', () => {
@@ -21,6 +23,7 @@ describe('StockOwner: one hop of an order’s chain', () => {
       reserved: [],
       payment,
     })
+    d.setLookup(UserLookups.POINTS, '7', 1_000)
     d.pipe(COMMANDS, '10', first)
     await d.process()
     const hops = d.allOutputs<StockCommand>(COMMANDS)
@@ -49,8 +52,10 @@ describe('StockOwner: one hop of an order’s chain', () => {
         .map((r) => r.value),
     ).toEqual([payments[0]!.value])
     expect([stockOf(d, 10), stockOf(d, 11)]).toEqual([1, 4])
-    // Not one of the stock owners answered the saga: the payment's owner did (user 7 is unknown here).
-    expect(replies(d).map((r) => r.kind)).toEqual(['user-not-found', 'user-not-found'])
+    // Not one of the stock owners answered the saga: the payment's owner did, the same both times, and
+    // took the points once.
+    expect(replies(d).map((r) => r.kind)).toEqual(['points-deducted', 'points-deducted'])
+    expect(d.store<number>(UserStores.POINTS, partitionForKey('7', 3)).get('7')).toBe(700)
   })
 
   it('should stop at a short line and answer every line of the order: the reserved, its own, the never asked', async () => {
@@ -84,6 +89,28 @@ describe('StockOwner: one hop of an order’s chain', () => {
     expect(d.allOutputs(COMMANDS)).toEqual([])
     expect(d.allOutputs(USER_COMMANDS)).toEqual([])
     expect([stockOf(d, 10), stockOf(d, 12), stockOf(d, 11)]).toEqual([1, undefined, undefined])
+  })
+
+  it('should stop, answering the quantity it holds, when the order’s reservation of a product has another size', async () => {
+    const d = driver({ 10: 5, 11: 5 })
+    // Another producer's reserve for order 1 took 3 of product 10 first.
+    d.pipe(COMMANDS, '10', command(1, [[10, 3]]))
+    d.pipe(
+      COMMANDS,
+      '10',
+      chained(1, [[10, 2]], { next: [{ lines: [{ productId: 11, quantity: 1 }] }], reserved: [], payment }),
+    )
+    await d.process()
+    expect(replies(d).at(-1)).toEqual({
+      kind: 'stock-answered',
+      orderId: 1,
+      answers: [
+        { productId: 10, state: 'RESERVED', quantity: 3 },
+        { productId: 11, state: 'SHORT', reason: 'NOT_ASKED' },
+      ],
+    })
+    expect([d.allOutputs(COMMANDS), d.allOutputs(USER_COMMANDS)]).toEqual([[], []])
+    expect(stockOf(d, 10)).toBe(2)
   })
 
   it('should send lines it does not own on first, as a forwarded hop, and a forwarded hop’s foreign lines NOT_OWNED', async () => {
