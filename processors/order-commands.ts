@@ -155,23 +155,27 @@ const parseReserve = keyedBy(StockCommand, (c) => c.lines[0]!.productId, "first 
 export function parseStockCommand(value: Buffer | null, key: string | null): StockCommand {
   const command = parseReserve(value, key)
   // Across the whole chain too: one reservation per (order, product), and an order has at most 100.
-  const named: Array<[string, number]> = command.lines.map((l, i) => [`lines[${i}]`, l.productId])
+  // Paths are spelled out only for the line refused: this runs on every stock command.
   const { next = [], reserved = [] } = command.chain ?? {}
-  for (const [g, group] of next.entries())
-    for (const [i, line] of group.lines.entries())
-      named.push([`chain.next[${g}].lines[${i}]`, line.productId])
-  for (const [i, line] of reserved.entries()) named.push([`chain.reserved[${i}]`, line.productId])
-  if (named.length > MAX_RESERVE_LINES)
+  const groups: Array<[path: string, lines: readonly ReserveLine[]]> = [['lines', command.lines]]
+  for (const [g, group] of next.entries()) groups.push([`chain.next[${g}].lines`, group.lines])
+  groups.push(['chain.reserved', reserved])
+  const seen = new Set<number>()
+  for (const [path, lines] of groups)
+    for (let i = 0; i < lines.length; i++) {
+      const productId = lines[i]!.productId
+      if (seen.has(productId))
+        throw new RecordError(
+          'VALIDATION_FAILED',
+          `${path}[${i}].productId: product ${productId} is named twice`,
+        )
+      seen.add(productId)
+    }
+  if (seen.size > MAX_RESERVE_LINES)
     throw new RecordError(
       'VALIDATION_FAILED',
-      `chain: ${named.length} lines in all, at most ${MAX_RESERVE_LINES}`,
+      `chain: ${seen.size} lines in all, at most ${MAX_RESERVE_LINES}`,
     )
-  const seen = new Set<number>()
-  for (const [path, productId] of named) {
-    if (seen.has(productId))
-      throw new RecordError('VALIDATION_FAILED', `${path}.productId: product ${productId} is named twice`)
-    seen.add(productId)
-  }
   return command
 }
 export const parseUserCommand = keyedBy(UserCommand, 'userId')
