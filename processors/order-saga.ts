@@ -4,9 +4,9 @@
  * chain that answers once — (1) reserve every product's stock, one stock owner after another (one hop
  * per stock partition, see stock-lines.ts), whose last (2) asks the user's owner to deduct the points
  * and (3) use the coupon — and continues on the answer; then (5) completes the order (the ranking,
- * step 4, follows from the COMPLETED status event: a projector applies it to Redis once per order). A business failure marks
- * the order FAILED with its reason and gives back what the steps took, newest first: points, then
- * stock. Nothing here locks: each counter is changed by its owner's partition alone.
+ * step 4, follows from the COMPLETED status event: a projector applies it to Redis once per order). A
+ * business failure marks the order FAILED with its reason and gives back what the steps took, newest
+ * first: points, then stock. Nothing here locks: each counter is changed by its owner's partition alone.
  *
  * Every order ends with exactly one status event. Redelivery changes nothing: a known order's creation
  * is ignored, as is a reply the order no longer awaits (counted in the `saga-ignored` store).
