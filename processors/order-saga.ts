@@ -159,16 +159,20 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
     })
   }
 
-  #continue(reply: SagaReply, ctx: Ctx, known?: SagaState): void {
+  #continue(reply: SagaReply, ctx: Ctx): void {
     const { orderId } = reply
-    const state = known ?? ctx.store<KeyValueStore<SagaState>>(SagaStores.SAGAS).get(String(orderId))
-    if (!state) this.#ignore(IgnoredReasons.UNKNOWN_ORDER, ctx)
-    else if (!awaits(state, reply)) this.#ignore(IgnoredReasons.NOT_AWAITED, ctx)
-    else if (reply.kind !== 'stock-answered' && state.step === 'STOCK')
-      // The payment's answer while the stock step is open: the order's chain reached the user's owner,
-      // which it does only after every line was reserved, each as the order asked.
-      this.#continue(reply, ctx, { ...state, step: 'POINTS', stock: allReserved(state) })
-    else if (reply.kind === 'stock-answered') {
+    const stored = ctx.store<KeyValueStore<SagaState>>(SagaStores.SAGAS).get(String(orderId))
+    if (!stored || !awaits(stored, reply)) {
+      this.#ignore(stored ? IgnoredReasons.NOT_AWAITED : IgnoredReasons.UNKNOWN_ORDER, ctx)
+      return
+    }
+    // The payment's answer while the stock step is open: the order's chain reached the user's owner,
+    // which it does only after every line was reserved, each as the order asked.
+    const state: SagaState =
+      reply.kind !== 'stock-answered' && stored.step === 'STOCK'
+        ? { ...stored, step: 'POINTS', stock: allReserved(stored) }
+        : stored
+    if (reply.kind === 'stock-answered') {
       // Each line keeps its first answer: a reply for lines already answered changes nothing.
       const stock = { ...state.stock }
       for (const { productId, ...answer } of reply.answers.filter((a) => awaitsLine(state, a)))

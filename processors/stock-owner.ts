@@ -118,11 +118,8 @@ export class StockOwner implements StreamProcessor<StockOwnerInput, never> {
     // with another one was made by another command (another producer's), and the saga, which infers
     // the quantities from the order when the payment answers, must hear it and give that back.
     const asked = new Map(command.lines.map((l) => [l.productId, l.quantity]))
-    const reserved = [...chain.reserved]
-    for (const a of answers)
-      if (a.state === 'RESERVED' && a.quantity === asked.get(a.productId))
-        reserved.push({ productId: a.productId, quantity: a.quantity })
-    if (reserved.length < chain.reserved.length + answers.length) {
+    const stop = answers.some((a) => a.state !== 'RESERVED' || a.quantity !== asked.get(a.productId))
+    if (stop) {
       const notAsked = next.flatMap((g) =>
         g.lines.map(
           (l): StockAnswerLine => ({ productId: l.productId, state: 'SHORT', reason: 'NOT_ASKED' }),
@@ -132,6 +129,8 @@ export class StockOwner implements StreamProcessor<StockOwnerInput, never> {
       this.#answer(orderId, command.lines[0]!.productId, [...before, ...answers, ...notAsked], ctx)
       return
     }
+    // No stop: every line this owner decided is reserved, as asked.
+    const reserved = [...chain.reserved, ...command.lines.filter((l) => !foreign.includes(l))]
     const [group, ...rest] = next
     if (group) {
       const first = group.lines[0]!.productId
