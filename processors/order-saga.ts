@@ -308,10 +308,12 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
 
 /**
  * Whether the order waits for this reply now: one of its step's, and for stock, for a line yet to
- * answer. The payment's answer is awaited at the stock step too: the chain sends the payment itself.
+ * answer. The payment's answer is awaited at the stock step too, whatever stock answers came before
+ * (another producer's reserve for the order may have had one answered): the chain sends the payment
+ * itself, only once every line was reserved as the order asked.
  */
 function awaits(state: SagaState, reply: SagaReply): boolean {
-  const paying = state.step === 'POINTS' || (state.step === 'STOCK' && Object.keys(state.stock).length === 0)
+  const paying = state.step === 'POINTS' || state.step === 'STOCK'
   switch (reply.kind) {
     case 'stock-answered':
       return state.step === 'STOCK' && reply.answers.some((a) => awaitsLine(state, a))

@@ -242,6 +242,30 @@ describe('OrderSaga', () => {
     },
   )
 
+  it('should complete an order whose reservation of the same size another producer asked for first', async () => {
+    const s = shop()
+    s.order(
+      1,
+      1,
+      [
+        [10, 2],
+        [11, 1],
+      ],
+      { finalAmount: 250 },
+    )
+    // Another producer's plain reserve for order 1: its owner answers the saga for product 10 alone.
+    s.driver.pipe(Internal.STOCK_COMMANDS, '10', {
+      kind: 'reserve',
+      orderId: 1,
+      lines: [{ productId: 10, quantity: 2 }],
+    })
+    await s.process()
+    // That partial answer must not make the saga deaf to the chain's payment (the order hung PENDING).
+    expect(s.outcomes()).toEqual({ 1: 'COMPLETED' })
+    expect([s.stock(10), s.stock(11), s.points(1)]).toEqual([3, 4, 9_750])
+    expect(s.statuses()).toHaveLength(1)
+  })
+
   it('should create an order it has never seen (produced straight to the topic), priced from the products', async () => {
     const s = shop()
     s.order(
