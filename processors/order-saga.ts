@@ -17,6 +17,7 @@ import type { StreamRecord } from '../topology/record.ts'
 import { isoAt } from './fields.ts'
 import {
   type OrderCreatedInput,
+  type ReserveChain,
   SagaIds,
   type SagaInput,
   type SagaReply,
@@ -149,7 +150,7 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
       chain: {
         next: rest.map((lines) => ({ lines })),
         reserved: [],
-        payment: { userId, amount: order.finalAmount, ...(userCouponId === null ? {} : { userCouponId }) },
+        payment: paymentOf(state),
       },
     }
     ctx.emit(SagaSinks.STOCK_COMMANDS, {
@@ -224,17 +225,10 @@ export class OrderSaga implements StreamProcessor<SagaInput, never> {
       this.#fail(orderId, state, missing ? 'PRODUCT_NOT_FOUND' : 'INSUFFICIENT_STOCK', ctx)
       return
     }
-    const { userId, finalAmount, userCouponId } = state
     // Steps (2) and (3) have one owner, the user's partition: one command asks for both, in order.
-    const command: UserCommand = {
-      kind: 'deduct-points',
-      orderId,
-      userId,
-      amount: finalAmount,
-      ...(userCouponId === null ? {} : { userCouponId }),
-    }
+    const command: UserCommand = { kind: 'deduct-points', orderId, ...paymentOf(state) }
     ctx.emit(SagaSinks.USER_COMMANDS, {
-      key: String(userId),
+      key: String(state.userId),
       value: command,
       id: SagaIds.deductPoints(orderId),
     })
@@ -326,6 +320,13 @@ function awaits(state: SagaState, reply: SagaReply): boolean {
       return state.step === 'COUPON' || (paying && state.userCouponId !== null)
   }
 }
+
+/** What steps (2) and (3) ask of the user's owner: the points to deduct, and the coupon if any. */
+const paymentOf = ({ userId, finalAmount, userCouponId }: SagaState): ReserveChain['payment'] => ({
+  userId,
+  amount: finalAmount,
+  ...(userCouponId === null ? {} : { userCouponId }),
+})
 
 /** Every line reserved, as the order asked: what the chain's reaching the payment means. */
 const allReserved = (state: SagaState): Record<string, StockAnswer> =>

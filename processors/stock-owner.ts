@@ -66,6 +66,10 @@ export type Reservation =
 
 export const reservationKey = (orderId: number, productId: number) => `${orderId}/${productId}`
 
+/** The partition of the stock commands that owns a product (undefined while the count is unknown). */
+const ownerPartition = (ctx: StreamContext<never>) => (productId: number) =>
+  ctx.partitionFor(FORWARD_SINK, String(productId))
+
 export class StockOwner implements StreamProcessor<StockOwnerInput, never> {
   process(record: StreamRecord<StockOwnerInput>, ctx: StreamContext<never>): void {
     const input = record.value
@@ -109,9 +113,8 @@ export class StockOwner implements StreamProcessor<StockOwnerInput, never> {
     ctx: StreamContext<never>,
   ): void {
     const { orderId } = command
-    const partitionOf = (productId: number) => ctx.partitionFor(FORWARD_SINK, String(productId))
     const next: ReserveGroup[] = [
-      ...groupByPartition(foreign, partitionOf).map((lines) => ({ lines, forwarded: true })),
+      ...groupByPartition(foreign, ownerPartition(ctx)).map((lines) => ({ lines, forwarded: true })),
       ...chain.next,
     ]
     // A line counts as reserved only with the quantity asked: a reservation of this (order, product)
@@ -145,15 +148,12 @@ export class StockOwner implements StreamProcessor<StockOwnerInput, never> {
       ctx.emit(FORWARD_SINK, { key: String(first), value: hop, id })
       return
     }
-    const { userId, amount, userCouponId } = chain.payment
-    const payment: UserCommand = {
-      kind: 'deduct-points',
-      orderId,
-      userId,
-      amount,
-      ...(userCouponId === undefined ? {} : { userCouponId }),
-    }
-    ctx.emit(PAYMENT_SINK, { key: String(userId), value: payment, id: SagaIds.deductPoints(orderId) })
+    const payment: UserCommand = { kind: 'deduct-points', orderId, ...chain.payment }
+    ctx.emit(PAYMENT_SINK, {
+      key: String(chain.payment.userId),
+      value: payment,
+      id: SagaIds.deductPoints(orderId),
+    })
   }
 
   #answer(orderId: number, keyProduct: number, answers: StockAnswerLine[], ctx: StreamContext<never>): void {
@@ -190,14 +190,13 @@ export class StockOwner implements StreamProcessor<StockOwnerInput, never> {
    * is unknown only the command's key can tell: its first line's product is owned, the others are not.
    */
   #owns(productId: number, keyProduct: number, ctx: StreamContext<never>): boolean {
-    const partition = ctx.partitionFor(FORWARD_SINK, String(productId))
+    const partition = ownerPartition(ctx)(productId)
     return partition === undefined ? productId === keyProduct : partition === ctx.partition
   }
 
   /** Sends lines this partition does not own on to their owners, grouped as the saga groups them. */
   #forward(orderId: number, lines: readonly ReserveLine[], ctx: StreamContext<never>): void {
-    const partitionOf = (productId: number) => ctx.partitionFor(FORWARD_SINK, String(productId))
-    for (const group of groupByPartition(lines, partitionOf)) {
+    for (const group of groupByPartition(lines, ownerPartition(ctx))) {
       const first = group[0]!.productId
       const command: StockCommand = { kind: 'reserve', orderId, lines: group, forwarded: true }
       ctx.emit(FORWARD_SINK, {
